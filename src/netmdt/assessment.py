@@ -1,0 +1,115 @@
+"""The assessment: netmdt's view of every option for one case (the output contract).
+
+Field names follow ``shared/spec/case-format.md`` ("Assessment (output)"); fields
+are only ever added.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+Verdict = Literal[
+    "recommended", "consider", "not_recommended", "contraindicated", "insufficient_information"
+]
+VERDICTS: tuple[Verdict, ...] = (
+    "recommended",
+    "consider",
+    "insufficient_information",
+    "not_recommended",
+    "contraindicated",
+)
+POSITIVE = frozenset({"recommended", "consider"})
+NEGATIVE = frozenset({"not_recommended", "contraindicated"})
+Status = Literal["met", "unmet", "unknown"]
+Pathway = Literal[
+    "nhs_commissioned",
+    "not_routinely_commissioned",
+    "audit_registry",
+    "trial_only",
+    "not_applicable",
+    "unknown",
+]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceRef(_Out):
+    id: str
+    citation: str
+    year: int | None = None
+    url: str | None = None
+    evidence: str
+
+
+class KnowledgeBaseRef(_Out):
+    version: str
+    fingerprint: str
+    updated: str
+    sources: list[SourceRef]
+
+
+class Reason(_Out):
+    criterion: str
+    group: str
+    status: Status
+    text: str
+    sources: list[str]
+    evidence: str
+    review: bool
+    disagreement: str | None = None
+
+
+class Missing(_Out):
+    field: str
+    label: str
+    why: str
+    how_to_find_out: str
+
+
+class Funding(_Out):
+    pathway: Pathway
+    registry_status: Literal["open", "on_hold"] | None = None
+    note: str
+    sources: list[str]
+    missing: list[str] = []
+
+
+class OptionAssessment(_Out):
+    option: str
+    name: str
+    verdict: Verdict
+    summary: str
+    reasons: list[Reason]
+    missing: list[Missing]
+    counterfactual: str | None = None
+    warnings: list[str]
+    funding: Funding
+    review_needed: bool
+
+
+class Investigation(_Out):
+    field: str
+    label: str
+    how_to_find_out: str
+    settles: list[str]
+
+
+class Assessment(_Out):
+    knowledge_base: KnowledgeBaseRef
+    case_id: str | None
+    assessed_on: date | None
+    options: list[OptionAssessment]
+    next_investigations: list[Investigation]
+    trials: list[str]
+    warnings: list[str]
+
+    def option(self, option_id: str) -> OptionAssessment:
+        for o in self.options:
+            if o.option == option_id:
+                return o
+        raise KeyError(option_id)

@@ -1,0 +1,288 @@
+"""The ``netmdt`` command: assess cases, check, show and export the knowledge base.
+
+Exit codes: 0 success; 1 a knowledge-base check found problems; 2 invalid input
+(one line per problem on stderr, nothing on stdout).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from collections.abc import Iterator
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from netmdt.assessment import VERDICTS, Assessment
+from netmdt.case import Case, load_case, parse_case_json
+from netmdt.engine.assess import assess
+from netmdt.errors import NetmdtError
+from netmdt.kb import KnowledgeBase, check_kb, load_kb
+
+app = typer.Typer(
+    help="netmdt: decision support for the neuroendocrine tumour MDT.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(help="Check, show and export the knowledge base.", no_args_is_help=True)
+app.add_typer(kb_app, name="kb")
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+KbOption = Annotated[
+    Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the bundled one).")
+]
+STYLE = {
+    "recommended": "bold green",
+    "consider": "green",
+    "insufficient_information": "yellow",
+    "not_recommended": "red",
+    "contraindicated": "bold red",
+}
+WORDS = {
+    "recommended": "RECOMMENDED",
+    "consider": "CONSIDER",
+    "insufficient_information": "INSUFFICIENT INFORMATION",
+    "not_recommended": "NOT RECOMMENDED",
+    "contraindicated": "CONTRAINDICATED",
+}
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
+    jsonl = "jsonl"
+
+
+def _fail(error: NetmdtError) -> typer.Exit:
+    for line in str(error).splitlines():
+        err.print(line, markup=False, soft_wrap=True)
+    return typer.Exit(2)
+
+
+def _kb(path: Path | None) -> KnowledgeBase:
+    try:
+        return load_kb(path)
+    except NetmdtError as e:
+        raise _fail(e) from None
+
+
+def _cases(paths: list[str]) -> Iterator[Case]:
+    today = date.today()  # the edge supplies the date; the engine reads no clock
+    for p in paths:
+        if p == "-":
+            for n, line in enumerate(sys.stdin, 1):
+                if line.strip():
+                    yield parse_case_json(line, source=f"<stdin>:{n}", today=today)
+        else:
+            yield load_case(p, today=today)
+
+
+@app.command("assess")
+def assess_cmd(
+    cases: Annotated[
+        list[str], typer.Argument(help="Case files (YAML/JSON), or - for JSON lines on stdin.")
+    ],
+    format: Annotated[
+        Format | None, typer.Option("--format", "-f", help="text, json or jsonl.")
+    ] = None,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Text: every criterion with its status and sources.")
+    ] = False,
+    kb: KbOption = None,
+) -> None:
+    """Assess one or more cases: every option with its verdict, reasons, missing facts and funding."""
+    knowledge = _kb(kb)
+    many = len(cases) > 1 or "-" in cases
+    fmt = format or (Format.jsonl if many else Format.text)
+    try:
+        assessments = [assess(c, knowledge) for c in _cases(cases)]  # validate all before printing
+    except NetmdtError as e:
+        raise _fail(e) from None
+    for a in assessments:
+        if fmt is Format.text:
+            _print_text(a, explain)
+        elif fmt is Format.json and not many:
+            print(a.model_dump_json(indent=2))
+        else:
+            print(a.model_dump_json())
+
+
+def _print_text(a: Assessment, explain: bool) -> None:
+    out.print(
+        f"[bold]Case {a.case_id or '(no id)'}[/bold] assessed on {a.assessed_on} with "
+        f"knowledge base {a.knowledge_base.version} ({a.knowledge_base.fingerprint})"
+    )
+    for verdict in VERDICTS:
+        options = [o for o in a.options if o.verdict == verdict]
+        if not options:
+            continue
+        table = Table(
+            title=f"{WORDS[verdict]} ({len(options)})",
+            title_style=STYLE[verdict],
+            title_justify="left",
+            show_lines=True,
+            expand=True,
+        )
+        table.add_column("option", ratio=2)
+        table.add_column("why", ratio=5)
+        table.add_column("funding (NHS England)", ratio=2)
+        for o in options:
+            table.add_row(
+                f"[{STYLE[verdict]}]{o.name}[/]\n{WORDS[verdict].lower()}",
+                _why(o, explain),
+                _funding_text(o),
+            )
+        out.print(table)
+    if a.next_investigations:
+        out.print("[bold]Next investigations[/bold] (most options settled first)")
+        for inv in a.next_investigations:
+            out.print(
+                f"  - {inv.label} [{inv.field}]: {inv.how_to_find_out} "
+                f"(settles {len(inv.settles)}: {', '.join(inv.settles)})"
+            )
+    for w in a.warnings:
+        out.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def _why(o: object, explain: bool) -> str:
+    from netmdt.assessment import OptionAssessment
+
+    assert isinstance(o, OptionAssessment)
+    lines: list[str] = []
+    shown = o.reasons if explain else [r for r in o.reasons if r.status != "met"]
+    for r in shown:
+        flag = " [review]" if r.review else ""
+        src = f" ({', '.join(r.sources)})" if explain else ""
+        lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
+    if o.missing:
+        lines.append("Missing: " + ", ".join(m.field for m in o.missing))
+    lines += [f"warning: {w}" for w in o.warnings] if explain else []
+    return "\n".join(lines) or "all criteria met"
+
+
+def _funding_text(o: object) -> str:
+    from netmdt.assessment import OptionAssessment
+
+    assert isinstance(o, OptionAssessment)
+    f = o.funding
+    status = f" ({f.registry_status})" if f.registry_status else ""
+    return f"{f.pathway}{status}\n{f.note}"
+
+
+@kb_app.command("check")
+def kb_check(
+    kb: KbOption = None,
+    review: Annotated[
+        bool, typer.Option("--review", help="List the criteria marked review: needed.")
+    ] = False,
+) -> None:
+    """Check the knowledge base; list every problem; exit 1 if there is one."""
+    loaded, problems = check_kb(kb)
+    for p in problems:
+        print(f"{p}  [{p.code}]")
+    if problems or loaded is None:
+        err.print(f"{len(problems)} problem(s)")
+        raise typer.Exit(1)
+    criteria = [c for o in loaded.options.values() for c in o.criteria]
+    if review:
+        for o in loaded.options.values():
+            for c in o.criteria:
+                if c.review:
+                    print(f"review needed: {o.id}.{c.id} ({c.evidence})")
+    print(
+        f"ok: knowledge base {loaded.version} ({loaded.fingerprint}): {len(loaded.options)} "
+        f"options, {len(criteria)} criteria ({sum(c.review for c in criteria)} marked for "
+        f"clinical review), {len(loaded.sources)} sources"
+    )
+
+
+@kb_app.command("show")
+def kb_show(
+    option: Annotated[str, typer.Argument(help="An option id.")], kb: KbOption = None
+) -> None:
+    """An option's criteria in clinician English, with their sources."""
+    knowledge = _kb(kb)
+    if option not in knowledge.options:
+        err.print(f"unknown option {option!r}; options: {', '.join(knowledge.options)}")
+        raise typer.Exit(2)
+    o = knowledge.options[option]
+    out.print(f"[bold]{o.name}[/bold] ({o.id})\n{o.summary}")
+    for group, criteria in o.groups.items():
+        out.print(f"\n[bold]{group}[/bold]")
+        for c in criteria:
+            review = " [review needed]" if c.review else ""
+            out.print(f"  {c.id}: {c.text}{review}")
+            out.print(f"      rule: {c.expr.describe()}", markup=False)
+            out.print(f"      evidence {c.evidence}; sources: {', '.join(c.sources)}")
+    out.print("\n[bold]warnings[/bold]")
+    for w in o.warnings:
+        out.print(f"  {w.id}: {w.text}", markup=False)
+
+
+@kb_app.command("export")
+def kb_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write one CSV per option into.")],
+    format: Annotated[str, typer.Option("--format", help="Only csv.")] = "csv",
+    kb: KbOption = None,
+) -> None:
+    """One decision table per option (CSV), for clinical review."""
+    if format != "csv":
+        err.print(f"--format: {format!r} is not supported; allowed: csv")
+        raise typer.Exit(2)
+    knowledge = _kb(kb)
+    directory.mkdir(parents=True, exist_ok=True)
+    for o in knowledge.options.values():
+        with (directory / f"{o.id}.csv").open("w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(
+                [
+                    "option",
+                    "group",
+                    "criterion",
+                    "text",
+                    "rule",
+                    "reads",
+                    "evidence",
+                    "review",
+                    "disagreement",
+                    "sources",
+                    "if_not_met",
+                ]
+            )
+            for c in o.criteria:
+                w.writerow(
+                    [
+                        o.id,
+                        c.group,
+                        c.id,
+                        c.text,
+                        c.expr.describe(),
+                        " ".join(c.reads),
+                        c.evidence,
+                        "needed" if c.review else "",
+                        c.disagreement or "",
+                        " ".join(c.sources),
+                        c.if_not_met or "",
+                    ]
+                )
+    print(f"wrote {len(knowledge.options)} decision tables to {directory}")
+
+
+@kb_app.command("schema")
+def kb_schema() -> None:
+    """JSON Schema of the option-file format (for editors)."""
+    from netmdt.kb.schema import OptionSpec
+
+    print(json.dumps(OptionSpec.model_json_schema(), indent=2))
+
+
+def main() -> None:
+    app(prog_name="netmdt")

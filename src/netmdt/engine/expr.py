@@ -1,0 +1,482 @@
+"""The rule language: parser, type checker, and the expression tree.
+
+An expression is parsed once, type-checked against the case schema, and then
+compiled to a Python closure (one patient, microseconds), described in
+clinician English, and compiled to SQL (a whole cohort). Every operator and
+function is one entry of the registry in ``netmdt.engine.ops``; the tree nodes
+here only hold fields, literals, lists and references to definitions.
+
+Grammar (see docs/knowledge-base.md)::
+
+    expr  := and ("or" and)*
+    and   := not ("and" not)*
+    not   := "not" not | test
+    test  := value (CMP value | "in" list | "not" "in" list | "contains" value
+                    | "contains_any" list | "is" ("empty" | "known" | "unknown"))?
+    value := FIELD | NAME | NUMBER | "true" | "false" | STRING
+             | NAME "(" [value ("," value)*] ")" | "(" expr ")"
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from netmdt.engine.schema import BOOL, NUMBER, TEXT, FieldInfo, Type
+
+Facts = Mapping[str, Any]
+Evaluator = Callable[[Facts], Any]
+
+
+class ExprError(Exception):
+    """An expression that does not parse or does not type-check; ``pos`` is a column."""
+
+    def __init__(self, message: str, pos: int | None = None) -> None:
+        self.pos = pos
+        super().__init__(message if pos is None else f"{message} (at column {pos + 1})")
+
+
+# --------------------------------------------------------------------------- tree
+
+
+class Node(Protocol):
+    type: Type
+
+    def compile(self) -> Evaluator: ...
+    def describe(self) -> str: ...
+    def reads(self) -> frozenset[str]: ...
+    def unknowns(self, facts: Facts) -> frozenset[str]: ...
+    def sql(self, dialect: str) -> str: ...
+
+
+def column(path: str) -> str:
+    """The SQL column of a case field: dots become double underscores."""
+    return path.replace(".", "__")
+
+
+@dataclass
+class FieldRef:
+    info: FieldInfo
+    type: Type = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.type = self.info.type
+
+    def compile(self) -> Evaluator:
+        path = self.info.path
+        return lambda facts: facts.get(path)
+
+    def describe(self) -> str:
+        return self.info.label or self.info.path
+
+    def reads(self) -> frozenset[str]:
+        return frozenset(self.info.reads)
+
+    def unknowns(self, facts: Facts) -> frozenset[str]:
+        if facts.get(self.info.path) is not None:
+            return frozenset()
+        return frozenset(p for p in self.info.reads if facts.get(p) is None)
+
+    def sql(self, dialect: str) -> str:
+        from netmdt.engine.sql import derived_sql
+
+        if self.info.path.startswith("derived."):
+            return derived_sql(self.info.path, dialect)
+        return column(self.info.path)
+
+
+@dataclass
+class Literal:
+    value: Any
+    type: Type
+
+    def compile(self) -> Evaluator:
+        value = self.value
+        return lambda facts: value
+
+    def describe(self) -> str:
+        if isinstance(self.value, bool):
+            return "yes" if self.value else "no"
+        if isinstance(self.value, float) and self.value.is_integer():
+            return str(int(self.value))
+        return str(self.value).replace("_", " ")
+
+    def reads(self) -> frozenset[str]:
+        return frozenset()
+
+    def unknowns(self, facts: Facts) -> frozenset[str]:
+        return frozenset()
+
+    def sql(self, dialect: str) -> str:
+        return sql_literal(self.value)
+
+
+def sql_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, int | float):
+        return repr(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+@dataclass
+class ListLit:
+    items: list[Literal]
+    type: Type = field(default_factory=lambda: Type("list"))
+
+    @property
+    def values(self) -> tuple[Any, ...]:
+        return tuple(i.value for i in self.items)
+
+    def compile(self) -> Evaluator:
+        values = self.values
+        return lambda facts: values
+
+    def describe(self) -> str:
+        return ", ".join(i.describe() for i in self.items)
+
+    def reads(self) -> frozenset[str]:
+        return frozenset()
+
+    def unknowns(self, facts: Facts) -> frozenset[str]:
+        return frozenset()
+
+    def sql(self, dialect: str) -> str:
+        return "(" + ", ".join(i.sql(dialect) for i in self.items) + ")"
+
+
+@dataclass
+class Definition:
+    """A named boolean expression (``definitions.yaml`` or an option's own)."""
+
+    id: str
+    text: str
+    expr: Node
+    review: bool = False
+    evaluator: Evaluator = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.evaluator = self.expr.compile()
+
+
+@dataclass
+class DefRef:
+    definition: Definition
+    type: Type = BOOL
+
+    def compile(self) -> Evaluator:
+        return self.definition.evaluator
+
+    def describe(self) -> str:
+        return self.definition.text
+
+    def reads(self) -> frozenset[str]:
+        return self.definition.expr.reads()
+
+    def unknowns(self, facts: Facts) -> frozenset[str]:
+        if self.definition.evaluator(facts) is not None:
+            return frozenset()
+        return self.definition.expr.unknowns(facts)
+
+    def sql(self, dialect: str) -> str:
+        return "(" + self.definition.expr.sql(dialect) + ")"
+
+
+@dataclass
+class Apply:
+    """An operator or function of the registry applied to its arguments."""
+
+    op: Operator
+    args: list[Node]
+    type: Type = field(init=False)
+    _fn: Evaluator | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.type = self.op.check(self.args)
+
+    def compile(self) -> Evaluator:
+        if self._fn is None:
+            self._fn = self.op.compile(self.args, [a.compile() for a in self.args])
+        return self._fn
+
+    def describe(self) -> str:
+        return self.op.describe(self.args)
+
+    def reads(self) -> frozenset[str]:
+        found: frozenset[str] = frozenset(self.op.extra_reads)
+        for a in self.args:
+            found |= a.reads()
+        return found
+
+    def unknowns(self, facts: Facts) -> frozenset[str]:
+        """The unknown case fields that keep this expression unknown (empty when known)."""
+        if self.compile()(facts) is not None:
+            return frozenset()
+        return self.op.unknowns(self.args, facts)
+
+    def sql(self, dialect: str) -> str:
+        return self.op.sql(self.args, dialect)
+
+    def uses_definitions(self) -> list[Definition]:
+        return [d for a in self.args for d in definitions_used(a)]
+
+
+def definitions_used(node: Node) -> list[Definition]:
+    """Every definition an expression uses, directly or through other definitions."""
+    if isinstance(node, DefRef):
+        return [node.definition, *definitions_used(node.definition.expr)]
+    if isinstance(node, Apply):
+        return node.uses_definitions()
+    return []
+
+
+def constants_of(node: Node) -> list[tuple[Node, Any]]:
+    """(expression, constant) pairs compared in a tree: the values worth trying."""
+    if isinstance(node, DefRef):
+        return constants_of(node.definition.expr)
+    if not isinstance(node, Apply):
+        return []
+    found = [(node.args[0], a.value) for a in node.args[1:] if isinstance(a, Literal)]
+    found += [(node.args[0], v) for a in node.args[1:] if isinstance(a, ListLit) for v in a.values]
+    for a in node.args:
+        found += constants_of(a)
+    return found
+
+
+class Operator(Protocol):
+    """A registry entry: evaluates, describes itself, reports reads, compiles to SQL."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def extra_reads(self) -> tuple[str, ...]: ...
+
+    def check(self, args: list[Node]) -> Type: ...
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator: ...
+    def describe(self, args: list[Node]) -> str: ...
+    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]: ...
+    def sql(self, args: list[Node], dialect: str) -> str: ...
+
+
+# ------------------------------------------------------------------------- parser
+
+_TOKEN = re.compile(
+    r"\s*(?:(?P<num>-?\d+(?:\.\d+)?)|(?P<str>\"[^\"]*\")|(?P<op>==|!=|<=|>=|<|>|\(|\)|\[|\]|,)"
+    r"|(?P<name>[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*))"
+)
+KEYWORDS = frozenset(
+    {
+        "and",
+        "or",
+        "not",
+        "in",
+        "contains",
+        "contains_any",
+        "is",
+        "empty",
+        "known",
+        "unknown",
+        "true",
+        "false",
+    }
+)
+COMPARISONS = ("==", "!=", "<", "<=", ">", ">=")
+
+
+@dataclass
+class Token:
+    kind: str
+    text: str
+    pos: int
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        if text[pos:].strip() == "":
+            break
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            raise ExprError(f"unexpected character {text[pos:].lstrip()[0]!r}", pos)
+        kind = m.lastgroup or ""
+        start = m.start(kind)
+        tokens.append(Token(kind, m.group(kind), start))
+        pos = m.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+class Scope(Protocol):
+    """What names mean while parsing: fields, definitions, operators."""
+
+    def field(self, path: str) -> FieldInfo | None: ...
+    def definition(self, name: str) -> Definition | None: ...
+    def operator(self, name: str) -> Operator | None: ...
+    def suggest(self, name: str) -> str: ...
+
+
+def parse(text: str, scope: Scope) -> Node:
+    """Parse and type-check an expression; raises ExprError."""
+    parser = _Parser(tokenize(str(text)), scope)
+    node = parser.expr()
+    if parser.peek().kind != "end":
+        tok = parser.peek()
+        raise ExprError(f"unexpected {tok.text!r}", tok.pos)
+    if node.type != BOOL:
+        raise ExprError(f"the expression must be true or false, not a {node.type}")
+    return node
+
+
+class _Parser:
+    def __init__(self, tokens: list[Token], scope: Scope) -> None:
+        self.tokens = tokens
+        self.i = 0
+        self.scope = scope
+
+    def peek(self, ahead: int = 0) -> Token:
+        return self.tokens[min(self.i + ahead, len(self.tokens) - 1)]
+
+    def take(self, text: str | None = None) -> Token:
+        tok = self.peek()
+        if text is not None and tok.text != text:
+            raise ExprError(
+                f"expected {text!r}, found {tok.text or 'end of expression'!r}", tok.pos
+            )
+        self.i += 1
+        return tok
+
+    def at(self, *texts: str) -> bool:
+        tok = self.peek()
+        return tok.kind in ("name", "op") and tok.text in texts
+
+    def apply(self, name: str, args: list[Node], pos: int) -> Node:
+        op = self.scope.operator(name)
+        if op is None:
+            raise ExprError(f"unknown operator or function {name!r}", pos)
+        try:
+            return Apply(op, args)
+        except ExprError as exc:
+            raise ExprError(str(exc), pos) from None
+
+    def expr(self) -> Node:
+        node = self.conj()
+        while self.at("or"):
+            pos = self.take().pos
+            node = self.apply("or", [node, self.conj()], pos)
+        return node
+
+    def conj(self) -> Node:
+        node = self.neg()
+        while self.at("and"):
+            pos = self.take().pos
+            node = self.apply("and", [node, self.neg()], pos)
+        return node
+
+    def neg(self) -> Node:
+        if self.at("not"):
+            pos = self.take().pos
+            return self.apply("not", [self.neg()], pos)
+        return self.test()
+
+    def test(self) -> Node:
+        left = self.value()
+        tok = self.peek()
+        if self.at(*COMPARISONS):
+            self.take()
+            return self.apply(tok.text, [left, self.value(left.type)], tok.pos)
+        if self.at("in"):
+            self.take()
+            return self.apply("in", [left, self.list(left.type)], tok.pos)
+        if self.at("not") and self.peek(1).text == "in":
+            self.take()
+            self.take()
+            return self.apply("not in", [left, self.list(left.type)], tok.pos)
+        if self.at("contains"):
+            self.take()
+            return self.apply("contains", [left, self.value(left.type)], tok.pos)
+        if self.at("contains_any"):
+            self.take()
+            return self.apply("contains_any", [left, self.list(left.type)], tok.pos)
+        if self.at("is"):
+            self.take()
+            word = self.take()
+            if word.text not in ("empty", "known", "unknown"):
+                raise ExprError("expected 'empty', 'known' or 'unknown' after 'is'", word.pos)
+            return self.apply(f"is {word.text}", [left], tok.pos)
+        return left
+
+    def list(self, expected: Type) -> ListLit:
+        self.take("[")
+        items = [self.literal(expected)]
+        while self.at(","):
+            self.take()
+            items.append(self.literal(expected))
+        self.take("]")
+        return ListLit(items)
+
+    def literal(self, expected: Type) -> Literal:
+        node = self.value(expected)
+        if not isinstance(node, Literal):
+            raise ExprError("a list holds only values", self.peek().pos)
+        return node
+
+    def value(self, expected: Type | None = None) -> Node:
+        tok = self.take()
+        if tok.kind == "num":
+            return Literal(float(tok.text) if "." in tok.text else int(tok.text), NUMBER)
+        if tok.kind == "str":
+            return Literal(tok.text[1:-1], TEXT)
+        if tok.text == "(":
+            node = self.expr()
+            self.take(")")
+            return node
+        if tok.kind != "name":
+            raise ExprError(f"expected a value, found {tok.text or 'end of expression'!r}", tok.pos)
+        if tok.text in ("true", "false"):
+            return Literal(tok.text == "true", BOOL)
+        if self.peek().text == "(":
+            return self.call(tok)
+        if "." in tok.text or self.scope.field(tok.text) is not None:
+            info = self.scope.field(tok.text)
+            if info is None:
+                raise ExprError(
+                    f"unknown field {tok.text!r}{self.scope.suggest(tok.text)}", tok.pos
+                )
+            return FieldRef(info)
+        definition = self.scope.definition(tok.text)
+        if definition is not None and (expected is None or expected.kind == "bool"):
+            return DefRef(definition)
+        if tok.text in KEYWORDS and not (expected and tok.text in expected.values):
+            raise ExprError(f"unexpected keyword {tok.text!r}", tok.pos)
+        return self.enum_value(tok, expected)
+
+    def enum_value(self, tok: Token, expected: Type | None) -> Literal:
+        if expected is None:
+            raise ExprError(
+                f"{tok.text!r} is not a field, definition or function{self.scope.suggest(tok.text)}",
+                tok.pos,
+            )
+        if expected.kind not in ("enum", "list") or (
+            expected.values and tok.text not in expected.values
+        ):
+            allowed = f" (allowed: {', '.join(expected.values)})" if expected.values else ""
+            raise ExprError(
+                f"{tok.text!r} is not a value of this {expected.kind}{allowed}", tok.pos
+            )
+        return Literal(tok.text, Type("enum", expected.values))
+
+    def call(self, name: Token) -> Node:
+        self.take("(")
+        op = self.scope.operator(name.text)
+        arg_type = getattr(op, "arg_type", None)
+        args: list[Node] = []
+        if not self.at(")"):
+            args.append(self.value(arg_type))
+            while self.at(","):
+                self.take()
+                args.append(self.value(arg_type))
+        self.take(")")
+        return self.apply(name.text, args, name.pos)

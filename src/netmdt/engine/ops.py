@@ -1,0 +1,541 @@
+"""The operator and function registry of the rule language.
+
+Each entry evaluates (Kleene three-valued: ``None`` is unknown), describes itself
+in clinician English, reports the fields it reads, and compiles to SQL. Adding
+an operator means adding one class here and registering it; nothing else
+branches on operator names.
+"""
+
+from __future__ import annotations
+
+import operator as pyop
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, ClassVar, get_args
+
+from netmdt.case.derived import months_between
+from netmdt.case.history import OptionId, PriorTreatment
+from netmdt.engine.expr import (
+    Apply,
+    Evaluator,
+    ExprError,
+    Facts,
+    FieldRef,
+    ListLit,
+    Literal,
+    Node,
+    Operator,
+    column,
+    sql_literal,
+)
+from netmdt.engine.logic import Tri
+from netmdt.engine.schema import BOOL, NUMBER, Type
+
+OPTION_IDS = Type("enum", tuple(get_args(OptionId)))
+TREATMENTS = "history.prior_treatments"
+
+
+def _union(args: Sequence[Node], facts: Facts) -> frozenset[str]:
+    found: frozenset[str] = frozenset()
+    for a in args:
+        found |= a.unknowns(facts)
+    return found
+
+
+def _expect(node: Node, *kinds: str, what: str) -> None:
+    if node.type.kind not in kinds:
+        raise ExprError(f"{what} needs {' or '.join(kinds)}, got {node.type} ({node.describe()})")
+
+
+def _paren(node: Node, inside: str) -> str:
+    text = node.describe()
+    if isinstance(node, Apply) and node.op.name in ("and", "or") and node.op.name != inside:
+        return f"({text})"
+    return text
+
+
+class _Base:
+    extra_reads: ClassVar[tuple[str, ...]] = ()
+    arg_type: ClassVar[Type | None] = None
+
+    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]:
+        return _union(args, facts)
+
+
+# ----------------------------------------------------------------------- logic
+
+
+class And(_Base):
+    name = "and"
+
+    def check(self, args: list[Node]) -> Type:
+        for a in args:
+            _expect(a, "bool", what="'and'")
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        fa, fb = fns
+
+        def and_(facts: Facts) -> Tri:
+            a = fa(facts)
+            if a is False:
+                return False
+            b = fb(facts)
+            if b is False:
+                return False
+            return None if a is None or b is None else True
+
+        return and_
+
+    def describe(self, args: list[Node]) -> str:
+        return " and ".join(_paren(a, "and") for a in args)
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        return "(" + " AND ".join(a.sql(dialect) for a in args) + ")"
+
+
+class Or(And):
+    name = "or"
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        fa, fb = fns
+
+        def or_(facts: Facts) -> Tri:
+            a = fa(facts)
+            if a is True:
+                return True
+            b = fb(facts)
+            if b is True:
+                return True
+            return None if a is None or b is None else False
+
+        return or_
+
+    def describe(self, args: list[Node]) -> str:
+        return " or ".join(_paren(a, "or") for a in args)
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        return "(" + " OR ".join(a.sql(dialect) for a in args) + ")"
+
+
+class Not(_Base):
+    name = "not"
+
+    def check(self, args: list[Node]) -> Type:
+        _expect(args[0], "bool", what="'not'")
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        (f,) = fns
+        return lambda facts: None if (v := f(facts)) is None else not v
+
+    def describe(self, args: list[Node]) -> str:
+        return f"not ({args[0].describe()})"
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        return f"(NOT {args[0].sql(dialect)})"
+
+
+# ----------------------------------------------------------------- comparisons
+
+
+@dataclass
+class Compare(_Base):
+    name: str
+    fn: Callable[[Any, Any], bool]
+    words: str
+    sql_op: str
+    ordered: bool = False
+
+    def check(self, args: list[Node]) -> Type:
+        left, right = args
+        if self.ordered:
+            _expect(left, "number", what=f"'{self.name}'")
+            _expect(right, "number", what=f"'{self.name}'")
+        elif left.type.kind != right.type.kind:
+            raise ExprError(
+                f"cannot compare {left.describe()} ({left.type}) with "
+                f"{right.describe()} ({right.type})"
+            )
+        elif left.type.kind not in ("number", "enum", "bool", "text"):
+            raise ExprError(f"'{self.name}' cannot compare a {left.type}")
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        fn = self.fn
+        fl, fr = fns
+        if isinstance(args[1], Literal):
+            c = args[1].value
+            return lambda facts: None if (v := fl(facts)) is None else fn(v, c)
+
+        def compare(facts: Facts) -> Tri:
+            a, b = fl(facts), fr(facts)
+            return None if a is None or b is None else fn(a, b)
+
+        return compare
+
+    def describe(self, args: list[Node]) -> str:
+        left, right = args
+        if right.type == BOOL and isinstance(right, Literal):
+            yes = right.value if self.name == "==" else not right.value
+            return f"{left.describe()}: {'yes' if yes else 'no'}"
+        return f"{left.describe()} {self.words} {right.describe()}"
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        return f"({args[0].sql(dialect)} {self.sql_op} {args[1].sql(dialect)})"
+
+
+@dataclass
+class In(_Base):
+    name: str
+    negate: bool
+
+    def check(self, args: list[Node]) -> Type:
+        _expect(args[0], "enum", "number", what=f"'{self.name}'")
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        assert isinstance(args[1], ListLit)
+        values = frozenset(args[1].values)
+        f = fns[0]
+        if self.negate:
+            return lambda facts: None if (v := f(facts)) is None else v not in values
+        return lambda facts: None if (v := f(facts)) is None else v in values
+
+    def describe(self, args: list[Node]) -> str:
+        words = "is none of" if self.negate else "is one of"
+        return f"{args[0].describe()} {words} {args[1].describe()}"
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        words = "NOT IN" if self.negate else "IN"
+        return f"({args[0].sql(dialect)} {words} {args[1].sql(dialect)})"
+
+
+class Contains(_Base):
+    name = "contains"
+
+    def check(self, args: list[Node]) -> Type:
+        _expect(args[0], "list", what="'contains'")
+        if not isinstance(args[1], Literal):
+            raise ExprError("'contains' needs a value on its right")
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        assert isinstance(args[1], Literal)
+        value = args[1].value
+        f = fns[0]
+        return lambda facts: None if (v := f(facts)) is None else value in v
+
+    def describe(self, args: list[Node]) -> str:
+        return f"{args[0].describe()} includes {args[1].describe()}"
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        col, value = args[0].sql(dialect), args[1].sql(dialect)
+        if dialect == "postgres":
+            return f"({value} = ANY({col}))"
+        return f"list_contains({col}, {value})"
+
+
+class ContainsAny(_Base):
+    name = "contains_any"
+
+    def check(self, args: list[Node]) -> Type:
+        _expect(args[0], "list", what="'contains_any'")
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        assert isinstance(args[1], ListLit)
+        values = frozenset(args[1].values)
+        f = fns[0]
+        return lambda facts: None if (v := f(facts)) is None else not values.isdisjoint(v)
+
+    def describe(self, args: list[Node]) -> str:
+        return f"{args[0].describe()} includes any of {args[1].describe()}"
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        col = args[0].sql(dialect)
+        assert isinstance(args[1], ListLit)
+        array = ", ".join(i.sql(dialect) for i in args[1].items)
+        if dialect == "postgres":
+            return f"({col} && ARRAY[{array}]::text[])"
+        return f"list_has_any({col}, [{array}])"
+
+
+class IsEmpty(_Base):
+    name = "is empty"
+
+    def check(self, args: list[Node]) -> Type:
+        _expect(args[0], "list", "treatments", what="'is empty'")
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        f = fns[0]
+        return lambda facts: None if (v := f(facts)) is None else len(v) == 0
+
+    def describe(self, args: list[Node]) -> str:
+        return f"{args[0].describe()}: none"
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        length = "cardinality" if dialect == "postgres" else "len"
+        return f"({length}({args[0].sql(dialect)}) = 0)"
+
+
+@dataclass
+class IsKnown(_Base):
+    """Two-valued on purpose; the knowledge-base linter allows it only in warnings."""
+
+    name: str
+    known: bool
+
+    def check(self, args: list[Node]) -> Type:
+        return BOOL
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        f, known = fns[0], self.known
+        return lambda facts: (f(facts) is not None) is known
+
+    def describe(self, args: list[Node]) -> str:
+        return f"{args[0].describe()} is {'recorded' if self.known else 'not recorded'}"
+
+    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]:
+        return frozenset()
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        return f"({args[0].sql(dialect)} IS {'NOT ' if self.known else ''}NULL)"
+
+
+# ------------------------------------------------------------------- functions
+
+
+class MonthsSince(_Base):
+    name = "months_since"
+
+    def check(self, args: list[Node]) -> Type:
+        if len(args) != 1 or not isinstance(args[0], FieldRef) or args[0].type.kind != "date":
+            raise ExprError("months_since takes one date field")
+        return NUMBER
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        f = fns[0]
+
+        def months_since(facts: Facts) -> float | None:
+            d, today = f(facts), facts.get("assessed_on")
+            return None if d is None or today is None else months_between(d, today)
+
+        return months_since
+
+    def describe(self, args: list[Node]) -> str:
+        return f"months since {args[0].describe()}"
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        return f"((assessed_on - {args[0].sql(dialect)}) / {365.25 / 12!r})"
+
+
+def _latest(entries: Sequence[PriorTreatment], therapies: frozenset[str]) -> PriorTreatment | None:
+    """The latest entry for these therapies, by end date, else start date (list order breaks ties)."""
+    best: PriorTreatment | None = None
+    best_key = date.min
+    for e in entries:
+        if e.therapy in therapies:
+            key = e.end or e.start or date.min
+            if best is None or key >= best_key:
+                best, best_key = e, key
+    return best
+
+
+def _therapies(args: list[Node]) -> frozenset[str]:
+    return frozenset(a.value for a in args if isinstance(a, Literal))
+
+
+def _therapy_words(args: list[Node]) -> str:
+    return " or ".join(a.describe() for a in args)
+
+
+class _TreatmentFn(_Base):
+    name = ""
+    extra_reads: ClassVar[tuple[str, ...]] = (TREATMENTS,)
+    arg_type = OPTION_IDS
+    result = BOOL
+    many = True
+    words = ""
+
+    def check(self, args: list[Node]) -> Type:
+        if not args or (not self.many and len(args) != 1):
+            raise ExprError(f"{self.name} takes {'option ids' if self.many else 'one option id'}")
+        for a in args:
+            if not isinstance(a, Literal) or a.value not in OPTION_IDS.values:
+                raise ExprError(f"{self.name} takes option ids, got {a.describe()}")
+        return self.result
+
+    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        therapies = _therapies(args)
+        apply = self.apply
+
+        def treatment_fn(facts: Facts) -> Any:
+            entries = facts.get(TREATMENTS)
+            return None if entries is None else apply(entries, therapies, facts)
+
+        return treatment_fn
+
+    def apply(
+        self, entries: Sequence[PriorTreatment], therapies: frozenset[str], facts: Facts
+    ) -> Any:
+        raise NotImplementedError
+
+    def describe(self, args: list[Node]) -> str:
+        return self.words.format(_therapy_words(args))
+
+    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]:
+        return frozenset(p for p in self.extra_reads if p == TREATMENTS or facts.get(p) is None)
+
+    def _matching(self, args: list[Node], dialect: str, where: str = "TRUE") -> str:
+        therapies = ", ".join(sql_literal(t) for t in sorted(_therapies(args)))
+        return (
+            f"(SELECT {{select}} FROM unnest({column(TREATMENTS)}) AS _t(t) "
+            f"WHERE t.therapy IN ({therapies}) AND {where}{{order}})"
+        )
+
+
+class HasPrior(_TreatmentFn):
+    name = "has_prior"
+    words = "has had {} before"
+
+    def apply(
+        self, entries: Sequence[PriorTreatment], therapies: frozenset[str], facts: Facts
+    ) -> Any:
+        return any(e.therapy in therapies for e in entries)
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        q = self._matching(args, dialect).format(select="count(*) > 0", order="")
+        return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE {q} END)"
+
+
+class ProgressedOn(_TreatmentFn):
+    name = "progressed_on"
+    words = "disease progressed on {}"
+
+    def apply(
+        self, entries: Sequence[PriorTreatment], therapies: frozenset[str], facts: Facts
+    ) -> Any:
+        outcomes = [e.outcome for e in entries if e.therapy in therapies]
+        if "progression" in outcomes:
+            return True
+        return None if any(o in (None, "unknown") for o in outcomes) else False
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        q = self._matching(args, dialect).format(
+            select="CASE WHEN bool_or(t.outcome = 'progression') THEN TRUE "
+            "WHEN bool_or(t.outcome IS NULL OR t.outcome = 'unknown') THEN NULL ELSE FALSE END",
+            order="",
+        )
+        return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE coalesce({q}, FALSE) END)"
+
+
+class Ongoing(_TreatmentFn):
+    name = "ongoing"
+    words = "currently on {}"
+
+    def apply(
+        self, entries: Sequence[PriorTreatment], therapies: frozenset[str], facts: Facts
+    ) -> Any:
+        today = facts.get("assessed_on")
+        return any(
+            e.therapy in therapies and (e.end is None or (today is not None and e.end >= today))
+            for e in entries
+        )
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        q = self._matching(args, dialect, 't."end" IS NULL OR t."end" >= assessed_on')
+        q = q.format(select="count(*) > 0", order="")
+        return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE {q} END)"
+
+
+class _LatestFn(_TreatmentFn):
+    many = False
+    sql_select = ""
+
+    def apply(
+        self, entries: Sequence[PriorTreatment], therapies: frozenset[str], facts: Facts
+    ) -> Any:
+        latest = _latest(entries, therapies)
+        return None if latest is None else self.of(latest, facts)
+
+    def of(self, entry: PriorTreatment, facts: Facts) -> Any:
+        raise NotImplementedError
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        order = ' ORDER BY coalesce(t."end", t.start) DESC NULLS LAST LIMIT 1'
+        return self._matching(args, dialect).format(select=self.sql_select, order=order)
+
+
+class PriorOutcome(_LatestFn):
+    name = "prior_outcome"
+    result = Type("enum", ("response", "stable", "progression", "toxicity"))
+    words = "outcome of the last {}"
+    sql_select = "NULLIF(t.outcome, 'unknown')"
+
+    def of(self, entry: PriorTreatment, facts: Facts) -> Any:
+        return None if entry.outcome == "unknown" else entry.outcome
+
+
+class PriorCycles(_LatestFn):
+    name = "prior_cycles"
+    result = NUMBER
+    words = "cycles of the last {}"
+    sql_select = "t.cycles"
+
+    def of(self, entry: PriorTreatment, facts: Facts) -> Any:
+        return entry.cycles
+
+
+class PriorPfiMonths(_LatestFn):
+    name = "prior_pfi_months"
+    result = NUMBER
+    extra_reads: ClassVar[tuple[str, ...]] = (TREATMENTS, "disease.progression_date")
+    words = "months free of progression after the last {}"
+    sql_select = (
+        'coalesce(t.progression_free_months, CASE WHEN disease__progression_date > t."end" '
+        f'THEN (disease__progression_date - t."end") / {365.25 / 12!r} END)'
+    )
+
+    def of(self, entry: PriorTreatment, facts: Facts) -> Any:
+        if entry.progression_free_months is not None:
+            return entry.progression_free_months
+        progressed = facts.get("disease.progression_date")
+        if entry.end is not None and progressed is not None and progressed > entry.end:
+            return months_between(entry.end, progressed)
+        return None
+
+
+_COMPARISONS = [
+    Compare("==", pyop.eq, "is", "="),
+    Compare("!=", pyop.ne, "is not", "<>"),
+    Compare("<", pyop.lt, "is below", "<", ordered=True),
+    Compare("<=", pyop.le, "is at most", "<=", ordered=True),
+    Compare(">", pyop.gt, "is above", ">", ordered=True),
+    Compare(">=", pyop.ge, "is at least", ">=", ordered=True),
+]
+
+_OPERATORS: list[Operator] = [
+    And(),
+    Or(),
+    Not(),
+    *_COMPARISONS,
+    In("in", negate=False),
+    In("not in", negate=True),
+    Contains(),
+    ContainsAny(),
+    IsEmpty(),
+    IsKnown("is known", known=True),
+    IsKnown("is unknown", known=False),
+    MonthsSince(),
+    HasPrior(),
+    ProgressedOn(),
+    Ongoing(),
+    PriorOutcome(),
+    PriorCycles(),
+    PriorPfiMonths(),
+]
+REGISTRY: dict[str, Operator] = {op.name: op for op in _OPERATORS}
+TWO_VALUED = frozenset({"is known", "is unknown"})

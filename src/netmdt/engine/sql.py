@@ -1,0 +1,72 @@
+"""SQL for the derived facts; the operators compile themselves (``netmdt.engine.ops``).
+
+The SQL runs over a flat case table: one column per case field, named by
+``netmdt.engine.expr.column`` (``labs.egfr_ml_min`` -> ``labs__egfr_ml_min``), lists
+as arrays, ``history.prior_treatments`` as a list of structs, plus ``assessed_on``.
+SQL NULL is Kleene unknown, so the logic needs no translation. Dialects:
+``duckdb`` (the embedded cohort engine) and ``postgres`` (prior-treatment functions
+are DuckDB-only for now).
+"""
+
+from __future__ import annotations
+
+from netmdt.case.derived import COLON_GROUP, GEP_SITES, NON_GEP_TYPES, SITE_GROUP
+
+
+def _in(values: frozenset[str] | set[str]) -> str:
+    return "(" + ", ".join(f"'{v}'" for v in sorted(values)) + ")"
+
+
+def _rank(expr: str, g1_below: float, g2_max: float) -> str:
+    return (
+        f"CASE WHEN {expr} < {g1_below} THEN 1 WHEN {expr} <= {g2_max} THEN 2 "
+        f"WHEN {expr} > {g2_max} THEN 3 END"
+    )
+
+
+def _effective_grade() -> str:
+    stated = "CASE tumour__grade WHEN 'G1' THEN 1 WHEN 'G2' THEN 2 WHEN 'G3' THEN 3 END"
+    ranks = [
+        stated,
+        _rank("tumour__ki67_percent", 3, 20),
+        _rank("tumour__mitotic_count_per_2mm2", 2, 20),
+    ]
+    best = "GREATEST(" + ", ".join(f"coalesce({r}, 0)" for r in ranks) + ")"
+    return f"(CASE WHEN {best} = 0 THEN NULL ELSE 'G' || CAST({best} AS VARCHAR) END)"
+
+
+def _embryological_group() -> str:
+    sites = " ".join(f"WHEN '{s}' THEN '{g}'" for s, g in sorted(SITE_GROUP.items()))
+    colon = " ".join(f"WHEN '{s}' THEN '{g}'" for s, g in sorted(COLON_GROUP.items()))
+    return (
+        f"(CASE tumour__primary_site {sites} "
+        f"WHEN 'colon' THEN (CASE tumour__colon_segment {colon} END) END)"
+    )
+
+
+_DERIVED = {
+    "derived.renal_ml_min": "coalesce(labs__creatinine_clearance_ml_min, labs__egfr_ml_min)",
+    "derived.ecog_effective": (
+        "coalesce(performance__ecog, CASE WHEN performance__karnofsky >= 90 THEN 0 "
+        "WHEN performance__karnofsky >= 70 THEN 1 WHEN performance__karnofsky >= 50 THEN 2 "
+        "WHEN performance__karnofsky >= 30 THEN 3 WHEN performance__karnofsky >= 10 THEN 4 END)"
+    ),
+    "derived.gep_primary": (
+        f"(CASE WHEN tumour__type IN {_in(NON_GEP_TYPES)} THEN FALSE "
+        f"WHEN tumour__primary_site IS NULL THEN NULL "
+        f"ELSE tumour__primary_site IN {_in(GEP_SITES)} END)"
+    ),
+    "derived.nec_like": (
+        "(CASE WHEN tumour__type = 'nec' OR tumour__nec_subtype IS NOT NULL "
+        "OR tumour__lung_subtype IN ('lcnec', 'sclc') THEN TRUE "
+        "WHEN tumour__type IS NULL THEN NULL ELSE FALSE END)"
+    ),
+    "derived.effective_grade": _effective_grade(),
+    "derived.embryological_group": _embryological_group(),
+}
+
+
+def derived_sql(path: str, dialect: str) -> str:
+    """The SQL expression of a derived fact."""
+    sql = _DERIVED[path]
+    return sql.replace("AS VARCHAR", "AS TEXT") if dialect == "postgres" else sql

@@ -1,0 +1,62 @@
+"""netmdt's errors, all in one place.
+
+The hierarchy::
+
+    NetmdtError                  base class; never raised itself
+    ├── CaseError                a case could not be read or is invalid
+    │   ├── CaseFileError        the file is missing, unreadable, or not YAML/JSON
+    │   └── CaseValidationError  the content breaks the case format (every problem listed)
+    └── KnowledgeBaseError       the knowledge base is invalid (every problem listed)
+
+Every error carries *where* it happened: a field path for case problems, a
+file / option / criterion / key path for knowledge-base problems. Foreign
+exceptions (pydantic, YAML, OS) are translated once, at the edge where they are
+caught, with ``raise ... from``. The engine never raises because data are
+missing: missing data are unknown, not errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class NetmdtError(Exception):
+    """Base class of every error netmdt raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem, located: ``where`` is a field path or a knowledge-base location."""
+
+    where: str
+    message: str
+    code: str = "invalid"
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}" if self.where else self.message
+
+
+class _ProblemsError(NetmdtError):
+    """An error that lists every problem found, not just the first."""
+
+    def __init__(self, problems: list[Problem], source: str | None = None) -> None:
+        self.problems = problems
+        self.source = source
+        prefix = f"{source}: " if source else ""
+        super().__init__("\n".join(prefix + str(p) for p in problems))
+
+
+class CaseError(NetmdtError):
+    """A case could not be read or is invalid."""
+
+
+class CaseFileError(CaseError):
+    """The case file is missing, unreadable, or not YAML/JSON."""
+
+
+class CaseValidationError(_ProblemsError, CaseError):
+    """The case breaks the case format; ``problems`` lists every violation."""
+
+
+class KnowledgeBaseError(_ProblemsError):
+    """The knowledge base is invalid; ``problems`` lists every violation."""

@@ -1,0 +1,451 @@
+"""Loading, compiling and checking the knowledge base.
+
+``check_kb`` collects *every* problem (schema, expressions, sources, reads, ids,
+missing options), each located by file and key path; ``load_kb`` raises
+``KnowledgeBaseError`` when there is any.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, get_args
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from netmdt.case.history import OptionId
+from netmdt.engine.expr import Definition, ExprError, Node, parse
+from netmdt.engine.ops import REGISTRY, TWO_VALUED
+from netmdt.engine.schema import FieldInfo, all_fields, case_fields
+from netmdt.errors import KnowledgeBaseError, Problem
+from netmdt.kb.model import (
+    Criterion,
+    Disagreement,
+    FundingRule,
+    KnowledgeBase,
+    Option,
+    OptionWarning,
+    Source,
+)
+from netmdt.kb.schema import (
+    GROUPS,
+    CriterionSpec,
+    DefinitionSpec,
+    DisagreementSpec,
+    FieldSpec,
+    FundingRuleSpec,
+    KbSpec,
+    OptionSpec,
+    SourceSpec,
+    WarningSpec,
+)
+
+OPTION_IDS: tuple[str, ...] = tuple(get_args(OptionId))
+
+
+def default_kb_path() -> Path:
+    return Path(str(resources.files("netmdt") / "knowledge"))
+
+
+@dataclass
+class _Scope:
+    """Names visible to an expression: fields (with labels), definitions, operators."""
+
+    labels: dict[str, str]
+    definitions: dict[str, Definition] = field(default_factory=dict)
+
+    def field(self, path: str) -> FieldInfo | None:
+        info = all_fields().get(path)
+        if info is None:
+            return None
+        label = self.labels.get(path) or info.label or path
+        return FieldInfo(info.path, info.type, info.reads, label)
+
+    def definition(self, name: str) -> Definition | None:
+        return self.definitions.get(name)
+
+    def operator(self, name: str) -> Any:
+        return REGISTRY.get(name)
+
+    def suggest(self, name: str) -> str:
+        names = [*all_fields(), *self.definitions, *REGISTRY]
+        hint = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        return f"; did you mean {hint[0]!r}?" if hint else ""
+
+
+class _Checker:
+    """Reads every file, compiles what it can, and collects every problem."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.problems: list[Problem] = []
+        self.raw: dict[str, Any] = {}
+        self.cited: set[str] = set()
+
+    def problem(self, where: str, message: str, code: str = "invalid") -> None:
+        self.problems.append(Problem(where, message, code))
+
+    def read(self, name: str) -> Any:
+        path = self.root / name
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except OSError:
+            self.problem(name, "file is missing", "missing_file")
+            return None
+        except yaml.YAMLError as exc:
+            self.problem(name, f"not valid YAML: {exc}", "yaml")
+            return None
+        self.raw[name] = data
+        return data
+
+    def validate(self, model: type[BaseModel], data: Any, where: str) -> Any:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                loc = ".".join(str(p) for p in err["loc"])
+                msg = str(err["msg"])
+                if err["type"] == "extra_forbidden":
+                    known = list(model.model_fields)
+                    hint = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+                    msg = "unknown key" + (f"; did you mean {hint[0]!r}?" if hint else "")
+                self.problem(f"{where}.{loc}" if loc else where, msg, "schema")
+            return None
+
+    def items(self, model: type[BaseModel], data: Any, where: str) -> list[Any]:
+        if not isinstance(data, list):
+            self.problem(where, "must be a list", "schema")
+            return []
+        found = [self.validate(model, d, f"{where}[{i}]") for i, d in enumerate(data)]
+        return [f for f in found if f is not None]
+
+    def unique(self, ids: list[str], where: str) -> None:
+        seen: set[str] = set()
+        for i in ids:
+            if i in seen:
+                self.problem(where, f"duplicate id {i!r}", "duplicate_id")
+            seen.add(i)
+
+    # -- parts ---------------------------------------------------------------
+
+    def sources(self) -> dict[str, Source]:
+        specs: list[SourceSpec] = self.items(SourceSpec, self.read("sources.yaml"), "sources.yaml")
+        for extra in sorted(self.root.glob("sources-extra-*.yaml")):  # TEMPORARY while encoding
+            specs += self.items(SourceSpec, self.read(extra.name), extra.name)
+        self.unique([s.id for s in specs], "sources.yaml")
+        return {s.id: Source(s.id, s.citation, s.year, s.url, s.evidence, s.note) for s in specs}
+
+    def fields(self) -> dict[str, dict[str, str]]:
+        data = self.read("fields.yaml") or {}
+        known = case_fields()
+        found: dict[str, dict[str, str]] = {}
+        for path, spec in data.items():
+            if path not in known:
+                hint = difflib.get_close_matches(path, list(known), n=1)
+                self.problem(
+                    f"fields.yaml.{path}",
+                    "not a case field" + (f"; did you mean {hint[0]!r}?" if hint else ""),
+                    "unknown_field",
+                )
+                continue
+            checked = self.validate(FieldSpec, spec, f"fields.yaml.{path}")
+            if checked is not None:
+                found[path] = checked.model_dump()
+        for path in known:
+            if path not in found and path not in data:
+                self.problem("fields.yaml", f"no entry for case field {path!r}", "undocumented")
+        return found
+
+    def disagreements(self, sources: dict[str, Source]) -> dict[str, Disagreement]:
+        specs: list[DisagreementSpec] = self.items(
+            DisagreementSpec, self.read("disagreements.yaml"), "disagreements.yaml"
+        )
+        self.unique([d.id for d in specs], "disagreements.yaml")
+        for d in specs:
+            for j, side in enumerate(d.sides):
+                self.cite(side.sources, sources, f"disagreements.yaml.{d.id}.sides[{j}]")
+        return {
+            d.id: Disagreement(
+                d.id, d.title, tuple((s.position, tuple(s.sources)) for s in d.sides), d.netmdt_rule
+            )
+            for d in specs
+        }
+
+    def cite(self, ids: list[str], sources: dict[str, Source], where: str) -> None:
+        for s in ids:
+            self.cited.add(s)
+            if s not in sources:
+                hint = difflib.get_close_matches(s, list(sources), n=1)
+                self.problem(
+                    where,
+                    f"undefined source {s!r}" + (f"; did you mean {hint[0]!r}?" if hint else ""),
+                    "undefined_source",
+                )
+
+    def expression(
+        self, text: str | bool, scope: _Scope, where: str, two_valued_ok: bool = False
+    ) -> Node | None:
+        try:
+            node = parse("true" if text is True else "false" if text is False else text, scope)
+        except ExprError as exc:
+            self.problem(where + ".when", str(exc), "expression")
+            return None
+        if not two_valued_ok and _uses_two_valued(node):
+            self.problem(
+                where + ".when",
+                "'is known' / 'is unknown' are allowed only in "
+                "warnings (a verdict must not depend on whether a fact is recorded)",
+                "two_valued",
+            )
+        return node
+
+    def reads(self, declared: list[str] | None, node: Node, where: str) -> None:
+        computed = sorted(node.reads())
+        if declared is not None and sorted(declared) != computed:
+            self.problem(
+                where + ".reads",
+                f"declared {sorted(declared)} but the expression reads {computed}",
+                "reads",
+            )
+
+    def definitions(self, specs: list[DefinitionSpec], scope: _Scope, where: str) -> None:
+        for i, d in enumerate(specs):
+            at = f"{where}[{i}]({d.id})"
+            if d.id in scope.definitions:
+                self.problem(at, f"definition {d.id!r} is already defined", "duplicate_id")
+                continue
+            self.review_flag(d.evidence, d.review, at)
+            node = self.expression(d.when, scope, at)
+            if node is not None:
+                self.reads(d.reads, node, at)
+                scope.definitions[d.id] = Definition(d.id, d.text, node, d.review == "needed")
+
+    def review_flag(self, evidence: str, review: str | None, where: str) -> None:
+        if evidence in ("S", "R") and review != "needed":
+            self.problem(where + ".review", f"evidence {evidence} needs 'review: needed'", "review")
+        if evidence == "V" and review is not None:
+            self.problem(where + ".review", "evidence V needs no review flag", "review")
+
+    def criterion(
+        self, spec: CriterionSpec, group: str, scope: _Scope, ctx: _Context, where: str
+    ) -> Criterion | None:
+        self.cite(spec.sources, ctx.sources, where + ".sources")
+        self.review_flag(spec.evidence, spec.review, where)
+        if spec.disagreement is not None and spec.disagreement not in ctx.disagreements:
+            self.problem(where + ".disagreement", f"unknown disagreement {spec.disagreement!r}")
+        node = self.expression(spec.when, scope, where)
+        if node is None:
+            return None
+        self.reads(spec.reads, node, where)
+        from netmdt.engine.expr import definitions_used
+
+        review = spec.review == "needed" or any(d.review for d in definitions_used(node))
+        return Criterion(
+            spec.id,
+            group,
+            spec.text,
+            node,
+            node.compile(),
+            tuple(sorted(node.reads())),
+            tuple(spec.sources),
+            spec.evidence,
+            review,
+            spec.disagreement,
+            spec.if_not_met,
+        )
+
+    def warning(
+        self, spec: WarningSpec, scope: _Scope, ctx: _Context, where: str
+    ) -> OptionWarning | None:
+        self.cite(spec.sources, ctx.sources, where + ".sources")
+        self.review_flag(spec.evidence, spec.review, where)
+        if spec.when is None:
+            return OptionWarning(
+                spec.id,
+                spec.text,
+                None,
+                tuple(spec.sources),
+                spec.evidence,
+                spec.review == "needed",
+            )
+        node = self.expression(spec.when, scope, where, two_valued_ok=True)
+        if node is None:
+            return None
+        self.reads(spec.reads, node, where)
+        return OptionWarning(
+            spec.id,
+            spec.text,
+            node.compile(),
+            tuple(spec.sources),
+            spec.evidence,
+            spec.review == "needed",
+        )
+
+    def funding(
+        self, specs: list[FundingRuleSpec], scope: _Scope, ctx: _Context, where: str
+    ) -> tuple[FundingRule, ...]:
+        rules: list[FundingRule] = []
+        for i, r in enumerate(specs):
+            at = f"{where}[{i}]"
+            self.cite(r.sources, ctx.sources, at + ".sources")
+            if (r.pathway == "audit_registry") != (r.registry_status is not None):
+                self.problem(
+                    at + ".registry_status",
+                    "registry_status goes with pathway audit_registry, and only with it",
+                )
+            node = None if r.when is None else self.expression(r.when, scope, at)
+            if node is not None:
+                self.reads(r.reads, node, at)
+            if r.when is not None and node is None:
+                continue
+            rules.append(
+                FundingRule(
+                    node,
+                    node.compile() if node else None,
+                    r.pathway,
+                    r.registry_status,
+                    r.note,
+                    tuple(r.sources),
+                )
+            )
+        if not specs or specs[-1].when is not None:
+            self.problem(where, "the last funding rule must have no 'when' (the otherwise rule)")
+        return tuple(rules)
+
+    def option(self, option_id: str, ctx: _Context) -> Option | None:
+        name = f"options/{option_id}.yaml"
+        data = self.read(name)
+        if data is None:
+            return None
+        spec: OptionSpec | None = self.validate(OptionSpec, data, name)
+        if spec is None:
+            return None
+        if spec.id != option_id:
+            self.problem(f"{name}.id", f"id {spec.id!r} differs from the file name")
+        scope = _Scope(ctx.labels, dict(ctx.definitions))
+        self.definitions(spec.definitions, scope, f"{name}.definitions")
+        groups: dict[str, tuple[Criterion, ...]] = {}
+        all_ids: list[str] = []
+        for group in GROUPS:
+            compiled = []
+            for i, c in enumerate(getattr(spec, group)):
+                all_ids.append(c.id)
+                crit = self.criterion(c, group, scope, ctx, f"{name}.{group}[{i}]({c.id})")
+                if crit is not None:
+                    compiled.append(crit)
+            groups[group] = tuple(compiled)
+        warnings = []
+        for i, w in enumerate(spec.warnings):
+            all_ids.append(w.id)
+            compiled_w = self.warning(w, scope, ctx, f"{name}.warnings[{i}]({w.id})")
+            if compiled_w is not None:
+                warnings.append(compiled_w)
+        self.unique(all_ids, name)
+        funding = {
+            str(system): self.funding(rules, scope, ctx, f"{name}.funding.{system}")
+            for system, rules in spec.funding.items()
+        }
+        return Option(
+            spec.id,
+            spec.name,
+            spec.summary,
+            groups,
+            tuple(warnings),
+            funding,
+            spec.patient.model_dump(),
+        )
+
+
+@dataclass
+class _Context:
+    sources: dict[str, Source]
+    disagreements: dict[str, Disagreement]
+    labels: dict[str, str]
+    definitions: dict[str, Definition]
+
+
+def _uses_two_valued(node: Node) -> bool:
+    from netmdt.engine.expr import Apply, DefRef
+
+    if isinstance(node, DefRef):
+        return _uses_two_valued(node.definition.expr)
+    if isinstance(node, Apply):
+        return node.op.name in TWO_VALUED or any(_uses_two_valued(a) for a in node.args)
+    return False
+
+
+def fingerprint(raw: dict[str, Any]) -> str:
+    """A content hash of the knowledge base (canonical JSON of every file's data)."""
+    canonical = json.dumps(raw, sort_keys=True, default=str, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def check_kb(
+    root: Path | None = None, *, partial: bool = False
+) -> tuple[KnowledgeBase | None, list[Problem]]:
+    """Load and check a knowledge base; returns it (if it compiled) and every problem.
+
+    With ``partial``, what did compile is returned even when there are problems
+    (for authoring tools; never for assessments).
+    """
+    root = Path(root) if root is not None else default_kb_path()
+    ck = _Checker(root)
+    meta = ck.validate(KbSpec, ck.read("kb.yaml"), "kb.yaml")
+    sources = ck.sources()
+    fields = ck.fields()
+    labels = {p: f["label"] for p, f in fields.items()}
+    disagreements = ck.disagreements(sources)
+    scope = _Scope(labels)
+    defs = ck.items(DefinitionSpec, ck.read("definitions.yaml"), "definitions.yaml")
+    ck.definitions(defs, scope, "definitions.yaml")
+    ctx = _Context(sources, disagreements, labels, scope.definitions)
+    options = {}
+    for option_id in OPTION_IDS:
+        opt = ck.option(option_id, ctx)
+        if opt is not None:
+            options[option_id] = opt
+    extra = sorted(p.stem for p in (root / "options").glob("*.yaml") if p.stem not in OPTION_IDS)
+    for stem in extra:
+        ck.problem(f"options/{stem}.yaml", "not an option id of the case format", "unknown_option")
+    for s in sorted(set(sources) - ck.cited):
+        ck.problem("sources.yaml", f"source {s!r} is never cited", "unused_source")
+    if meta is None or (ck.problems and not partial):
+        return None, ck.problems
+    kb = KnowledgeBase(
+        meta.version,
+        meta.title,
+        meta.updated,
+        meta.maintenance,
+        meta.funding_statement,
+        fingerprint(ck.raw),
+        sources,
+        disagreements,
+        fields,
+        options,
+        ck.raw,
+    )
+    return kb, ck.problems
+
+
+def load_kb(root: Path | str | None = None) -> KnowledgeBase:
+    """Load the knowledge base (the bundled one by default); raises on any problem."""
+    if root is None:
+        return _bundled()
+    kb, problems = check_kb(Path(root))
+    if kb is None:
+        raise KnowledgeBaseError(problems, str(root))
+    return kb
+
+
+@cache
+def _bundled() -> KnowledgeBase:
+    kb, problems = check_kb(None)
+    if kb is None:
+        raise KnowledgeBaseError(problems, "bundled knowledge base")
+    return kb

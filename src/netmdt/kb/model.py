@@ -1,0 +1,101 @@
+"""The loaded, compiled knowledge base the engine runs on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from netmdt.engine.expr import Evaluator, Node
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    citation: str
+    year: int | None
+    url: str | None
+    evidence: str
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class Disagreement:
+    id: str
+    title: str
+    sides: tuple[tuple[str, tuple[str, ...]], ...]
+    netmdt_rule: str
+
+    def summary(self) -> str:
+        sides = " versus ".join(position for position, _ in self.sides)
+        return f"Sources disagree ({self.id}, {self.title}): {sides}. netmdt: {self.netmdt_rule}"
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    group: str
+    text: str
+    expr: Node
+    evaluate: Evaluator
+    reads: tuple[str, ...]
+    sources: tuple[str, ...]
+    evidence: str
+    review: bool
+    disagreement: str | None = None
+    if_not_met: str | None = None
+
+
+@dataclass(frozen=True)
+class OptionWarning:
+    id: str
+    text: str
+    evaluate: Evaluator | None
+    sources: tuple[str, ...]
+    evidence: str
+    review: bool
+
+
+@dataclass(frozen=True)
+class FundingRule:
+    expr: Node | None
+    evaluate: Evaluator | None
+    pathway: str
+    registry_status: str | None
+    note: str
+    sources: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    name: str
+    summary: str
+    groups: dict[str, tuple[Criterion, ...]]
+    warnings: tuple[OptionWarning, ...]
+    funding: dict[str, tuple[FundingRule, ...]]
+    patient: dict[str, str]
+
+    @property
+    def criteria(self) -> tuple[Criterion, ...]:
+        return tuple(c for group in self.groups.values() for c in group)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    version: str
+    title: str
+    updated: str
+    maintenance: str
+    funding_statement: str
+    fingerprint: str
+    sources: dict[str, Source]
+    disagreements: dict[str, Disagreement]
+    fields: dict[str, dict[str, str]]
+    options: dict[str, Option]
+    raw: dict[str, Any] = field(repr=False, default_factory=dict)
+
+    def label(self, path: str) -> str:
+        return self.fields.get(path, {}).get("label", path)
+
+    def how_to_find_out(self, path: str) -> str:
+        return self.fields.get(path, {}).get("how_to_find_out", "")

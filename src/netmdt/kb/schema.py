@@ -1,0 +1,115 @@
+"""The file formats of the knowledge base, as pydantic models (unknown keys rejected).
+
+``netmdt kb schema`` writes these as JSON Schema for editors.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+Evidence = Literal["V", "S", "R"]
+Pathway = Literal["nhs_commissioned", "not_routinely_commissioned", "audit_registry", "trial_only"]
+GROUPS = ("applies_to", "contraindications", "requirements", "recommend_when")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourceSpec(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    citation: str = Field(min_length=1)
+    year: int | None = None
+    url: str | None = None
+    evidence: Evidence
+    note: str | None = None
+
+
+class Side(Strict):
+    position: str
+    sources: list[str] = Field(min_length=1)
+
+
+class DisagreementSpec(Strict):
+    id: str = Field(pattern=r"^D[0-9]+$")
+    title: str
+    sides: list[Side] = Field(min_length=2)
+    netmdt_rule: str
+
+
+class FieldSpec(Strict):
+    label: str
+    how_to_find_out: str
+
+
+class DefinitionSpec(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    text: str
+    when: str
+    reads: list[str]
+    evidence: Evidence = "V"
+    review: Literal["needed"] | None = None
+
+
+class CriterionSpec(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    text: str = Field(min_length=1)
+    when: str | bool
+    reads: list[str]
+    sources: list[str] = Field(min_length=1)
+    evidence: Evidence
+    review: Literal["needed"] | None = None
+    disagreement: str | None = None
+    if_not_met: str | None = None
+
+
+class WarningSpec(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    text: str = Field(min_length=1)
+    when: str | bool | None = None
+    reads: list[str] | None = None
+    sources: list[str] = Field(min_length=1)
+    evidence: Evidence
+    review: Literal["needed"] | None = None
+    disagreement: str | None = None
+
+
+class FundingRuleSpec(Strict):
+    when: str | bool | None = None
+    reads: list[str] | None = None
+    pathway: Pathway
+    registry_status: Literal["open", "on_hold"] | None = None
+    note: str
+    sources: list[str] = Field(min_length=1)
+
+
+class PatientText(Strict):
+    what_it_is: str
+    what_it_involves: str
+    benefits: str
+    harms: str
+
+
+class OptionSpec(Strict):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    summary: str
+    definitions: list[DefinitionSpec] = []
+    applies_to: list[CriterionSpec] = []
+    contraindications: list[CriterionSpec] = []
+    requirements: list[CriterionSpec] = []
+    recommend_when: list[CriterionSpec] = []
+    warnings: list[WarningSpec] = []
+    funding: dict[Literal["nhs_england"], list[FundingRuleSpec]]
+    patient: PatientText
+
+
+class KbSpec(Strict):
+    version: str
+    title: str
+    updated: str
+    maintenance: str
+    funding_statement: str
