@@ -88,10 +88,16 @@ def _describe(err: Any) -> str:
 def _unknown_field(loc: tuple[Any, ...]) -> str:
     name = str(loc[-1])
     known = fields_at(loc[:-1])
-    hint = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = did_you_mean(name, known)
     allowed = ", ".join(sorted(known))
     suggestion = f"; did you mean '{hint[0]}'?" if hint else ""
     return f"unknown field '{name}'{suggestion} (allowed here: {allowed})"
+
+
+def did_you_mean(name: str, known: list[str]) -> list[str]:
+    """The closest known name: a prefix match first (``egfr`` -> ``egfr_ml_min``), else difflib."""
+    prefixed = sorted(k for k in known if k.startswith(name.lower()))
+    return prefixed[:1] or difflib.get_close_matches(name, known, n=1, cutoff=0.6)
 
 
 def fields_at(loc: tuple[Any, ...]) -> list[str]:

@@ -300,7 +300,8 @@ def tokenize(text: str) -> list[Token]:
             break
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise ExprError(f"unexpected character {text[pos:].lstrip()[0]!r}", pos)
+            at = len(text) - len(text[pos:].lstrip())
+            raise ExprError(f"unexpected character {text[at]!r}", at)
         kind = m.lastgroup or ""
         start = m.start(kind)
         tokens.append(Token(kind, m.group(kind), start))
