@@ -6,8 +6,11 @@ from netmdt import KnowledgeBase, load_kb
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-golden", action="store_true",
-                     help="Rewrite tests/golden/*.json from the current engine and knowledge base.")
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite tests/golden/*.json from the current engine and knowledge base.",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -24,67 +24,127 @@ def test_empty_case_is_valid_and_everything_unknown() -> None:
     assert case.model_dump(exclude_none=True) == {}
     d = case.derived
     assert (d.effective_grade, d.renal_ml_min, d.ecog_effective, d.gep_primary) == (
-        None, None, None, None)
+        None,
+        None,
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
     ("data", "expected"),
     [
         ({"age_years": False}, ["age_years: Input should be a valid integer (got False)"]),
-        ({"tumour": {"ki67_percent": False}},
-         ["tumour.ki67_percent: Input should be a valid number (got False)"]),
+        (
+            {"tumour": {"ki67_percent": False}},
+            ["tumour.ki67_percent: Input should be a valid number (got False)"],
+        ),
         ({"pregnant": "no"}, ["pregnant: Input should be a valid boolean (got 'no')"]),
-        ({"tumour": {"ki67_percent": 100.5}},
-         ["tumour.ki67_percent: Input should be less than or equal to 100 (got 100.5)"]),
-        ({"tumour": {"ki67_percent": -1}},
-         ["tumour.ki67_percent: Input should be greater than or equal to 0 (got -1)"]),
-        ({"performance": {"ecog": 5}},
-         ["performance.ecog: Input should be less than or equal to 4 (got 5)"]),
-        ({"performance": {"karnofsky": 110}},
-         ["performance.karnofsky: Input should be less than or equal to 100 (got 110)"]),
+        (
+            {"tumour": {"ki67_percent": 100.5}},
+            ["tumour.ki67_percent: Input should be less than or equal to 100 (got 100.5)"],
+        ),
+        (
+            {"tumour": {"ki67_percent": -1}},
+            ["tumour.ki67_percent: Input should be greater than or equal to 0 (got -1)"],
+        ),
+        (
+            {"performance": {"ecog": 5}},
+            ["performance.ecog: Input should be less than or equal to 4 (got 5)"],
+        ),
+        (
+            {"performance": {"karnofsky": 110}},
+            ["performance.karnofsky: Input should be less than or equal to 100 (got 110)"],
+        ),
         ({"age_years": 121}, ["age_years: Input should be less than or equal to 120 (got 121)"]),
-        ({"labs": {"egfr_ml_min": -3}},
-         ["labs.egfr_ml_min: Input should be greater than or equal to 0 (got -3)"]),
-        ({"tumour": {"primary_size_cm": 0}},
-         ["tumour.primary_size_cm: Input should be greater than 0 (got 0)"]),
-        ({"disease": {"liver_metastases": {"liver_involvement_percent": 101}}},
-         ["disease.liver_metastases.liver_involvement_percent: Input should be less than or "
-          "equal to 100 (got 101)"]),
-        ({"imaging": {"sstr": {"krenning_score": 5}}},
-         ["imaging.sstr.krenning_score: Input should be less than or equal to 4 (got 5)"]),
-        ({"tumour": {"grade": "G4"}},
-         ["tumour.grade: Input should be 'G1', 'G2' or 'G3' (got 'G4')"]),
+        (
+            {"labs": {"egfr_ml_min": -3}},
+            ["labs.egfr_ml_min: Input should be greater than or equal to 0 (got -3)"],
+        ),
+        (
+            {"tumour": {"primary_size_cm": 0}},
+            ["tumour.primary_size_cm: Input should be greater than 0 (got 0)"],
+        ),
+        (
+            {"disease": {"liver_metastases": {"liver_involvement_percent": 101}}},
+            [
+                "disease.liver_metastases.liver_involvement_percent: Input should be less than or "
+                "equal to 100 (got 101)"
+            ],
+        ),
+        (
+            {"imaging": {"sstr": {"krenning_score": 5}}},
+            ["imaging.sstr.krenning_score: Input should be less than or equal to 4 (got 5)"],
+        ),
+        (
+            {"tumour": {"grade": "G4"}},
+            ["tumour.grade: Input should be 'G1', 'G2' or 'G3' (got 'G4')"],
+        ),
         ({"sex": "f"}, ["sex: Input should be 'female', 'male' or 'other' (got 'f')"]),
-        ({"disease": {"progression": "worse"}},
-         ["disease.progression: Input should be 'progressive', 'stable' or 'unknown' "
-          "(got 'worse')"]),
-        ({"assessed_on": "27/11/2026"},
-         ["assessed_on: Input should be a valid date (got '27/11/2026')"]),
-        ({"assessed_on": DAY, "labs": {"date": "2026-11-28"}},
-         ["labs.date (2026-11-28) is after assessed_on (2026-11-27)"]),
-        ({"assessed_on": DAY, "history": {"prior_treatments": [
-            {"therapy": "everolimus", "start": "2026-01-01", "end": "2027-01-01"}]}},
-         ["history.prior_treatments.0.end (2027-01-01) is after assessed_on (2026-11-27)"]),
-        ({"history": {"prior_treatments": [{"therapy": "aspirin"}]}},
-         ["history.prior_treatments.0.therapy: Input should be 'surgery_curative', "
-          "'surgery_debulking', 'ssa_short_acting', 'ssa_long_acting', 'chemotherapy', "
-          "'interferon_alpha', 'mibg_i131', 'prrt_lu177_dotatate', 'prrt_y90_dotatoc', "
-          "'liver_embolisation', 'thermal_ablation', 'liver_transplant', 'clinical_trial', "
-          "'everolimus', 'sunitinib', 'telotristat', 'active_surveillance' or "
-          "'endoscopic_resection' (got 'aspirin')"]),
-        ({"history": {"prior_treatments": [
-            {"therapy": "everolimus", "start": "2026-05-01", "end": "2026-01-01"}]}},
-         ["history.prior_treatments.0: end (2026-01-01) is before start (2026-05-01) "
-          "(got {'therapy': 'everolimus', 'start': '2026-05-01', 'end': '2026-01-01'})"]),
-        ({"tumour": {"functional_syndrome": ["none", "insulinoma"]}},
-         ["tumour.functional_syndrome: 'none' cannot be combined with a syndrome"]),
-        ({"tumour": {"gastric_type": 4}},
-         ["tumour.gastric_type: Input should be 1, 2 or 3 (got 4)"]),
+        (
+            {"disease": {"progression": "worse"}},
+            [
+                "disease.progression: Input should be 'progressive', 'stable' or 'unknown' "
+                "(got 'worse')"
+            ],
+        ),
+        (
+            {"assessed_on": "27/11/2026"},
+            ["assessed_on: Input should be a valid date (got '27/11/2026')"],
+        ),
+        (
+            {"assessed_on": DAY, "labs": {"date": "2026-11-28"}},
+            ["labs.date (2026-11-28) is after assessed_on (2026-11-27)"],
+        ),
+        (
+            {
+                "assessed_on": DAY,
+                "history": {
+                    "prior_treatments": [
+                        {"therapy": "everolimus", "start": "2026-01-01", "end": "2027-01-01"}
+                    ]
+                },
+            },
+            ["history.prior_treatments.0.end (2027-01-01) is after assessed_on (2026-11-27)"],
+        ),
+        (
+            {"history": {"prior_treatments": [{"therapy": "aspirin"}]}},
+            [
+                "history.prior_treatments.0.therapy: Input should be 'surgery_curative', "
+                "'surgery_debulking', 'ssa_short_acting', 'ssa_long_acting', 'chemotherapy', "
+                "'interferon_alpha', 'mibg_i131', 'prrt_lu177_dotatate', 'prrt_y90_dotatoc', "
+                "'liver_embolisation', 'thermal_ablation', 'liver_transplant', 'clinical_trial', "
+                "'everolimus', 'sunitinib', 'telotristat', 'active_surveillance' or "
+                "'endoscopic_resection' (got 'aspirin')"
+            ],
+        ),
+        (
+            {
+                "history": {
+                    "prior_treatments": [
+                        {"therapy": "everolimus", "start": "2026-05-01", "end": "2026-01-01"}
+                    ]
+                }
+            },
+            [
+                "history.prior_treatments.0: end (2026-01-01) is before start (2026-05-01) "
+                "(got {'therapy': 'everolimus', 'start': '2026-05-01', 'end': '2026-01-01'})"
+            ],
+        ),
+        (
+            {"tumour": {"functional_syndrome": ["none", "insulinoma"]}},
+            ["tumour.functional_syndrome: 'none' cannot be combined with a syndrome"],
+        ),
+        (
+            {"tumour": {"gastric_type": 4}},
+            ["tumour.gastric_type: Input should be 1, 2 or 3 (got 4)"],
+        ),
         ([], None),
     ],
 )
-def test_bad_input_names_field_value_and_what_is_allowed(data: object,
-                                                         expected: list[str] | None) -> None:
+def test_bad_input_names_field_value_and_what_is_allowed(
+    data: object, expected: list[str] | None
+) -> None:
     if expected is None:
         with pytest.raises(CaseValidationError, match="a case must be a mapping"):
             parse_case(data)
@@ -94,8 +154,10 @@ def test_bad_input_names_field_value_and_what_is_allowed(data: object,
 
 def test_unknown_field_says_did_you_mean_and_lists_allowed() -> None:
     (message,) = problems({"labs": {"egfr": 40}})
-    assert message.startswith("labs.egfr: unknown field 'egfr'; did you mean 'egfr_ml_min'? "
-                              "(allowed here: albumin_g_l, alt_x_uln, bilirubin_umol_l,")
+    assert message.startswith(
+        "labs.egfr: unknown field 'egfr'; did you mean 'egfr_ml_min'? "
+        "(allowed here: albumin_g_l, alt_x_uln, bilirubin_umol_l,"
+    )
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -105,8 +167,9 @@ def test_every_problem_is_reported_at_once() -> None:
 
 def test_load_yaml_and_json_files(tmp_path: Path) -> None:
     (tmp_path / "c.yaml").write_text("id: a\nassessed_on: 2026-11-27\ntumour: {type: net}\n")
-    (tmp_path / "c.json").write_text('{"id": "a", "assessed_on": "2026-11-27", '
-                                     '"tumour": {"type": "net"}}')
+    (tmp_path / "c.json").write_text(
+        '{"id": "a", "assessed_on": "2026-11-27", "tumour": {"type": "net"}}'
+    )
     assert load_case(tmp_path / "c.yaml") == load_case(tmp_path / "c.json")
 
 
@@ -124,8 +187,17 @@ def test_unreadable_and_malformed_files(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ki67", "grade"), [(0, "G1"), (2.9, "G1"), (3, "G2"), (3.0, "G2"), (20, "G2"),
-                        (20.0, "G2"), (20.1, "G3"), (100, "G3")],
+    ("ki67", "grade"),
+    [
+        (0, "G1"),
+        (2.9, "G1"),
+        (3, "G2"),
+        (3.0, "G2"),
+        (20, "G2"),
+        (20.0, "G2"),
+        (20.1, "G3"),
+        (100, "G3"),
+    ],
 )
 def test_ki67_grade_boundaries(ki67: float, grade: str) -> None:
     assert ki67_grade(ki67) == grade
@@ -141,13 +213,28 @@ def test_effective_grade_is_the_highest_and_warns_on_disagreement() -> None:
     assert case.derived.effective_grade == "G3"
     assert case.derived.warnings == (
         "Grade sources disagree (tumour.grade -> G1, tumour.ki67_percent -> G3, "
-        "tumour.mitotic_count_per_2mm2 -> G2); the higher grade G3 is used.",)
+        "tumour.mitotic_count_per_2mm2 -> G2); the higher grade G3 is used.",
+    )
     agreeing = parse_case({"tumour": {"grade": "G2", "ki67_percent": 8}})
     assert (agreeing.derived.effective_grade, agreeing.derived.warnings) == ("G2", ())
 
 
-@pytest.mark.parametrize(("k", "ecog"), [(100, 0), (90, 0), (80, 1), (70, 1), (60, 2), (50, 2),
-                                         (40, 3), (30, 3), (20, 4), (10, 4), (0, None)])
+@pytest.mark.parametrize(
+    ("k", "ecog"),
+    [
+        (100, 0),
+        (90, 0),
+        (80, 1),
+        (70, 1),
+        (60, 2),
+        (50, 2),
+        (40, 3),
+        (30, 3),
+        (20, 4),
+        (10, 4),
+        (0, None),
+    ],
+)
 def test_karnofsky_to_ecog(k: int, ecog: int | None) -> None:
     assert karnofsky_to_ecog(k) == ecog
 
@@ -180,15 +267,23 @@ def test_gep_and_embryological_group(tumour: dict, gep: bool | None, group: str 
 
 
 def test_months_since_each_date_is_measured_from_assessed_on() -> None:
-    case = parse_case({"assessed_on": DAY, "imaging": {"sstr": {"date": "2026-05-27"}},
-                       "labs": {"date": "2026-11-27"}})
+    case = parse_case(
+        {
+            "assessed_on": DAY,
+            "imaging": {"sstr": {"date": "2026-05-27"}},
+            "labs": {"date": "2026-11-27"},
+        }
+    )
     assert {k: round(v, 2) for k, v in case.derived.months_since.items()} == {
-        "imaging.sstr.date": round(184 / 30.4375, 2), "labs.date": 0.0}  # 184 days
+        "imaging.sstr.date": round(184 / 30.4375, 2),
+        "labs.date": 0.0,
+    }  # 184 days
 
 
 def test_case_is_strict_about_numbers_given_as_strings() -> None:
     assert problems({"labs": {"inr": "1.2"}}) == [
-        "labs.inr: Input should be a valid number (got '1.2')"]
+        "labs.inr: Input should be a valid number (got '1.2')"
+    ]
 
 
 def test_case_model_rejects_unknown_top_level_fields() -> None:

@@ -11,7 +11,7 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import date
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmdt.assessment import VERDICTS, Assessment
+from netmdt.assessment import VERDICTS, Assessment, OptionAssessment
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess
 from netmdt.errors import NetmdtError
@@ -55,7 +55,7 @@ WORDS = {
 }
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     text = "text"
     json = "json"
     jsonl = "jsonl"
@@ -98,7 +98,7 @@ def assess_cmd(
     ] = False,
     kb: KbOption = None,
 ) -> None:
-    """Assess one or more cases: every option with its verdict, reasons, missing facts and funding."""
+    """Assess cases: every option with its verdict, reasons, missing facts and funding."""
     knowledge = _kb(kb)
     many = len(cases) > 1 or "-" in cases
     fmt = format or (Format.jsonl if many else Format.text)
@@ -138,7 +138,7 @@ def _print_text(a: Assessment, explain: bool) -> None:
             table.add_row(
                 f"[{STYLE[verdict]}]{o.name}[/]\n{WORDS[verdict].lower()}",
                 _why(o, explain),
-                _funding_text(o),
+                _funding_text(o, explain),
             )
         out.print(table)
     if a.next_investigations:
@@ -152,10 +152,7 @@ def _print_text(a: Assessment, explain: bool) -> None:
         out.print(f"[yellow]warning:[/yellow] {w}")
 
 
-def _why(o: object, explain: bool) -> str:
-    from netmdt.assessment import OptionAssessment
-
-    assert isinstance(o, OptionAssessment)
+def _why(o: OptionAssessment, explain: bool) -> str:
     lines: list[str] = []
     shown = o.reasons if explain else [r for r in o.reasons if r.status != "met"]
     for r in shown:
@@ -164,17 +161,18 @@ def _why(o: object, explain: bool) -> str:
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
         lines.append("Missing: " + ", ".join(m.field for m in o.missing))
-    lines += [f"warning: {w}" for w in o.warnings] if explain else []
+    if explain:
+        lines += [f"warning: {w}" for w in o.warnings]
+        if o.counterfactual:
+            lines.append(o.counterfactual)
     return "\n".join(lines) or "all criteria met"
 
 
-def _funding_text(o: object) -> str:
-    from netmdt.assessment import OptionAssessment
-
-    assert isinstance(o, OptionAssessment)
+def _funding_text(o: OptionAssessment, explain: bool) -> str:
     f = o.funding
-    status = f" ({f.registry_status})" if f.registry_status else ""
-    return f"{f.pathway}{status}\n{f.note}"
+    status = f" ({f.registry_status.replace('_', ' ')})" if f.registry_status else ""
+    text = f.pathway.replace("_", " ") + status
+    return f"{text}\n{f.note}" if explain else text
 
 
 @kb_app.command("check")

@@ -26,16 +26,16 @@ from typing import Any, cast
 
 from netmdt.assessment import (
     Assessment,
-    Pathway,
-    Status,
-    Verdict,
     Funding,
     Investigation,
     KnowledgeBaseRef,
     Missing,
     OptionAssessment,
+    Pathway,
     Reason,
     SourceRef,
+    Status,
+    Verdict,
 )
 from netmdt.case.model import Case
 from netmdt.engine.facts import facts_of

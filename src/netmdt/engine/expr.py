@@ -457,7 +457,8 @@ class _Parser:
     def enum_value(self, tok: Token, expected: Type | None) -> Literal:
         if expected is None:
             raise ExprError(
-                f"{tok.text!r} is not a field, definition or function{self.scope.suggest(tok.text)}",
+                f"{tok.text!r} is not a field, definition or function"
+                + self.scope.suggest(tok.text),
                 tok.pos,
             )
         if expected.kind not in ("enum", "list") or (

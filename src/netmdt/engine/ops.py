@@ -333,7 +333,7 @@ class MonthsSince(_Base):
 
 
 def _latest(entries: Sequence[PriorTreatment], therapies: frozenset[str]) -> PriorTreatment | None:
-    """The latest entry for these therapies, by end date, else start date (list order breaks ties)."""
+    """The latest entry for these therapies by end, else start date; later in the list wins ties."""
     best: PriorTreatment | None = None
     best_key = date.min
     for e in entries:

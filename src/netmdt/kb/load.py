@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 from netmdt.case.history import OptionId
 from netmdt.engine.expr import Definition, ExprError, Node, parse
 from netmdt.engine.ops import REGISTRY, TWO_VALUED
-from netmdt.engine.schema import FieldInfo, all_fields, case_fields
+from netmdt.engine.schema import DERIVED, FieldInfo, all_fields, case_fields
 from netmdt.errors import KnowledgeBaseError, Problem
 from netmdt.kb.model import (
     Criterion,
@@ -37,6 +37,7 @@ from netmdt.kb.schema import (
     GROUPS,
     CriterionSpec,
     DefinitionSpec,
+    DerivedSpec,
     DisagreementSpec,
     FieldSpec,
     FundingRuleSpec,
@@ -136,8 +137,6 @@ class _Checker:
 
     def sources(self) -> dict[str, Source]:
         specs: list[SourceSpec] = self.items(SourceSpec, self.read("sources.yaml"), "sources.yaml")
-        for extra in sorted(self.root.glob("sources-extra-*.yaml")):  # TEMPORARY while encoding
-            specs += self.items(SourceSpec, self.read(extra.name), extra.name)
         self.unique([s.id for s in specs], "sources.yaml")
         return {s.id: Source(s.id, s.citation, s.year, s.url, s.evidence, s.note) for s in specs}
 
@@ -160,6 +159,22 @@ class _Checker:
         for path in known:
             if path not in found and path not in data:
                 self.problem("fields.yaml", f"no entry for case field {path!r}", "undocumented")
+        return found
+
+    def derived(self, sources: dict[str, Source]) -> dict[str, DerivedSpec]:
+        data = self.read("derived.yaml") or {}
+        found: dict[str, DerivedSpec] = {}
+        for path, spec in data.items():
+            checked = self.validate(DerivedSpec, spec, f"derived.yaml.{path}")
+            if path not in DERIVED:
+                self.problem(f"derived.yaml.{path}", "not a derived fact", "unknown_field")
+            elif checked is not None:
+                self.cite(checked.sources, sources, f"derived.yaml.{path}.sources")
+                self.review_flag(checked.evidence, checked.review, f"derived.yaml.{path}")
+                found[path] = checked
+        for path in DERIVED:
+            if path not in data:
+                self.problem("derived.yaml", f"no entry for derived fact {path!r}", "undocumented")
         return found
 
     def disagreements(self, sources: dict[str, Source]) -> dict[str, Disagreement]:
@@ -214,9 +229,12 @@ class _Checker:
                 "reads",
             )
 
-    def definitions(self, specs: list[DefinitionSpec], scope: _Scope, where: str) -> None:
+    def definitions(
+        self, specs: list[DefinitionSpec], scope: _Scope, where: str, sources: dict[str, Source]
+    ) -> None:
         for i, d in enumerate(specs):
             at = f"{where}[{i}]({d.id})"
+            self.cite(d.sources, sources, at + ".sources")
             if d.id in scope.definitions:
                 self.problem(at, f"definition {d.id!r} is already defined", "duplicate_id")
                 continue
@@ -329,7 +347,7 @@ class _Checker:
         if spec.id != option_id:
             self.problem(f"{name}.id", f"id {spec.id!r} differs from the file name")
         scope = _Scope(ctx.labels, dict(ctx.definitions))
-        self.definitions(spec.definitions, scope, f"{name}.definitions")
+        self.definitions(spec.definitions, scope, f"{name}.definitions", ctx.sources)
         groups: dict[str, tuple[Criterion, ...]] = {}
         all_ids: list[str] = []
         for group in GROUPS:
@@ -399,11 +417,12 @@ def check_kb(
     meta = ck.validate(KbSpec, ck.read("kb.yaml"), "kb.yaml")
     sources = ck.sources()
     fields = ck.fields()
+    ck.derived(sources)
     labels = {p: f["label"] for p, f in fields.items()}
     disagreements = ck.disagreements(sources)
     scope = _Scope(labels)
     defs = ck.items(DefinitionSpec, ck.read("definitions.yaml"), "definitions.yaml")
-    ck.definitions(defs, scope, "definitions.yaml")
+    ck.definitions(defs, scope, "definitions.yaml", sources)
     ctx = _Context(sources, disagreements, labels, scope.definitions)
     options = {}
     for option_id in OPTION_IDS:

@@ -11,7 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 Evidence = Literal["V", "S", "R"]
-Pathway = Literal["nhs_commissioned", "not_routinely_commissioned", "audit_registry", "trial_only"]
+Pathway = Literal[
+    "nhs_commissioned", "not_routinely_commissioned", "audit_registry", "trial_only", "unknown"
+]
 GROUPS = ("applies_to", "contraindications", "requirements", "recommend_when")
 
 
@@ -30,7 +32,7 @@ class SourceSpec(Strict):
 
 class Side(Strict):
     position: str
-    sources: list[str] = Field(min_length=1)
+    sources: list[str]  # may be empty where the brief names no source for a side; say so
 
 
 class DisagreementSpec(Strict):
@@ -45,11 +47,19 @@ class FieldSpec(Strict):
     how_to_find_out: str
 
 
+class DerivedSpec(Strict):
+    text: str
+    sources: list[str] = Field(min_length=1)
+    evidence: Evidence
+    review: Literal["needed"] | None = None
+
+
 class DefinitionSpec(Strict):
     id: str = Field(pattern=ID_PATTERN)
     text: str
     when: str
     reads: list[str]
+    sources: list[str] = []
     evidence: Evidence = "V"
     review: Literal["needed"] | None = None
 

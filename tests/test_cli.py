@@ -1,0 +1,121 @@
+"""The netmdt command: formats, stdin, exit codes, and errors without tracebacks."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import netmdt
+from netmdt import KnowledgeBase
+from netmdt.cli import app
+
+EXAMPLE = str(Path(netmdt.__file__).parent / "examples/si-net-liver-metastases.yaml")
+runner = CliRunner()
+
+
+def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def test_assess_text_groups_by_verdict_in_words(kb: KnowledgeBase) -> None:
+    result = run("assess", EXAMPLE)
+    assert result.exit_code == 0, result.output
+    assert "Case example-si-net assessed on 2026-11-27" in result.stdout
+    assert f"knowledge base {kb.version} ({kb.fingerprint})" in result.stdout
+    for heading in ("RECOMMENDED (", "NOT RECOMMENDED ("):
+        assert heading in result.stdout
+
+
+def test_assess_json_is_the_assessment(kb: KnowledgeBase) -> None:
+    result = run("assess", EXAMPLE, "--format", "json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data == json.loads(netmdt.assess(netmdt.load_case(EXAMPLE), kb).model_dump_json())
+
+
+def test_assess_many_files_and_stdin_give_json_lines(tmp_path: Path) -> None:
+    lines = '{"id": "a", "assessed_on": "2026-11-27"}\n\n{"id": "b", "assessed_on": "2026-11-27"}\n'
+    result = run("assess", "-", stdin=lines)
+    assert result.exit_code == 0
+    assert [json.loads(x)["case_id"] for x in result.stdout.splitlines()] == ["a", "b"]
+    both = run("assess", EXAMPLE, EXAMPLE)
+    assert [json.loads(x)["case_id"] for x in both.stdout.splitlines()] == ["example-si-net"] * 2
+
+
+def test_explain_lists_every_criterion_with_sources() -> None:
+    result = run("assess", EXAMPLE, "--explain")
+    assert result.exit_code == 0
+    assert "MET: " in result.stdout and "nice_ta539" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("content", "stderr"),
+    [
+        (
+            "tumour: {ki67_percent: 120}\n",
+            "tumour.ki67_percent: Input should be less than or equal to 100 (got 120)",
+        ),
+        ("tumour: {kI67_percent: 5}\n", "did you mean 'ki67_percent'?"),
+        ("a: [1,\n", "not valid YAML or JSON"),
+    ],
+)
+def test_bad_input_exits_2_with_the_problem_on_stderr_and_nothing_on_stdout(
+    tmp_path: Path, content: str, stderr: str
+) -> None:
+    path = tmp_path / "case.yaml"
+    path.write_text(content)
+    result = run("assess", str(path))
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert stderr in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_stdin_line_names_the_line_and_prints_nothing() -> None:
+    result = run("assess", "-", stdin='{"id": "a"}\n{"age_years": "old"}\n')
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.strip() == (
+        "<stdin>:2: age_years: Input should be a valid integer (got 'old')"
+    )
+
+
+def test_missing_file_exits_2() -> None:
+    result = run("assess", "/nonexistent/case.yaml")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert "cannot read case file" in result.stderr
+
+
+def test_kb_check_is_clean_and_lists_review_flags(kb: KnowledgeBase) -> None:
+    result = run("kb", "check", "--review")
+    assert result.exit_code == 0
+    flagged = [c for o in kb.options.values() for c in o.criteria if c.review]
+    assert result.stdout.count("review needed: ") == len(flagged)
+    assert result.stdout.splitlines()[-1].startswith(f"ok: knowledge base {kb.version}")
+
+
+def test_kb_show_and_unknown_option(kb: KnowledgeBase) -> None:
+    shown = run("kb", "show", "prrt_lu177_dotatate")
+    assert shown.exit_code == 0
+    for c in kb.options["prrt_lu177_dotatate"].criteria:
+        assert f"  {c.id}: " in shown.stdout
+    unknown = run("kb", "show", "aspirin")
+    assert unknown.exit_code == 2 and "unknown option 'aspirin'" in unknown.stderr
+
+
+def test_kb_export_writes_one_decision_table_per_option(tmp_path: Path, kb: KnowledgeBase) -> None:
+    result = run("kb", "export", "--format", "csv", str(tmp_path))
+    assert result.exit_code == 0
+    assert sorted(p.stem for p in tmp_path.glob("*.csv")) == sorted(kb.options)
+    with (tmp_path / "everolimus.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [r["criterion"] for r in rows] == [c.id for c in kb.options["everolimus"].criteria]
+    assert run("kb", "export", "--format", "xlsx", str(tmp_path)).exit_code == 2
+
+
+def test_public_api_is_sorted_and_complete() -> None:
+    assert netmdt.__all__ == sorted(netmdt.__all__)
+    for name in ("Case", "assess", "load_case", "load_kb"):
+        assert name in netmdt.__all__ and getattr(netmdt, name)

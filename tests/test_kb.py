@@ -1,0 +1,127 @@
+"""The knowledge base: the bundled one is clean, and the linter finds every kind of problem."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from netmdt import KnowledgeBase, KnowledgeBaseError, load_kb
+from netmdt.case.history import OptionId
+from netmdt.kb import check_kb, default_kb_path
+from netmdt.kb.load import fingerprint
+
+
+def test_bundled_kb_is_clean_and_has_every_option(kb: KnowledgeBase) -> None:
+    assert list(kb.options) == list(OptionId.__args__)
+    assert check_kb()[1] == []
+
+
+def test_every_criterion_cites_a_source_and_flags_weak_evidence(kb: KnowledgeBase) -> None:
+    for option in kb.options.values():
+        for c in option.criteria:
+            assert c.sources, f"{option.id}.{c.id}"
+            if c.evidence in ("S", "R"):
+                assert c.review, f"{option.id}.{c.id}"
+
+
+def test_every_option_has_patient_text_and_nhs_funding(kb: KnowledgeBase) -> None:
+    for option in kb.options.values():
+        assert set(option.patient) == {"what_it_is", "what_it_involves", "benefits", "harms"}
+        assert all(len(t) > 20 for t in option.patient.values()), option.id
+        assert option.funding["nhs_england"][-1].expr is None
+
+
+def test_fingerprint_changes_with_content() -> None:
+    assert fingerprint({"a": 1}) != fingerprint({"a": 2})
+    assert fingerprint({"a": 1, "b": 2}) == fingerprint({"b": 2, "a": 1})
+
+
+@pytest.fixture
+def kb_copy(tmp_path: Path) -> Path:
+    root = tmp_path / "kb"
+    shutil.copytree(default_kb_path(), root)
+    return root
+
+
+def edit(root: Path, name: str, change) -> None:  # type: ignore[no-untyped-def]
+    path = root / name
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def problems(root: Path) -> list[str]:
+    kb, found = check_kb(root)
+    assert kb is None
+    return [f"{p}  [{p.code}]" for p in found]
+
+
+def first_requirement(data: dict) -> dict:
+    return data["requirements"][0]
+
+
+def test_linter_collects_every_problem_with_its_location(kb_copy: Path) -> None:
+    def break_prrt(d: dict) -> None:
+        r = first_requirement(d)
+        r["id"] = "type_suitable"
+        r["when"] = "tumour.typ == net"
+        d["requirements"][1]["id"] = "type_suitable"
+        d["requirements"][1]["sources"] = ["no_such_source"]
+        d["requirements"][2]["when"] = "labs.egfr_ml_min is unknown"
+        d["requirements"][2]["reads"] = ["labs.egfr_ml_min"]
+        d["recommend_when"][0]["evidence"] = "R"
+        d["recommend_when"][0].pop("review", None)
+        d["recommend_when"][0]["colour"] = "red"
+
+    edit(kb_copy, "options/prrt_lu177_dotatate.yaml", break_prrt)
+    (kb_copy / "options/sunitinib.yaml").unlink()
+    found = problems(kb_copy)
+    prrt = "options/prrt_lu177_dotatate.yaml"
+    expected_fragments = [
+        f"{prrt}.recommend_when.0.colour: unknown key",
+        "unknown field 'tumour.typ'; did you mean 'tumour.type'?",
+        "undefined source 'no_such_source'",
+        "'is known' / 'is unknown' are allowed only in warnings",
+        f"{prrt}: duplicate id 'type_suitable'",
+        "options/sunitinib.yaml: file is missing",
+    ]
+    for fragment in expected_fragments:
+        assert any(fragment in p for p in found), (fragment, found)
+
+
+def test_linter_reports_reads_that_differ_and_missing_review(kb_copy: Path) -> None:
+    def change(d: dict) -> None:
+        first_requirement(d)["reads"] = ["age_years"]
+        c = d["recommend_when"][0]
+        c["evidence"], c["review"] = "R", None
+
+    edit(kb_copy, "options/everolimus.yaml", change)
+    found = problems(kb_copy)
+    assert any(".reads: declared ['age_years'] but the expression reads" in p for p in found)
+    assert any("evidence R needs 'review: needed'" in p for p in found)
+
+
+def test_linter_reports_unused_sources_and_unknown_options(kb_copy: Path) -> None:
+    edit(
+        kb_copy,
+        "sources.yaml",
+        lambda d: d.append(
+            {"id": "orphan_2020", "citation": "Orphan.", "year": 2020, "url": None, "evidence": "R"}
+        ),
+    )
+    (kb_copy / "options/aspirin.yaml").write_text("id: aspirin\n")
+    found = problems(kb_copy)
+    assert "sources.yaml: source 'orphan_2020' is never cited  [unused_source]" in found
+    assert "options/aspirin.yaml: not an option id of the case format  [unknown_option]" in found
+
+
+def test_load_kb_raises_with_every_problem(kb_copy: Path) -> None:
+    (kb_copy / "fields.yaml").write_text("labs.egfr: {label: x, how_to_find_out: y}\n")
+    with pytest.raises(KnowledgeBaseError) as info:
+        load_kb(kb_copy)
+    messages = [str(p) for p in info.value.problems]
+    assert "fields.yaml.labs.egfr: not a case field; did you mean 'labs.egfr_ml_min'?" in messages
+    assert "fields.yaml: no entry for case field 'age_years'" in messages

@@ -1,0 +1,103 @@
+"""Properties of the engine over many generated cases (Hypothesis)."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netmdt import Assessment, Case, KnowledgeBase, assess, parse_case
+from netmdt.assessment import NEGATIVE, POSITIVE
+from netmdt.kb import load_kb
+from tests.strategies import case_dicts
+
+KB: KnowledgeBase = load_kb()
+SETTINGS = settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+
+# Fields whose values feed one derived fact: removing one while another is present is a
+# change of data (a conflict), not the learning of a missing fact (brief 1.8).
+LINKED = [
+    {"labs.creatinine_clearance_ml_min", "labs.egfr_ml_min"},
+    {"performance.ecog", "performance.karnofsky"},
+    {"tumour.grade", "tumour.ki67_percent", "tumour.mitotic_count_per_2mm2"},
+    {"tumour.type", "tumour.lung_subtype", "tumour.nec_subtype", "tumour.primary_site"},
+]
+
+
+def leaves(data: dict[str, Any], prefix: str = "") -> list[str]:
+    found = []
+    for key, value in data.items():
+        path = prefix + key
+        if isinstance(value, dict):
+            found += leaves(value, path + ".")
+        elif key not in ("id", "assessed_on"):
+            found.append(path)
+    return found
+
+
+def without(data: dict[str, Any], path: str) -> dict[str, Any]:
+    out = copy.deepcopy(data)
+    node = out
+    *parents, last = path.split(".")
+    for p in parents:
+        node = node[p]
+    del node[last]
+    return out
+
+
+def removable(data: dict[str, Any]) -> list[str]:
+    present = set(leaves(data))
+    return sorted(
+        p for p in present if not any(p in group and (group - {p}) & present for group in LINKED)
+    )
+
+
+def cls(verdict: str) -> str:
+    return "positive" if verdict in POSITIVE else "negative" if verdict in NEGATIVE else "open"
+
+
+@SETTINGS
+@given(data=case_dicts(), pick=st.integers(min_value=0))
+def test_learning_a_fact_never_moves_a_verdict_between_classes(
+    data: dict[str, Any], pick: int
+) -> None:
+    fields = removable(data)
+    if not fields:
+        return
+    path = fields[pick % len(fields)]
+    known = assess(parse_case(data), KB)
+    unknown = assess(parse_case(without(data, path)), KB)
+    for before, after in zip(unknown.options, known.options, strict=True):
+        moved = {cls(before.verdict), cls(after.verdict)} == {"positive", "negative"}
+        assert not moved, (
+            f"learning {path} moved {after.option} from {before.verdict} to {after.verdict}"
+        )
+
+
+@SETTINGS
+@given(data=case_dicts())
+def test_case_and_assessment_survive_a_json_round_trip(data: dict[str, Any]) -> None:
+    case = parse_case(data)
+    assert Case.model_validate_json(case.model_dump_json()) == case
+    assessment = assess(case, KB)
+    again = Assessment.model_validate_json(assessment.model_dump_json())
+    assert again.model_dump() == assessment.model_dump()
+
+
+@SETTINGS
+@given(data=case_dicts())
+def test_every_valid_case_is_assessed_with_every_option_explained(data: dict[str, Any]) -> None:
+    a = assess(parse_case(data), KB)
+    assert [o.option for o in a.options] == list(KB.options)
+    for o in a.options:
+        assert (o.verdict == "insufficient_information") <= bool(
+            [r for r in o.reasons if r.status == "unknown"]
+        )
+        if o.verdict == "insufficient_information":
+            assert o.missing, f"{o.option}: insufficient information but nothing missing"
