@@ -81,7 +81,7 @@ def test_linter_collects_every_problem_with_its_location(kb_copy: Path) -> None:
     found = problems(kb_copy)
     prrt = "options/prrt_lu177_dotatate.yaml"
     expected_fragments = [
-        f"{prrt}.recommend_when.0.colour: unknown key",
+        f"{prrt}.recommend_when[0].colour: unknown key",
         "unknown field 'tumour.typ'; did you mean 'tumour.type'?",
         "undefined source 'no_such_source'",
         "'is known' / 'is unknown' are allowed only in warnings",

@@ -33,7 +33,7 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Check, show and export the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
-out = Console(highlight=False)
+out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 
 KbOption = Annotated[
@@ -154,7 +154,14 @@ def _print_text(a: Assessment, explain: bool) -> None:
 
 def _why(o: OptionAssessment, explain: bool) -> str:
     lines: list[str] = []
-    shown = o.reasons if explain else [r for r in o.reasons if r.status != "met"]
+    deciding = {"consider": {"recommend_when"}}.get(
+        o.verdict, {"applies_to", "contraindications", "requirements"}
+    )
+    shown = (
+        o.reasons
+        if explain
+        else [r for r in o.reasons if r.status != "met" and r.group in deciding]
+    )
     for r in shown:
         flag = " [review]" if r.review else ""
         src = f" ({', '.join(r.sources)})" if explain else ""

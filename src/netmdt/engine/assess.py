@@ -22,9 +22,11 @@ facts are the unknown case fields that keep relevant criteria unknown.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from functools import cache, lru_cache
 from typing import Any, cast
 
 from netmdt.assessment import (
+    NEGATIVE,
     Assessment,
     Funding,
     Investigation,
@@ -39,7 +41,7 @@ from netmdt.assessment import (
 )
 from netmdt.case.model import Case
 from netmdt.engine.facts import facts_of
-from netmdt.kb.model import Criterion, KnowledgeBase, Option
+from netmdt.kb.model import Criterion, FundingRule, KnowledgeBase, Option
 
 STATUS: dict[bool | None, Status] = {True: "met", False: "unmet", None: "unknown"}
 SSTR_MAX_MONTHS = 6
@@ -55,13 +57,14 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         kb = load_kb()
     facts = facts_of(case)
     options = [_assess_option(option, facts, kb) for option in kb.options.values()]
-    cited = sorted({s for o in options for s in _cited(o) if s in kb.sources})
+    cited = _criteria_sources(kb) | {s for o in options for s in o.funding.sources}
+    cited &= kb.sources.keys()
     return Assessment.model_construct(
         knowledge_base=KnowledgeBaseRef.model_construct(
             version=kb.version,
             fingerprint=kb.fingerprint,
             updated=kb.updated,
-            sources=[_source_ref(kb, s) for s in cited],
+            sources=[_source_ref(kb, s) for s in sorted(cited)],
         ),
         case_id=case.id,
         assessed_on=case.assessed_on,
@@ -76,13 +79,14 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
 
 
 def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionAssessment:
-    results = [(c, c.evaluate(facts)) for c in option.criteria]
+    values = [c.evaluate(facts) for c in option.criteria]
+    results = list(zip(option.criteria, values, strict=True))
     by_group: dict[str, list[tuple[Criterion, bool | None]]] = {g: [] for g in option.groups}
     for c, value in results:
         by_group[c.group].append((c, value))
     verdict = _verdict(by_group)
     does_not_apply = any(v is False for _, v in by_group["applies_to"])
-    relevant = _relevant(by_group)
+    relevant = _relevant(by_group) if None in values else []
     return OptionAssessment.model_construct(
         option=option.id,
         name=option.name,
@@ -91,7 +95,7 @@ def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) 
         reasons=[_reason(c, v) for c, v in results],
         missing=_missing(relevant, facts, kb),
         counterfactual=_counterfactual(verdict, by_group),
-        warnings=[] if does_not_apply else _option_warnings(option, results, facts, kb),
+        warnings=_option_warnings(option, results, verdict, facts, kb),
         funding=_funding(option, facts, does_not_apply),
         review_needed=any(c.review for c, _ in results),
     )
@@ -141,7 +145,9 @@ def _relevant(by_group: Mapping[str, list[tuple[Criterion, bool | None]]]) -> li
     return found
 
 
+@cache
 def _reason(c: Criterion, value: bool | None) -> Reason:
+    """A criterion's reason record for one status (immutable, so built once)."""
     status = STATUS[value]
     if c.group == "contraindications" and value is not None:
         status = STATUS[not value]  # a contraindication that holds is a criterion unmet
@@ -164,15 +170,17 @@ def _missing(
     for c in relevant:
         for path in sorted(c.expr.unknowns(facts)):
             why.setdefault(path, []).append(c.id)
-    return [
-        Missing.model_construct(
-            field=path,
-            label=kb.label(path),
-            why="decides: " + ", ".join(criteria),
-            how_to_find_out=kb.how_to_find_out(path),
-        )
-        for path, criteria in sorted(why.items())
-    ]
+    return [_missing_entry(kb, path, ", ".join(ids)) for path, ids in sorted(why.items())]
+
+
+@lru_cache(maxsize=8192)
+def _missing_entry(kb: KnowledgeBase, path: str, criteria: str) -> Missing:
+    return Missing.model_construct(
+        field=path,
+        label=kb.label(path),
+        why="decides: " + criteria,
+        how_to_find_out=kb.how_to_find_out(path),
+    )
 
 
 def _counterfactual(
@@ -196,21 +204,32 @@ def _counterfactual(
 def _option_warnings(
     option: Option,
     results: Iterable[tuple[Criterion, bool | None]],
+    verdict: str,
     facts: Mapping[str, Any],
     kb: KnowledgeBase,
 ) -> list[str]:
+    """The warnings that explain this verdict, then the option's own cautions.
+
+    A failing ``recommend_when`` criterion explains only a ``consider``: on any other
+    verdict its "why only consider" text would mislead. Failing requirements and
+    contraindications explain negative and open verdicts. The option's own warnings
+    (cautions for giving it) are shown only while it is in play: positive or open.
+    """
     out: list[str] = []
     for c, v in results:
         failing = v is None or (v is True if c.group == "contraindications" else v is False)
-        if not failing:
+        if not failing or (c.group == "recommend_when" and verdict != "consider"):
             continue
+        if c.group == "applies_to" and v is False:
+            return []  # the option does not apply: nothing to warn about
         if c.if_not_met:
             out.append(c.if_not_met)
         if c.disagreement and c.disagreement in kb.disagreements:
             out.append(kb.disagreements[c.disagreement].summary())
-    for w in option.warnings:
-        if w.evaluate is None or w.evaluate(facts) is True:
-            out.append(w.text + (" [needs clinical review]" if w.review else ""))
+    if verdict not in NEGATIVE:
+        for w in option.warnings:
+            if w.evaluate is None or w.evaluate(facts) is True:
+                out.append(w.text + (" [needs clinical review]" if w.review else ""))
     return list(dict.fromkeys(out))
 
 
@@ -254,14 +273,19 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
                 missing=unknown,
             )
         if value:
-            return Funding.model_construct(
-                pathway=cast(Pathway, rule.pathway),
-                registry_status=cast(Any, rule.registry_status),
-                note=rule.note,
-                sources=list(rule.sources),
-                missing=[],
-            )
+            return _rule_funding(rule)
     raise AssertionError("the knowledge base guarantees an 'otherwise' funding rule")
+
+
+@cache
+def _rule_funding(rule: FundingRule) -> Funding:
+    return Funding.model_construct(
+        pathway=cast(Pathway, rule.pathway),
+        registry_status=cast(Any, rule.registry_status),
+        note=rule.note,
+        sources=list(rule.sources),
+        missing=[],
+    )
 
 
 # --------------------------------------------------------------- whole case
@@ -310,13 +334,22 @@ def _case_warnings(
     return out
 
 
-def _cited(o: OptionAssessment) -> Iterable[str]:
-    for r in o.reasons:
-        yield from r.sources
-    yield from o.funding.sources
+@cache
+def _criteria_sources(kb: KnowledgeBase) -> frozenset[str]:
+    """Every reason of every assessment lists all criteria, so their sources are fixed."""
+    return frozenset(s for o in kb.options.values() for c in o.criteria for s in c.sources)
 
 
 def _source_ref(kb: KnowledgeBase, source_id: str) -> SourceRef:
+    return _source_refs(kb)[source_id]
+
+
+@cache
+def _source_refs(kb: KnowledgeBase) -> dict[str, SourceRef]:
+    return {s.id: _make_source_ref(kb, s.id) for s in kb.sources.values()}
+
+
+def _make_source_ref(kb: KnowledgeBase, source_id: str) -> SourceRef:
     s = kb.sources[source_id]
     return SourceRef.model_construct(
         id=s.id, citation=s.citation, year=s.year, url=s.url, evidence=s.evidence

@@ -363,18 +363,19 @@ class _Parser:
             raise ExprError(str(exc), pos) from None
 
     def expr(self) -> Node:
-        node = self.conj()
-        while self.at("or"):
-            pos = self.take().pos
-            node = self.apply("or", [node, self.conj()], pos)
-        return node
+        return self.chain("or", self.conj)
 
     def conj(self) -> Node:
-        node = self.neg()
-        while self.at("and"):
-            pos = self.take().pos
-            node = self.apply("and", [node, self.neg()], pos)
-        return node
+        return self.chain("and", self.neg)
+
+    def chain(self, word: str, operand: Callable[[], Node]) -> Node:
+        """``a and b and c`` is one n-ary node (flat to evaluate, explain and compile)."""
+        pos = self.peek().pos
+        nodes = [operand()]
+        while self.at(word):
+            self.take()
+            nodes.append(operand())
+        return nodes[0] if len(nodes) == 1 else self.apply(word, nodes, pos)
 
     def neg(self) -> Node:
         if self.at("not"):

@@ -75,16 +75,29 @@ class And(_Base):
         return BOOL
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
-        fa, fb = fns
+        if len(fns) == 2:
+            fa, fb = fns
+
+            def and2(facts: Facts) -> Tri:
+                a = fa(facts)
+                if a is False:
+                    return False
+                b = fb(facts)
+                if b is False:
+                    return False
+                return None if a is None or b is None else True
+
+            return and2
 
         def and_(facts: Facts) -> Tri:
-            a = fa(facts)
-            if a is False:
-                return False
-            b = fb(facts)
-            if b is False:
-                return False
-            return None if a is None or b is None else True
+            result: Tri = True
+            for f in fns:
+                v = f(facts)
+                if v is False:
+                    return False
+                if v is None:
+                    result = None
+            return result
 
         return and_
 
@@ -99,16 +112,29 @@ class Or(And):
     name = "or"
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
-        fa, fb = fns
+        if len(fns) == 2:
+            fa, fb = fns
+
+            def or2(facts: Facts) -> Tri:
+                a = fa(facts)
+                if a is True:
+                    return True
+                b = fb(facts)
+                if b is True:
+                    return True
+                return None if a is None or b is None else False
+
+            return or2
 
         def or_(facts: Facts) -> Tri:
-            a = fa(facts)
-            if a is True:
-                return True
-            b = fb(facts)
-            if b is True:
-                return True
-            return None if a is None or b is None else False
+            result: Tri = False
+            for f in fns:
+                v = f(facts)
+                if v is True:
+                    return True
+                if v is None:
+                    result = None
+            return result
 
         return or_
 
@@ -393,7 +419,7 @@ class _TreatmentFn(_Base):
         therapies = ", ".join(sql_literal(t) for t in sorted(_therapies(args)))
         return (
             f"(SELECT {{select}} FROM unnest({column(TREATMENTS)}) AS _t(t) "
-            f"WHERE t.therapy IN ({therapies}) AND {where}{{order}})"
+            f"WHERE t.therapy IN ({therapies}) AND ({where}){{order}})"
         )
 
 

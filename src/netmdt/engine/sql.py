@@ -70,3 +70,33 @@ def derived_sql(path: str, dialect: str) -> str:
     """The SQL expression of a derived fact."""
     sql = _DERIVED[path]
     return sql.replace("AS VARCHAR", "AS TEXT") if dialect == "postgres" else sql
+
+
+TREATMENT_STRUCT = (
+    'STRUCT(therapy VARCHAR, start DATE, "end" DATE, cycles INTEGER, outcome VARCHAR, '
+    "progression_free_months DOUBLE)"
+)
+_DUCKDB_TYPES = {
+    "bool": "BOOLEAN",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "enum": "VARCHAR",
+    "text": "VARCHAR",
+    "list": "VARCHAR[]",
+    "treatments": TREATMENT_STRUCT + "[]",
+}
+
+
+def case_table_columns() -> dict[str, str]:
+    """The flat case table the SQL runs over (DuckDB types): column name -> type.
+
+    One column per case field (``column(path)``), lists as arrays, prior treatments
+    as a list of structs. The value ``unknown`` of ``disease.progression`` is stored
+    as NULL.
+    """
+    from netmdt.engine.expr import column
+    from netmdt.engine.schema import case_fields
+
+    columns = {column(p): _DUCKDB_TYPES[f.type.kind] for p, f in case_fields().items()}
+    columns["id"] = "VARCHAR"
+    return columns

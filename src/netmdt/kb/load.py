@@ -336,11 +336,32 @@ class _Checker:
             self.problem(where, "the last funding rule must have no 'when' (the otherwise rule)")
         return tuple(rules)
 
+    def valid_items(self, data: dict[str, Any], name: str) -> dict[str, Any]:
+        """Check each criterion, warning and definition on its own, keeping the valid ones,
+        so that one malformed entry does not hide the problems of the others."""
+        models: dict[str, type[BaseModel]] = {
+            **dict.fromkeys(GROUPS, CriterionSpec),
+            "warnings": WarningSpec,
+            "definitions": DefinitionSpec,
+        }
+        out = dict(data)
+        for key, model in models.items():
+            items = data.get(key)
+            if isinstance(items, list):
+                out[key] = [
+                    item
+                    for i, item in enumerate(items)
+                    if self.validate(model, item, f"{name}.{key}[{i}]") is not None
+                ]
+        return out
+
     def option(self, option_id: str, ctx: _Context) -> Option | None:
         name = f"options/{option_id}.yaml"
         data = self.read(name)
         if data is None:
             return None
+        if isinstance(data, dict):
+            data = self.valid_items(data, name)
         spec: OptionSpec | None = self.validate(OptionSpec, data, name)
         if spec is None:
             return None

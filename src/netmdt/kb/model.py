@@ -30,7 +30,7 @@ class Disagreement:
         return f"Sources disagree ({self.id}, {self.title}): {sides}. netmdt: {self.netmdt_rule}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
 class Criterion:
     id: str
     group: str
@@ -45,7 +45,7 @@ class Criterion:
     if_not_met: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
 class OptionWarning:
     id: str
     text: str
@@ -55,7 +55,7 @@ class OptionWarning:
     review: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
 class FundingRule:
     expr: Node | None
     evaluate: Evaluator | None
@@ -65,7 +65,7 @@ class FundingRule:
     sources: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
 class Option:
     id: str
     name: str
@@ -74,13 +74,14 @@ class Option:
     warnings: tuple[OptionWarning, ...]
     funding: dict[str, tuple[FundingRule, ...]]
     patient: dict[str, str]
+    criteria: tuple[Criterion, ...] = field(init=False)  # every group's, in procedure order
 
-    @property
-    def criteria(self) -> tuple[Criterion, ...]:
-        return tuple(c for group in self.groups.values() for c in group)
+    def __post_init__(self) -> None:
+        criteria = tuple(c for group in self.groups.values() for c in group)
+        object.__setattr__(self, "criteria", criteria)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
 class KnowledgeBase:
     version: str
     title: str
