@@ -7,7 +7,7 @@ are only ever added.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict
 
@@ -36,6 +36,20 @@ Pathway = Literal[
 
 class _Out(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @classmethod
+    def trusted(cls, **fields: Any) -> Self:
+        """Build from values the engine made itself, every field given, without validation.
+
+        The engine's hot path: about twice as fast as ``model_construct``, which also
+        fills defaults. The JSON round-trip property test checks the result validates.
+        """
+        obj = cls.__new__(cls)
+        object.__setattr__(obj, "__dict__", fields)
+        object.__setattr__(obj, "__pydantic_fields_set__", set(fields))
+        object.__setattr__(obj, "__pydantic_extra__", None)
+        object.__setattr__(obj, "__pydantic_private__", None)
+        return obj
 
 
 class SourceRef(_Out):

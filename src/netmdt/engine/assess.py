@@ -22,6 +22,7 @@ facts are the unknown case fields that keep relevant criteria unknown.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, cast
 
@@ -39,13 +40,14 @@ from netmdt.assessment import (
     Status,
     Verdict,
 )
+from netmdt.case.derived import DAYS_PER_MONTH
 from netmdt.case.model import Case
+from netmdt.engine.expr import unknowns
 from netmdt.engine.facts import facts_of
+from netmdt.engine.schema import paths_of
 from netmdt.kb.model import Criterion, FundingRule, KnowledgeBase, Option
 
 STATUS: dict[bool | None, Status] = {True: "met", False: "unmet", None: "unknown"}
-SSTR_MAX_MONTHS = 6
-LABS_MAX_WEEKS = 4
 DAYS_PER_WEEK = 7
 
 
@@ -57,47 +59,73 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         kb = load_kb()
     facts = facts_of(case)
     options = [_assess_option(option, facts, kb) for option in kb.options.values()]
-    cited = _criteria_sources(kb) | {s for o in options for s in o.funding.sources}
-    cited &= kb.sources.keys()
-    return Assessment.model_construct(
-        knowledge_base=KnowledgeBaseRef.model_construct(
+    funding_sources = frozenset(s for o in options for s in o.funding.sources)
+    return Assessment.trusted(
+        knowledge_base=KnowledgeBaseRef.trusted(
             version=kb.version,
             fingerprint=kb.fingerprint,
             updated=kb.updated,
-            sources=[_source_ref(kb, s) for s in sorted(cited)],
+            sources=list(_cited_refs(kb, funding_sources)),
         ),
         case_id=case.id,
         assessed_on=case.assessed_on,
         options=options,
         next_investigations=_next_investigations(options, kb),
         trials=[],
-        warnings=_case_warnings(case, facts, options),
+        warnings=_case_warnings(case, options, kb),
     )
 
 
 # ----------------------------------------------------------------- one option
 
 
-def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionAssessment:
-    values = [c.evaluate(facts) for c in option.criteria]
+@dataclass(frozen=True)
+class _View:
+    """All that follows from an option's criterion statuses alone, without the facts."""
+
+    verdict: Verdict
+    reasons: tuple[Reason, ...]
+    relevant: tuple[Criterion, ...]
+    counterfactual: str | None
+    criterion_warnings: tuple[str, ...]
+    does_not_apply: bool
+
+
+@lru_cache(maxsize=65536)
+def _view(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBase) -> _View:
+    """Cached per distinct status vector: cohorts repeat the same patterns often."""
     results = list(zip(option.criteria, values, strict=True))
     by_group: dict[str, list[tuple[Criterion, bool | None]]] = {g: [] for g in option.groups}
     for c, value in results:
         by_group[c.group].append((c, value))
     verdict = _verdict(by_group)
     does_not_apply = any(v is False for _, v in by_group["applies_to"])
-    relevant = _relevant(by_group) if None in values else []
-    return OptionAssessment.model_construct(
+    return _View(
+        verdict=verdict,
+        reasons=tuple(_reason(c, v) for c, v in results),
+        relevant=tuple(_relevant(by_group)) if None in values else (),
+        counterfactual=_counterfactual(verdict, by_group),
+        criterion_warnings=tuple(_criterion_warnings(results, verdict, kb)),
+        does_not_apply=does_not_apply,
+    )
+
+
+def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionAssessment:
+    view = _view(option, tuple([evaluate(facts) for evaluate in option.evaluators]), kb)
+    warnings = list(view.criterion_warnings)
+    if not view.does_not_apply and view.verdict not in NEGATIVE:
+        warnings += _option_warnings(option, facts)
+    return OptionAssessment.trusted(
         option=option.id,
         name=option.name,
-        verdict=verdict,
+        verdict=view.verdict,
         summary=option.summary,
-        reasons=[_reason(c, v) for c, v in results],
-        missing=_missing(relevant, facts, kb),
-        counterfactual=_counterfactual(verdict, by_group),
-        warnings=_option_warnings(option, results, verdict, facts, kb),
-        funding=_funding(option, facts, does_not_apply),
-        review_needed=any(c.review for c, _ in results),
+        reasons=list(view.reasons),
+        missing=_missing(view.relevant, facts, kb),
+        counterfactual=view.counterfactual,
+        warnings=list(dict.fromkeys(warnings)),
+        funding=_funding(option, facts, view.does_not_apply),
+        review_needed=option.review_needed,
     )
 
 
@@ -151,7 +179,7 @@ def _reason(c: Criterion, value: bool | None) -> Reason:
     status = STATUS[value]
     if c.group == "contraindications" and value is not None:
         status = STATUS[not value]  # a contraindication that holds is a criterion unmet
-    return Reason.model_construct(
+    return Reason.trusted(
         criterion=c.id,
         group=c.group,
         status=status,
@@ -164,18 +192,18 @@ def _reason(c: Criterion, value: bool | None) -> Reason:
 
 
 def _missing(
-    relevant: list[Criterion], facts: Mapping[str, Any], kb: KnowledgeBase
+    relevant: Iterable[Criterion], facts: Mapping[str, Any], kb: KnowledgeBase
 ) -> list[Missing]:
     why: dict[str, list[str]] = {}
     for c in relevant:
-        for path in sorted(c.expr.unknowns(facts)):
+        for path in paths_of(c.trace(facts)[1]):
             why.setdefault(path, []).append(c.id)
     return [_missing_entry(kb, path, ", ".join(ids)) for path, ids in sorted(why.items())]
 
 
 @lru_cache(maxsize=8192)
 def _missing_entry(kb: KnowledgeBase, path: str, criteria: str) -> Missing:
-    return Missing.model_construct(
+    return Missing.trusted(
         field=path,
         label=kb.label(path),
         why="decides: " + criteria,
@@ -201,19 +229,15 @@ def _counterfactual(
     return "Would be recommended if: " + "; ".join(needs)
 
 
-def _option_warnings(
-    option: Option,
-    results: Iterable[tuple[Criterion, bool | None]],
-    verdict: str,
-    facts: Mapping[str, Any],
-    kb: KnowledgeBase,
+def _criterion_warnings(
+    results: Iterable[tuple[Criterion, bool | None]], verdict: str, kb: KnowledgeBase
 ) -> list[str]:
-    """The warnings that explain this verdict, then the option's own cautions.
+    """The warnings of failing criteria that explain this verdict.
 
     A failing ``recommend_when`` criterion explains only a ``consider``: on any other
     verdict its "why only consider" text would mislead. Failing requirements and
-    contraindications explain negative and open verdicts. The option's own warnings
-    (cautions for giving it) are shown only while it is in play: positive or open.
+    contraindications explain negative and open verdicts. Nothing is said about an
+    option that does not apply.
     """
     out: list[str] = []
     for c, v in results:
@@ -221,22 +245,27 @@ def _option_warnings(
         if not failing or (c.group == "recommend_when" and verdict != "consider"):
             continue
         if c.group == "applies_to" and v is False:
-            return []  # the option does not apply: nothing to warn about
+            return []
         if c.if_not_met:
             out.append(c.if_not_met)
         if c.disagreement and c.disagreement in kb.disagreements:
             out.append(kb.disagreements[c.disagreement].summary())
-    if verdict not in NEGATIVE:
-        for w in option.warnings:
-            if w.evaluate is None or w.evaluate(facts) is True:
-                out.append(w.text + (" [needs clinical review]" if w.review else ""))
-    return list(dict.fromkeys(out))
+    return out
+
+
+def _option_warnings(option: Option, facts: Mapping[str, Any]) -> list[str]:
+    """The option's own cautions, shown while it is in play (positive or open verdict)."""
+    return [
+        w.text + (" [needs clinical review]" if w.review else "")
+        for w in option.warnings
+        if w.evaluate is None or w.evaluate(facts) is True
+    ]
 
 
 def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> Funding:
     system = facts.get("context.health_system")
     if does_not_apply:
-        return Funding.model_construct(
+        return Funding.trusted(
             pathway="not_applicable",
             registry_status=None,
             note="The option does not apply.",
@@ -244,7 +273,7 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
             missing=[],
         )
     if system is None:
-        return Funding.model_construct(
+        return Funding.trusted(
             pathway="unknown",
             registry_status=None,
             sources=[],
@@ -253,7 +282,7 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
         )
     rules = option.funding.get(system)
     if not rules:
-        return Funding.model_construct(
+        return Funding.trusted(
             pathway="not_applicable",
             registry_status=None,
             sources=[],
@@ -263,8 +292,8 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
     for rule in rules:
         value = True if rule.evaluate is None else rule.evaluate(facts)
         if value is None and rule.expr is not None:
-            unknown = sorted(rule.expr.unknowns(facts))
-            return Funding.model_construct(
+            unknown = list(unknowns(rule.expr, facts))
+            return Funding.trusted(
                 pathway="unknown",
                 registry_status=None,
                 sources=list(rule.sources),
@@ -279,7 +308,7 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
 
 @cache
 def _rule_funding(rule: FundingRule) -> Funding:
-    return Funding.model_construct(
+    return Funding.trusted(
         pathway=cast(Pathway, rule.pathway),
         registry_status=cast(Any, rule.registry_status),
         note=rule.note,
@@ -297,20 +326,24 @@ def _next_investigations(options: list[OptionAssessment], kb: KnowledgeBase) -> 
         for m in o.missing:
             settles.setdefault(m.field, []).append(o.option)
     ranked = sorted(settles.items(), key=lambda kv: (-len(kv[1]), kv[0]))
-    return [
-        Investigation.model_construct(
-            field=f, label=kb.label(f), how_to_find_out=kb.how_to_find_out(f), settles=opts
-        )
-        for f, opts in ranked
-    ]
+    return [_investigation(kb, f, tuple(opts)) for f, opts in ranked]
+
+
+@lru_cache(maxsize=8192)
+def _investigation(kb: KnowledgeBase, path: str, settles: tuple[str, ...]) -> Investigation:
+    return Investigation.trusted(
+        field=path,
+        label=kb.label(path),
+        how_to_find_out=kb.how_to_find_out(path),
+        settles=list(settles),
+    )
 
 
 PRRT = ("prrt_lu177_dotatate", "prrt_y90_dotatoc")
 
 
-def _case_warnings(
-    case: Case, facts: Mapping[str, Any], options: list[OptionAssessment]
-) -> list[str]:
+def _case_warnings(case: Case, options: list[OptionAssessment], kb: KnowledgeBase) -> list[str]:
+    """Data conflicts (from the derived facts) and facts too old to act on."""
     out = list(case.derived.warnings)
     months = case.derived.months_since
     prrt_in_question = any(
@@ -318,26 +351,30 @@ def _case_warnings(
         for o in options
     )
     sstr_age = months.get("imaging.sstr.date")
-    if prrt_in_question and sstr_age is not None and sstr_age > SSTR_MAX_MONTHS:
+    if prrt_in_question and sstr_age is not None and sstr_age > kb.sstr_imaging_months:
         out.append(
             f"SSTR imaging is {sstr_age:.0f} months old; PRRT needs imaging within "
-            f"{SSTR_MAX_MONTHS} months of the first dose: repeat it."
+            f"{kb.sstr_imaging_months:g} months of the first dose: repeat it."
         )
     labs_age = months.get("labs.date")
-    if labs_age is not None and labs_age * 30.4375 > LABS_MAX_WEEKS * DAYS_PER_WEEK:
+    if labs_age is not None and labs_age * DAYS_PER_MONTH > kb.labs_weeks * DAYS_PER_WEEK:
         out.append(
-            f"Blood results are {labs_age * 30.4375 / 7:.0f} weeks old; treatment "
-            f"decisions need results from the last {LABS_MAX_WEEKS} weeks: repeat them."
+            f"Blood results are {labs_age * DAYS_PER_MONTH / DAYS_PER_WEEK:.0f} weeks old; "
+            f"treatment decisions need results from the last {kb.labs_weeks:g} weeks: "
+            "repeat them."
         )
     if case.labs is not None and case.labs.date is None:
         out.append("The date of the blood results is not recorded (labs.date).")
     return out
 
 
-@cache
-def _criteria_sources(kb: KnowledgeBase) -> frozenset[str]:
-    """Every reason of every assessment lists all criteria, so their sources are fixed."""
-    return frozenset(s for o in kb.options.values() for c in o.criteria for s in c.sources)
+@lru_cache(maxsize=1024)
+def _cited_refs(kb: KnowledgeBase, funding_sources: frozenset[str]) -> tuple[SourceRef, ...]:
+    """The sources an assessment cites: every criterion's (each assessment lists every
+    criterion as a reason) and those of the funding rules that applied."""
+    cited = {s for o in kb.options.values() for c in o.criteria for s in c.sources}
+    cited = (cited | funding_sources) & kb.sources.keys()
+    return tuple(_source_ref(kb, s) for s in sorted(cited))
 
 
 def _source_ref(kb: KnowledgeBase, source_id: str) -> SourceRef:
@@ -351,6 +388,6 @@ def _source_refs(kb: KnowledgeBase) -> dict[str, SourceRef]:
 
 def _make_source_ref(kb: KnowledgeBase, source_id: str) -> SourceRef:
     s = kb.sources[source_id]
-    return SourceRef.model_construct(
+    return SourceRef.trusted(
         id=s.id, citation=s.citation, year=s.year, url=s.url, evidence=s.evidence
     )

@@ -24,10 +24,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from netmdt.engine.schema import BOOL, NUMBER, TEXT, FieldInfo, Type
+from netmdt.engine.schema import BOOL, NUMBER, TEXT, FieldInfo, Type, field_bits, paths_of
 
 Facts = Mapping[str, Any]
 Evaluator = Callable[[Facts], Any]
+# Evaluates and, when the result is unknown, says which absent case fields keep it so
+# (a bit mask over schema.field_bits()); the mask is 0 when the result is known.
+Tracer = Callable[[Facts], tuple[Any, int]]
 
 
 class ExprError(Exception):
@@ -45,10 +48,15 @@ class Node(Protocol):
     type: Type
 
     def compile(self) -> Evaluator: ...
+    def tracer(self) -> Tracer: ...
     def describe(self) -> str: ...
     def reads(self) -> frozenset[str]: ...
-    def unknowns(self, facts: Facts) -> frozenset[str]: ...
     def sql(self, dialect: str) -> str: ...
+
+
+def unknowns(node: Node, facts: Facts) -> tuple[str, ...]:
+    """The absent case fields that keep an expression unknown (none when it is known)."""
+    return paths_of(node.tracer()(facts)[1])
 
 
 def column(path: str) -> str:
@@ -68,16 +76,26 @@ class FieldRef:
         path = self.info.path
         return lambda facts: facts.get(path)
 
+    def tracer(self) -> Tracer:
+        path, reads = self.info.path, self.info.reads
+        bits = field_bits()
+        if reads == (path,):
+            bit = bits[path]
+            return lambda facts: (v, 0) if (v := facts.get(path)) is not None else (None, bit)
+
+        def derived(facts: Facts) -> tuple[Any, int]:
+            v = facts.get(path)
+            if v is not None:
+                return v, 0
+            return None, sum(bits[p] for p in reads if facts.get(p) is None)
+
+        return derived
+
     def describe(self) -> str:
         return self.info.label or self.info.path
 
     def reads(self) -> frozenset[str]:
         return frozenset(self.info.reads)
-
-    def unknowns(self, facts: Facts) -> frozenset[str]:
-        if facts.get(self.info.path) is not None:
-            return frozenset()
-        return frozenset(p for p in self.info.reads if facts.get(p) is None)
 
     def sql(self, dialect: str) -> str:
         from netmdt.engine.sql import derived_sql
@@ -96,6 +114,10 @@ class Literal:
         value = self.value
         return lambda facts: value
 
+    def tracer(self) -> Tracer:
+        value = self.value
+        return lambda facts: (value, 0)
+
     def describe(self) -> str:
         if isinstance(self.value, bool):
             return "yes" if self.value else "no"
@@ -104,9 +126,6 @@ class Literal:
         return str(self.value).replace("_", " ")
 
     def reads(self) -> frozenset[str]:
-        return frozenset()
-
-    def unknowns(self, facts: Facts) -> frozenset[str]:
         return frozenset()
 
     def sql(self, dialect: str) -> str:
@@ -134,13 +153,14 @@ class ListLit:
         values = self.values
         return lambda facts: values
 
+    def tracer(self) -> Tracer:
+        values = self.values
+        return lambda facts: (values, 0)
+
     def describe(self) -> str:
         return ", ".join(i.describe() for i in self.items)
 
     def reads(self) -> frozenset[str]:
-        return frozenset()
-
-    def unknowns(self, facts: Facts) -> frozenset[str]:
         return frozenset()
 
     def sql(self, dialect: str) -> str:
@@ -156,9 +176,11 @@ class Definition:
     expr: Node
     review: bool = False
     evaluator: Evaluator = field(init=False)
+    trace: Tracer = field(init=False)
 
     def __post_init__(self) -> None:
         self.evaluator = self.expr.compile()
+        self.trace = self.expr.tracer()
 
 
 @dataclass
@@ -169,16 +191,14 @@ class DefRef:
     def compile(self) -> Evaluator:
         return self.definition.evaluator
 
+    def tracer(self) -> Tracer:
+        return self.definition.trace
+
     def describe(self) -> str:
         return self.definition.text
 
     def reads(self) -> frozenset[str]:
         return self.definition.expr.reads()
-
-    def unknowns(self, facts: Facts) -> frozenset[str]:
-        if self.definition.evaluator(facts) is not None:
-            return frozenset()
-        return self.definition.expr.unknowns(facts)
 
     def sql(self, dialect: str) -> str:
         return "(" + self.definition.expr.sql(dialect) + ")"
@@ -192,6 +212,7 @@ class Apply:
     args: list[Node]
     type: Type = field(init=False)
     _fn: Evaluator | None = field(default=None, init=False, repr=False)
+    _tracer: Tracer | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.type = self.op.check(self.args)
@@ -201,6 +222,13 @@ class Apply:
             self._fn = self.op.compile(self.args, [a.compile() for a in self.args])
         return self._fn
 
+    def tracer(self) -> Tracer:
+        if self._tracer is None:
+            self._tracer = self.op.tracer(
+                self.args, self.compile(), [a.tracer() for a in self.args]
+            )
+        return self._tracer
+
     def describe(self) -> str:
         return self.op.describe(self.args)
 
@@ -209,12 +237,6 @@ class Apply:
         for a in self.args:
             found |= a.reads()
         return found
-
-    def unknowns(self, facts: Facts) -> frozenset[str]:
-        """The unknown case fields that keep this expression unknown (empty when known)."""
-        if self.compile()(facts) is not None:
-            return frozenset()
-        return self.op.unknowns(self.args, facts)
 
     def sql(self, dialect: str) -> str:
         return self.op.sql(self.args, dialect)
@@ -255,8 +277,8 @@ class Operator(Protocol):
 
     def check(self, args: list[Node]) -> Type: ...
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator: ...
+    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer: ...
     def describe(self, args: list[Node]) -> str: ...
-    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]: ...
     def sql(self, args: list[Node], dialect: str) -> str: ...
 
 

@@ -26,21 +26,15 @@ from netmdt.engine.expr import (
     Literal,
     Node,
     Operator,
+    Tracer,
     column,
     sql_literal,
 )
 from netmdt.engine.logic import Tri
-from netmdt.engine.schema import BOOL, NUMBER, Type
+from netmdt.engine.schema import BOOL, NUMBER, Type, field_bits
 
 OPTION_IDS = Type("enum", tuple(get_args(OptionId)))
 TREATMENTS = "history.prior_treatments"
-
-
-def _union(args: Sequence[Node], facts: Facts) -> frozenset[str]:
-    found: frozenset[str] = frozenset()
-    for a in args:
-        found |= a.unknowns(facts)
-    return found
 
 
 def _expect(node: Node, *kinds: str, what: str) -> None:
@@ -59,8 +53,19 @@ class _Base:
     extra_reads: ClassVar[tuple[str, ...]] = ()
     arg_type: ClassVar[Type | None] = None
 
-    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]:
-        return _union(args, facts)
+    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
+        """Evaluate; if unknown, the unknown fields are those of the arguments."""
+
+        def trace(facts: Facts) -> tuple[Any, int]:
+            value = fn(facts)
+            if value is not None:
+                return value, 0
+            mask = 0
+            for t in tracers:
+                mask |= t(facts)[1]
+            return None, mask
+
+        return trace
 
 
 # ----------------------------------------------------------------------- logic
@@ -101,6 +106,20 @@ class And(_Base):
 
         return and_
 
+    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
+        def trace(facts: Facts) -> tuple[Any, int]:
+            result: Tri = True
+            mask = 0
+            for t in tracers:
+                v, m = t(facts)
+                if v is False:
+                    return False, 0
+                if v is None:
+                    result, mask = None, mask | m
+            return result, mask if result is None else 0
+
+        return trace
+
     def describe(self, args: list[Node]) -> str:
         return " and ".join(_paren(a, "and") for a in args)
 
@@ -138,6 +157,20 @@ class Or(And):
 
         return or_
 
+    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
+        def trace(facts: Facts) -> tuple[Any, int]:
+            result: Tri = False
+            mask = 0
+            for t in tracers:
+                v, m = t(facts)
+                if v is True:
+                    return True, 0
+                if v is None:
+                    result, mask = None, mask | m
+            return result, mask if result is None else 0
+
+        return trace
+
     def describe(self, args: list[Node]) -> str:
         return " or ".join(_paren(a, "or") for a in args)
 
@@ -155,6 +188,15 @@ class Not(_Base):
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         (f,) = fns
         return lambda facts: None if (v := f(facts)) is None else not v
+
+    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
+        (t,) = tracers
+
+        def trace(facts: Facts) -> tuple[Any, int]:
+            v, m = t(facts)
+            return (None, m) if v is None else (not v, 0)
+
+        return trace
 
     def describe(self, args: list[Node]) -> str:
         return f"not ({args[0].describe()})"
@@ -191,6 +233,8 @@ class Compare(_Base):
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         fn = self.fn
         fl, fr = fns
+        if isinstance(args[0], FieldRef) and isinstance(args[1], Literal):
+            return _FIELD_VS_LITERAL[self.name](args[0].info.path, args[1].value)
         if isinstance(args[1], Literal):
             c = args[1].value
             return lambda facts: None if (v := fl(facts)) is None else fn(v, c)
@@ -225,6 +269,11 @@ class In(_Base):
         assert isinstance(args[1], ListLit)
         values = frozenset(args[1].values)
         f = fns[0]
+        if isinstance(args[0], FieldRef):
+            path = args[0].info.path
+            if self.negate:
+                return lambda facts: None if (v := facts.get(path)) is None else v not in values
+            return lambda facts: None if (v := facts.get(path)) is None else v in values
         if self.negate:
             return lambda facts: None if (v := f(facts)) is None else v not in values
         return lambda facts: None if (v := f(facts)) is None else v in values
@@ -324,8 +373,8 @@ class IsKnown(_Base):
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()} is {'recorded' if self.known else 'not recorded'}"
 
-    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]:
-        return frozenset()
+    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
+        return lambda facts: (fn(facts), 0)
 
     def sql(self, args: list[Node], dialect: str) -> str:
         return f"({args[0].sql(dialect)} IS {'NOT ' if self.known else ''}NULL)"
@@ -412,8 +461,18 @@ class _TreatmentFn(_Base):
     def describe(self, args: list[Node]) -> str:
         return self.words.format(_therapy_words(args))
 
-    def unknowns(self, args: list[Node], facts: Facts) -> frozenset[str]:
-        return frozenset(p for p in self.extra_reads if p == TREATMENTS or facts.get(p) is None)
+    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
+        bits = field_bits()
+        history = bits[TREATMENTS]  # unknown: record the history, or the entry's details
+        others = [(p, bits[p]) for p in self.extra_reads if p != TREATMENTS]
+
+        def trace(facts: Facts) -> tuple[Any, int]:
+            value = fn(facts)
+            if value is not None:
+                return value, 0
+            return None, history | sum(b for p, b in others if facts.get(p) is None)
+
+        return trace
 
     def _matching(self, args: list[Node], dialect: str, where: str = "TRUE") -> str:
         therapies = ", ".join(sql_literal(t) for t in sorted(_therapies(args)))
@@ -533,6 +592,16 @@ class PriorPfiMonths(_LatestFn):
             return months_between(entry.end, progressed)
         return None
 
+
+# Field-versus-literal comparisons, the commonest test, read the fact directly (fast path).
+_FIELD_VS_LITERAL: dict[str, Callable[[str, Any], Evaluator]] = {
+    "==": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v == c,
+    "!=": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v != c,
+    "<": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v < c,
+    "<=": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v <= c,
+    ">": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v > c,
+    ">=": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v >= c,
+}
 
 _COMPARISONS = [
     Compare("==", pyop.eq, "is", "="),

@@ -144,3 +144,15 @@ def all_fields() -> dict[str, FieldInfo]:
     for path, (t, reads, label) in DERIVED.items():
         fields[path] = FieldInfo(path, t, reads, label)
     return fields
+
+
+@cache
+def field_bits() -> dict[str, int]:
+    """One bit per case field, for sets of unknown fields as integers (fast unions)."""
+    return {path: 1 << i for i, path in enumerate(case_fields())}
+
+
+@cache
+def paths_of(mask: int) -> tuple[str, ...]:
+    """The case fields of a bit mask, sorted."""
+    return tuple(sorted(p for p, bit in field_bits().items() if mask & bit))

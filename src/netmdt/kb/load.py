@@ -437,6 +437,12 @@ def check_kb(
     ck = _Checker(root)
     meta = ck.validate(KbSpec, ck.read("kb.yaml"), "kb.yaml")
     sources = ck.sources()
+    if meta is not None:
+        ck.cite(
+            meta.freshness.sstr_imaging_sources + meta.freshness.labs_sources,
+            sources,
+            "kb.yaml.freshness",
+        )
     fields = ck.fields()
     ck.derived(sources)
     labels = {p: f["label"] for p, f in fields.items()}
@@ -468,6 +474,8 @@ def check_kb(
         disagreements,
         fields,
         options,
+        meta.freshness.sstr_imaging_months,
+        meta.freshness.labs_weeks,
         ck.raw,
     )
     return kb, ck.problems

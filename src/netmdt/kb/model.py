@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netmdt.engine.expr import Evaluator, Node
+from netmdt.engine.expr import Evaluator, Node, Tracer
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,10 @@ class Criterion:
     review: bool
     disagreement: str | None = None
     if_not_met: str | None = None
+    trace: Tracer = field(init=False)  # evaluate, with the unknown fields as a bit mask
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trace", self.expr.tracer())
 
 
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
@@ -75,10 +79,14 @@ class Option:
     funding: dict[str, tuple[FundingRule, ...]]
     patient: dict[str, str]
     criteria: tuple[Criterion, ...] = field(init=False)  # every group's, in procedure order
+    evaluators: tuple[Evaluator, ...] = field(init=False)  # the criteria's, same order
+    review_needed: bool = field(init=False)  # some criterion needs clinical review
 
     def __post_init__(self) -> None:
         criteria = tuple(c for group in self.groups.values() for c in group)
         object.__setattr__(self, "criteria", criteria)
+        object.__setattr__(self, "evaluators", tuple(c.evaluate for c in criteria))
+        object.__setattr__(self, "review_needed", any(c.review for c in criteria))
 
 
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
@@ -93,6 +101,8 @@ class KnowledgeBase:
     disagreements: dict[str, Disagreement]
     fields: dict[str, dict[str, str]]
     options: dict[str, Option]
+    sstr_imaging_months: float
+    labs_weeks: float
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def label(self, path: str) -> str:

@@ -117,9 +117,20 @@ class OptionSpec(Strict):
     patient: PatientText
 
 
+class Freshness(Strict):
+    """How old a fact may be before an assessment warns (checked as warnings, never verdicts)."""
+
+    sstr_imaging_months: float = Field(gt=0)
+    sstr_imaging_sources: list[str] = Field(min_length=1)
+    labs_weeks: float = Field(gt=0)
+    labs_sources: list[str] = Field(min_length=1)
+    note: str
+
+
 class KbSpec(Strict):
     version: str
     title: str
     updated: str
     maintenance: str
     funding_statement: str
+    freshness: Freshness
