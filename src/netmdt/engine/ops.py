@@ -67,6 +67,12 @@ class _Base:
 
         return trace
 
+    def sql_unknown(self, args: list[Node], path: str, node_sql: str, dialect: str) -> str:
+        """SQL twin of ``tracer``: unknown, and kept unknown by an argument that ``path``
+        keeps unknown (a known argument contributes nothing)."""
+        parts = [u for a in args if (u := a.sql_unknown(path, dialect)) != "FALSE"]
+        return f"({node_sql} IS NULL AND ({' OR '.join(parts) or 'FALSE'}))"
+
 
 # ----------------------------------------------------------------------- logic
 
@@ -376,6 +382,9 @@ class IsKnown(_Base):
     def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
         return lambda facts: (fn(facts), 0)
 
+    def sql_unknown(self, args: list[Node], path: str, node_sql: str, dialect: str) -> str:
+        return "FALSE"
+
     def sql(self, args: list[Node], dialect: str) -> str:
         return f"({args[0].sql(dialect)} IS {'NOT ' if self.known else ''}NULL)"
 
@@ -474,11 +483,16 @@ class _TreatmentFn(_Base):
 
         return trace
 
-    def _matching(self, args: list[Node], dialect: str, where: str = "TRUE") -> str:
+    def sql_unknown(self, args: list[Node], path: str, node_sql: str, dialect: str) -> str:
+        if path == TREATMENTS:
+            return f"({node_sql} IS NULL)"
+        return f"({node_sql} IS NULL AND {column(path)} IS NULL)"
+
+    def _matching(self, args: list[Node], where: str = "TRUE") -> str:
+        """The prior-treatment entries for these therapies (DuckDB list functions)."""
         therapies = ", ".join(sql_literal(t) for t in sorted(_therapies(args)))
         return (
-            f"(SELECT {{select}} FROM unnest({column(TREATMENTS)}) AS _t(t) "
-            f"WHERE t.therapy IN ({therapies}) AND ({where}){{order}})"
+            f"list_filter({column(TREATMENTS)}, lambda t: t.therapy IN ({therapies}) AND ({where}))"
         )
 
 
@@ -492,8 +506,7 @@ class HasPrior(_TreatmentFn):
         return any(e.therapy in therapies for e in entries)
 
     def sql(self, args: list[Node], dialect: str) -> str:
-        q = self._matching(args, dialect).format(select="count(*) > 0", order="")
-        return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE {q} END)"
+        return f"(len({self._matching(args)}) > 0)"
 
 
 class ProgressedOn(_TreatmentFn):
@@ -509,12 +522,13 @@ class ProgressedOn(_TreatmentFn):
         return None if any(o in (None, "unknown") for o in outcomes) else False
 
     def sql(self, args: list[Node], dialect: str) -> str:
-        q = self._matching(args, dialect).format(
-            select="CASE WHEN bool_or(t.outcome = 'progression') THEN TRUE "
-            "WHEN bool_or(t.outcome IS NULL OR t.outcome = 'unknown') THEN NULL ELSE FALSE END",
-            order="",
+        progressed = self._matching(args, "t.outcome = 'progression'")
+        open_ = self._matching(args, "t.outcome IS NULL OR t.outcome = 'unknown'")
+        return (
+            f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL "
+            f"WHEN len({progressed}) > 0 THEN TRUE WHEN len({open_}) > 0 THEN NULL "
+            "ELSE FALSE END)"
         )
-        return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE coalesce({q}, FALSE) END)"
 
 
 class Ongoing(_TreatmentFn):
@@ -531,14 +545,16 @@ class Ongoing(_TreatmentFn):
         )
 
     def sql(self, args: list[Node], dialect: str) -> str:
-        q = self._matching(args, dialect, 't."end" IS NULL OR t."end" >= assessed_on')
-        q = q.format(select="count(*) > 0", order="")
-        return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE {q} END)"
+        current = self._matching(args, 't."end" IS NULL OR t."end" >= assessed_on')
+        return f"(len({current}) > 0)"
+
+
+_KEY = "coalesce({0}.\"end\", {0}.start, DATE '0001-01-01')"
 
 
 class _LatestFn(_TreatmentFn):
     many = False
-    sql_select = ""
+    field = ""
 
     def apply(
         self, entries: Sequence[PriorTreatment], therapies: frozenset[str], facts: Facts
@@ -549,26 +565,33 @@ class _LatestFn(_TreatmentFn):
     def of(self, entry: PriorTreatment, facts: Facts) -> Any:
         raise NotImplementedError
 
+    def latest_sql(self, args: list[Node]) -> str:
+        """The latest entry (by end, else start; the last in the list on a tie), or NULL."""
+        newest = f"list_max(list_transform({self._matching(args)}, lambda u: {_KEY.format('u')}))"
+        return f"({self._matching(args, _KEY.format('t') + ' = ' + newest)})[-1]"
+
     def sql(self, args: list[Node], dialect: str) -> str:
-        order = ' ORDER BY coalesce(t."end", t.start) DESC NULLS LAST LIMIT 1'
-        return self._matching(args, dialect).format(select=self.sql_select, order=order)
+        return f"({self.latest_sql(args)}).{self.field}"
 
 
 class PriorOutcome(_LatestFn):
     name = "prior_outcome"
     result = Type("enum", ("response", "stable", "progression", "toxicity"))
     words = "outcome of the last {}"
-    sql_select = "NULLIF(t.outcome, 'unknown')"
+    field = "outcome"
 
     def of(self, entry: PriorTreatment, facts: Facts) -> Any:
         return None if entry.outcome == "unknown" else entry.outcome
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        return f"NULLIF(({self.latest_sql(args)}).outcome, 'unknown')"
 
 
 class PriorCycles(_LatestFn):
     name = "prior_cycles"
     result = NUMBER
     words = "cycles of the last {}"
-    sql_select = "t.cycles"
+    field = "cycles"
 
     def of(self, entry: PriorTreatment, facts: Facts) -> Any:
         return entry.cycles
@@ -579,10 +602,6 @@ class PriorPfiMonths(_LatestFn):
     result = NUMBER
     extra_reads: ClassVar[tuple[str, ...]] = (TREATMENTS, "disease.progression_date")
     words = "months free of progression after the last {}"
-    sql_select = (
-        'coalesce(t.progression_free_months, CASE WHEN disease__progression_date > t."end" '
-        f'THEN (disease__progression_date - t."end") / {365.25 / 12!r} END)'
-    )
 
     def of(self, entry: PriorTreatment, facts: Facts) -> Any:
         if entry.progression_free_months is not None:
@@ -591,6 +610,14 @@ class PriorPfiMonths(_LatestFn):
         if entry.end is not None and progressed is not None and progressed > entry.end:
             return months_between(entry.end, progressed)
         return None
+
+    def sql(self, args: list[Node], dialect: str) -> str:
+        latest = f"({self.latest_sql(args)})"
+        return (
+            f"coalesce({latest}.progression_free_months, CASE WHEN disease__progression_date > "
+            f'{latest}."end" THEN (disease__progression_date - {latest}."end") / '
+            f"{365.25 / 12!r} END)"
+        )
 
 
 # Field-versus-literal comparisons, the commonest test, read the fact directly (fast path).

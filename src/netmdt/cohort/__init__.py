@@ -1,0 +1,1 @@
+"""Screening whole cohorts: the knowledge base compiled to SQL, run by DuckDB."""

@@ -1,0 +1,147 @@
+"""The whole knowledge base as one SQL query over a flat case table.
+
+The query computes, for every case and option, what ``netmdt.assess`` computes in
+Python: the verdict (the same fixed procedure), the funding pathway and registry
+status, and the missing facts (the unknown fields that keep a *relevant* unknown
+criterion unknown). SQL NULL is Kleene unknown. A differential test holds the two
+executions to the same answers.
+
+Shape::
+
+    WITH c AS (SELECT id, <each criterion and funding rule as a column> FROM cases)
+    SELECT id AS case_id, 'option' AS option, <verdict>, <funding>, <missing> FROM c
+    UNION ALL ...
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netmdt.cohort.plan import Planner
+from netmdt.engine.expr import sql_literal
+from netmdt.kb.model import Criterion, KnowledgeBase, Option
+
+HEALTH_SYSTEM = "context__health_system"
+
+
+@dataclass
+class _OptionSql:
+    """Builds one option's SELECT from the planned columns of its criteria."""
+
+    option: Option
+    planner: Planner
+
+    def col(self, c: Criterion) -> str:
+        return self.planner.ref(c.expr)[0]
+
+    def any(self, group: str, test: str) -> str:
+        """SQL: some criterion of the group has the value ``test`` (TRUE / FALSE / NULL)."""
+        criteria = self.option.groups[group]
+        if not criteria:
+            return "FALSE"
+        return "(" + " OR ".join(f"{self.col(c)} IS {test}" for c in criteria) + ")"
+
+    def verdict(self) -> str:
+        criteria = self.option.groups["recommend_when"]
+        all_true = " AND ".join(f"{self.col(c)} IS TRUE" for c in criteria) or "TRUE"
+        open_ = " OR ".join(
+            self.any(g, "NULL") for g in ("applies_to", "contraindications", "requirements")
+        )
+        return (
+            "CASE "
+            f"WHEN {self.any('applies_to', 'FALSE')} THEN 'not_recommended' "
+            f"WHEN {self.any('contraindications', 'TRUE')} THEN 'contraindicated' "
+            f"WHEN {self.any('requirements', 'FALSE')} THEN 'not_recommended' "
+            f"WHEN {open_} THEN 'insufficient_information' "
+            f"WHEN {all_true} THEN 'recommended' "
+            "ELSE 'consider' END"
+        )
+
+    def relevance(self) -> list[str]:
+        """Columns: may an unknown criterion of each group change the verdict?
+        (the SQL twin of ``engine.assess._relevant``)."""
+        contra_true = self.any("contraindications", "TRUE")
+        req_false = self.any("requirements", "FALSE")
+        by_group = {
+            "applies_to": f"NOT ({req_false} AND NOT {self.any('contraindications', 'NOT FALSE')})",
+            "contraindications": f"NOT {contra_true}",
+            "requirements": f"NOT {contra_true} AND NOT {req_false}",
+            "recommend_when": f"NOT {contra_true} AND NOT {req_false} AND NOT "
+            + self.any("recommend_when", "FALSE"),
+        }
+        applies_false = self.any("applies_to", "FALSE")
+        return [
+            f"(NOT {applies_false} AND {condition}) AS {self.relevant(group)}"
+            for group, condition in by_group.items()
+            if self.option.groups[group]
+        ]
+
+    def relevant(self, group: str) -> str:
+        return f'"{self.option.id}:{group}"'
+
+    def missing(self) -> str:
+        """One element per field (in sorted order): some relevant unknown criterion is kept
+        unknown by that absent field."""
+        by_path: dict[str, list[str]] = {}
+        for c in self.option.criteria:
+            for path in c.reads:
+                unknown = self.planner.unknown(c.expr, path)
+                if unknown != "FALSE":
+                    by_path.setdefault(path, []).append(
+                        f"({self.col(c)} IS NULL AND {self.relevant(c.group)} AND {unknown})"
+                    )
+        items = [
+            f"CASE WHEN {' OR '.join(conds)} THEN {sql_literal(path)} END"
+            for path, conds in sorted(by_path.items())
+        ]
+        if not items:
+            return "[]::VARCHAR[]"
+        return f"list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)"
+
+    def funding(self) -> tuple[str, str]:
+        """SQL for the pathway and the registry status (the engine's ``_funding``)."""
+        does_not_apply = self.any("applies_to", "FALSE")
+        pathway = [
+            f"WHEN {does_not_apply} THEN 'not_applicable'",
+            f"WHEN {HEALTH_SYSTEM} IS NULL THEN 'unknown'",
+            f"WHEN {HEALTH_SYSTEM} <> 'nhs_england' THEN 'not_applicable'",
+        ]
+        status = [
+            f"WHEN {does_not_apply} OR {HEALTH_SYSTEM} IS DISTINCT FROM 'nhs_england' THEN NULL"
+        ]
+        for rule in self.option.funding.get("nhs_england", ()):
+            registry = sql_literal(rule.registry_status) if rule.registry_status else "NULL"
+            if rule.expr is None:
+                pathway.append(f"ELSE '{rule.pathway}'")
+                status.append(f"ELSE {registry}")
+                break
+            col = self.planner.ref(rule.expr)[0]
+            pathway.append(
+                f"WHEN {col} IS TRUE THEN '{rule.pathway}' WHEN {col} IS NULL THEN 'unknown'"
+            )
+            status.append(f"WHEN {col} IS TRUE THEN {registry} WHEN {col} IS NULL THEN NULL")
+        return "CASE " + " ".join(pathway) + " END", "CASE " + " ".join(status) + " END"
+
+    def select(self) -> str:
+        pathway, status = self.funding()
+        return (
+            f"SELECT id AS case_id, {sql_literal(self.option.id)} AS option, "
+            f"{self.verdict()} AS verdict, {pathway} AS funding_pathway, "
+            f"{status} AS registry_status, {self.missing()} AS missing FROM r"
+        )
+
+
+def screen_sql(
+    kb: KnowledgeBase,
+    options: list[str] | None = None,
+    dialect: str = "duckdb",
+    table: str = "cases",
+) -> str:
+    """One query: a row per case and option (case_id, option, verdict, funding_pathway,
+    registry_status, missing) over ``table`` (columns: ``engine.sql.case_table_columns``)."""
+    planner = Planner(dialect)
+    builders = [_OptionSql(kb.options[o], planner) for o in options or list(kb.options)]
+    selects = [b.select() for b in builders]
+    relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
+    ctes = [*planner.ctes(table), f"r AS MATERIALIZED (SELECT {relevance} FROM c)"]
+    return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects)
