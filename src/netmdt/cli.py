@@ -182,6 +182,55 @@ def _funding_text(o: OptionAssessment, explain: bool) -> str:
     return f"{text}\n{f.note}" if explain else text
 
 
+@app.command("screen")
+def screen_cmd(
+    input: Annotated[Path, typer.Argument(help="Cohort: .parquet, .csv or .jsonl.")],
+    out: Annotated[Path, typer.Option("--out", help="Results: .parquet or .csv.")],
+    option: Annotated[
+        list[str] | None, typer.Option("--option", help="Only these options (repeatable).")
+    ] = None,
+    verdict: Annotated[
+        list[str] | None, typer.Option("--verdict", help="Only rows with these verdicts.")
+    ] = None,
+    where: Annotated[
+        str | None,
+        typer.Option(
+            "--where",
+            help="Only cases where a rule expression holds, e.g. "
+            '"not has_prior(prrt_lu177_dotatate)".',
+        ),
+    ] = None,
+    assessed_on: Annotated[
+        str | None,
+        typer.Option("--assessed-on", help="Date for cases without one (default today)."),
+    ] = None,
+    kb: KbOption = None,
+) -> None:
+    """Screen a whole cohort in SQL (DuckDB): a row per case and option."""
+    from netmdt.cohort.screen import screen
+
+    knowledge = _kb(kb)
+    try:
+        day = date.fromisoformat(assessed_on) if assessed_on else date.today()
+    except ValueError:
+        err.print(f"--assessed-on: {assessed_on!r} is not an ISO date (YYYY-MM-DD)")
+        raise typer.Exit(2) from None
+    try:
+        summary = screen(
+            knowledge, input, out, day, options=option, verdicts=verdict, where=where, progress=err
+        )
+    except NetmdtError as e:
+        raise _fail(e) from None
+    table = Table(title=f"{summary.cases:,} cases screened -> {out}", title_justify="left")
+    table.add_column("option")
+    for v in VERDICTS:
+        table.add_column(WORDS[v].lower(), justify="right")
+    for opt, counts in summary.counts.items():
+        table.add_row(opt, *(f"{counts.get(v, 0):,}" for v in VERDICTS))
+    out_console = Console(highlight=False)
+    out_console.print(table)
+
+
 @kb_app.command("check")
 def kb_check(
     kb: KbOption = None,

@@ -6,7 +6,8 @@ The hierarchy::
     ├── CaseError                a case could not be read or is invalid
     │   ├── CaseFileError        the file is missing, unreadable, or not YAML/JSON
     │   └── CaseValidationError  the content breaks the case format (every problem listed)
-    └── KnowledgeBaseError       the knowledge base is invalid (every problem listed)
+    ├── KnowledgeBaseError       the knowledge base is invalid (every problem listed)
+    └── CohortError              a cohort screen cannot run (bad filter, option or output)
 
 Every error carries *where* it happened: a field path for case problems, a
 file / option / criterion / key path for knowledge-base problems. Foreign
@@ -60,3 +61,7 @@ class CaseValidationError(_ProblemsError, CaseError):
 
 class KnowledgeBaseError(_ProblemsError):
     """The knowledge base is invalid; ``problems`` lists every violation."""
+
+
+class CohortError(NetmdtError):
+    """A cohort screen cannot run: an unknown option, a bad filter, an unusable output."""

@@ -476,9 +476,17 @@ def check_kb(
         options,
         meta.freshness.sstr_imaging_months,
         meta.freshness.labs_weeks,
+        dict(scope.definitions),
         ck.raw,
     )
     return kb, ck.problems
+
+
+def parse_filter(kb: KnowledgeBase, text: str) -> Node:
+    """A rule expression over case fields (with the shared definitions), e.g. a cohort
+    filter; raises ExprError."""
+    labels = {p: f["label"] for p, f in kb.fields.items()}
+    return parse(text, _Scope(labels, dict(kb.definitions)))
 
 
 def load_kb(root: Path | str | None = None) -> KnowledgeBase:

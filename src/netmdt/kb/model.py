@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from netmdt.engine.expr import Evaluator, Node, Tracer
+from netmdt.engine.expr import Definition, Evaluator, Node, Tracer
 
 
 @dataclass(frozen=True)
@@ -103,6 +103,7 @@ class KnowledgeBase:
     options: dict[str, Option]
     sstr_imaging_months: float
     labs_weeks: float
+    definitions: dict[str, Definition] = field(repr=False, default_factory=dict)  # shared
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def label(self, path: str) -> str:

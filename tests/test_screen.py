@@ -1,0 +1,150 @@
+"""netmdt screen: scenarios through SQL, bad input files, filters, output formats."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from netmdt import CaseValidationError, KnowledgeBase, parse_case
+from netmdt.cli import app
+from netmdt.cohort.screen import screen
+from netmdt.cohort.table import create_table, insert_cases
+from netmdt.errors import CohortError
+
+SCENARIOS = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+DAY = date(2026, 11, 27)
+
+
+def results(path: Path) -> list[tuple]:  # type: ignore[type-arg]
+    return duckdb.sql(f"SELECT * FROM '{path}' ORDER BY case_id, option").fetchall()
+
+
+def test_public_scenarios_give_the_same_answers_through_screen(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    docs = [yaml.safe_load(p.read_text()) for p in SCENARIOS]
+    cohort = tmp_path / "scenarios.jsonl"
+    with cohort.open("w") as fh:
+        for p, d in zip(SCENARIOS, docs, strict=True):
+            fh.write(json.dumps({**d["case"], "id": p.stem}, default=str) + "\n")
+    out = tmp_path / "out.parquet"
+    screen(kb, cohort, out, DAY)
+    got = {(r[0], r[1]): r for r in results(out)}
+    expected, actual = {}, {}
+    for p, d in zip(SCENARIOS, docs, strict=True):
+        for option, e in d["expect"].items():
+            row = got[(p.stem, option)]
+            observed = {
+                "verdict": row[2],
+                "funding": row[3],
+                "registry_status": row[4],
+                "missing": sorted(row[5]),
+            }
+            wanted = {k: v for k, v in e.items() if k not in ("cite", "sources")}
+            wanted["missing"] = sorted(wanted["missing"]) if "missing" in wanted else None
+            expected[(p.stem, option)] = wanted
+            actual[(p.stem, option)] = {
+                k: observed[k] if wanted[k] is not None or k != "missing" else None for k in wanted
+            }
+    assert actual == expected
+
+
+def write_parquet(tmp_path: Path, rows: list[dict], name: str = "c.parquet") -> Path:  # type: ignore[type-arg]
+    con = duckdb.connect()
+    create_table(con)
+    insert_cases(con, [parse_case(r) for r in rows])
+    path = tmp_path / name
+    con.execute(f"COPY cases TO '{path}' (FORMAT PARQUET)")
+    return path
+
+
+def test_bad_values_name_the_row_and_column(tmp_path: Path, kb: KnowledgeBase) -> None:
+    good = write_parquet(tmp_path, [{"id": "a", "assessed_on": "2026-11-27"}] * 3)
+    bad = tmp_path / "bad.parquet"
+    duckdb.sql(
+        f"COPY (SELECT * REPLACE ("
+        f"CASE WHEN row_number() OVER () = 2 THEN 'carcinoma' END AS tumour__type, "
+        f"CASE WHEN row_number() OVER () = 3 THEN 150.0 END AS tumour__ki67_percent) "
+        f"FROM '{good}') TO '{bad}' (FORMAT PARQUET)"
+    )
+    with pytest.raises(CaseValidationError) as info:
+        screen(kb, bad, tmp_path / "out.parquet", DAY)
+    assert [str(p) for p in info.value.problems] == [
+        "row 2, column tumour__type: 'carcinoma' is not one of net, nec, minen, paraganglioma, "
+        "phaeochromocytoma, medullary_thyroid_carcinoma",
+        "row 3, column tumour__ki67_percent: '150.0' above 100",
+    ]
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_csv_input_with_wrong_types_unknown_columns_and_lists(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "id,labs__egfr_ml_min,tumour__functional_syndrome\n"
+        "a,45,carcinoid_syndrome;insulinoma\nb,abc,\n"
+    )
+    with pytest.raises(CaseValidationError) as info:
+        screen(kb, path, tmp_path / "out.csv", DAY)
+    assert [str(p) for p in info.value.problems] == [
+        "row 2, column labs__egfr_ml_min: 'abc' is not a valid DOUBLE"
+    ]
+    path.write_text("id,labs__egfr\na,45\n")
+    with pytest.raises(CaseValidationError) as info:
+        screen(kb, path, tmp_path / "out.csv", DAY)
+    assert [str(p) for p in info.value.problems] == [
+        "labs__egfr: unknown column; did you mean 'labs__egfr_ml_min'?"
+    ]
+    path.write_text("labs__egfr_ml_min\n45\n")
+    with pytest.raises(CaseValidationError, match="every cohort needs an id column"):
+        screen(kb, path, tmp_path / "out.csv", DAY)
+
+
+def test_csv_round_trip_and_filters(tmp_path: Path, kb: KnowledgeBase) -> None:
+    path = tmp_path / "c.csv"
+    path.write_text(
+        "id,tumour__type,history__prior_treatments\n"
+        'a,net,"[{""therapy"": ""prrt_lu177_dotatate"", ""end"": ""2022-01-01""}]"\n'
+        "b,net,[]\n"
+    )
+    out = tmp_path / "out.csv"
+    summary = screen(
+        kb,
+        path,
+        out,
+        DAY,
+        options=["prrt_lu177_dotatate"],
+        where="not has_prior(prrt_lu177_dotatate)",
+    )
+    assert summary.cases == 1
+    lines = out.read_text().splitlines()
+    assert lines[0] == "case_id,option,verdict,funding_pathway,registry_status,missing"
+    assert [line.split(",")[:2] for line in lines[1:]] == [["b", "prrt_lu177_dotatate"]]
+
+
+def test_filters_are_checked(tmp_path: Path, kb: KnowledgeBase) -> None:
+    path = write_parquet(tmp_path, [{"id": "a"}])
+    for kwargs, message in [
+        ({"options": ["aspirin"]}, "--option: unknown option 'aspirin'"),
+        ({"verdicts": ["maybe"]}, "--verdict: unknown verdict 'maybe'"),
+        ({"where": "labs.egfr >= 3"}, "--where: unknown field 'labs.egfr'"),
+    ]:
+        with pytest.raises(CohortError, match=message):
+            screen(kb, path, tmp_path / "o.parquet", DAY, **kwargs)  # type: ignore[arg-type]
+
+
+def test_screen_command_prints_a_summary_and_exits_2_on_bad_input(tmp_path: Path) -> None:
+    path = write_parquet(tmp_path, [{"id": "a", "tumour": {"type": "nec"}}])
+    result = CliRunner().invoke(app, ["screen", str(path), "--out", str(tmp_path / "o.parquet")])
+    assert result.exit_code == 0, result.output
+    assert "1 cases screened" in result.stdout
+    bad = CliRunner().invoke(app, ["screen", str(tmp_path / "none.parquet"), "--out", "x.csv"])
+    assert (bad.exit_code, bad.stdout) == (2, "")
+    assert "no such file" in bad.stderr
