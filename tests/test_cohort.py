@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import duckdb
 import pytest
-
 from benchmarks.assess import generate_cases
+
 from netmdt import KnowledgeBase, assess, load_kb, parse_case
 from netmdt.cohort.sql import screen_sql
 from netmdt.cohort.table import create_table, insert_cases

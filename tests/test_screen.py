@@ -148,3 +148,25 @@ def test_screen_command_prints_a_summary_and_exits_2_on_bad_input(tmp_path: Path
     bad = CliRunner().invoke(app, ["screen", str(tmp_path / "none.parquet"), "--out", "x.csv"])
     assert (bad.exit_code, bad.stdout) == (2, "")
     assert "no such file" in bad.stderr
+
+
+def test_parquet_csv_and_jsonl_of_one_cohort_screen_alike(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    """[] (none found) and an absent list (unknown) survive every format."""
+    from benchmarks.assess import generate_cases
+
+    from netmdt.cohort.table import flat_row, write_flat
+
+    cases = [{**d, "id": f"g{i}"} for i, d in enumerate(generate_cases(300, 21))]
+    (tmp_path / "c.jsonl").write_text("".join(json.dumps(c, default=str) + "\n" for c in cases))
+    for suffix in ("parquet", "csv"):
+        write_flat((flat_row(c) for c in cases), tmp_path / f"c.{suffix}")
+    outputs = {}
+    for suffix in ("jsonl", "parquet", "csv"):
+        out = tmp_path / f"r-{suffix}.parquet"
+        screen(kb, tmp_path / f"c.{suffix}", out, DAY)
+        outputs[suffix] = results(out)
+    assert len(outputs["jsonl"]) == 300 * len(kb.options)
+    assert outputs["parquet"] == outputs["jsonl"]
+    assert outputs["csv"] == outputs["jsonl"]

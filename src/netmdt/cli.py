@@ -231,6 +231,30 @@ def screen_cmd(
     out_console.print(table)
 
 
+@app.command("synth")
+def synth_cmd(
+    out: Annotated[Path, typer.Option("--out", help=".parquet, .csv or .jsonl.")],
+    n: Annotated[int, typer.Option("--n", min=1, help="How many cases.")] = 1000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed (same seed, same cohort).")] = 1,
+) -> None:
+    """Generate a realistic synthetic NET cohort (see docs/synthetic-cohorts.md)."""
+    from netmdt.cohort.table import flat_row, write_flat
+    from netmdt.synth import synthetic_cases
+
+    suffix = out.suffix.lower()
+    if suffix not in (".parquet", ".csv", ".jsonl"):
+        err.print(f"--out: unknown format {out.suffix!r}; allowed: .parquet, .csv, .jsonl")
+        raise typer.Exit(2)
+    cases = synthetic_cases(n, seed)
+    if suffix == ".jsonl":
+        with out.open("w", encoding="utf-8") as fh:
+            for case in cases:
+                fh.write(json.dumps(case, default=str) + "\n")
+    else:
+        write_flat((flat_row(c) for c in cases), out)
+    print(f"wrote {n:,} synthetic cases (seed {seed}) to {out}")
+
+
 @kb_app.command("check")
 def kb_check(
     kb: KbOption = None,
@@ -328,6 +352,46 @@ def kb_export(
                     ]
                 )
     print(f"wrote {len(knowledge.options)} decision tables to {directory}")
+
+
+@kb_app.command("diff")
+def kb_diff(
+    old: Annotated[Path, typer.Argument(help="The old knowledge-base folder.")],
+    new: Annotated[Path, typer.Argument(help="The new knowledge-base folder.")],
+    cohort: Annotated[
+        Path | None, typer.Option("--cohort", help="Screen this cohort with both.")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Changed verdicts (.parquet or .csv).")
+    ] = None,
+) -> None:
+    """What changed between two knowledge bases and, with a cohort, whose verdicts change."""
+    from netmdt.cohort.diff import cohort_changes, criteria_changes
+
+    a, b = _kb(old), _kb(new)
+    out_console = Console(highlight=False)
+    out_console.print(f"{a.version} ({a.fingerprint}) -> {b.version} ({b.fingerprint})")
+    changes = criteria_changes(a, b)
+    table = Table(title=f"{len(changes)} change(s) to criteria and funding", title_justify="left")
+    for name in ("option", "item", "change", "detail"):
+        table.add_column(name)
+    for c in changes:
+        table.add_row(c.option, c.item, c.kind, c.detail)
+    out_console.print(table)
+    if cohort is None:
+        return
+    try:
+        result = cohort_changes(a, b, cohort, date.today(), out)
+    except NetmdtError as e:
+        raise _fail(e) from None
+    moved = Table(
+        title=f"verdict or funding changes over {result.cases:,} cases", title_justify="left"
+    )
+    for name in ("option", "old verdict", "new verdict", "cases"):
+        moved.add_column(name)
+    for (option, o, n), count in result.counts.items():
+        moved.add_row(option, o, n, f"{count:,}")
+    out_console.print(moved)
 
 
 @kb_app.command("schema")

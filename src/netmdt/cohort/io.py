@@ -5,8 +5,9 @@ Inputs, by file extension:
 - ``.parquet``: the flat table (``engine.sql.case_table_columns``: one column per
   case field, ``labs.egfr_ml_min`` -> ``labs__egfr_ml_min``; lists as lists; prior
   treatments as a list of structs).
-- ``.csv``: the same columns as text; lists are ``;``-separated; prior treatments are
-  a JSON array.
+- ``.csv``: the same columns as text; a list is a JSON array (``[]`` is "none found")
+  or ``;``-separated values; an empty field is unknown; prior treatments are a JSON
+  array of objects.
 - ``.jsonl`` / ``.ndjson``: one case-format document a line, each validated by the case
   model (slower; for registry scale use Parquet, e.g. from ``netmdt synth``).
 
@@ -119,8 +120,10 @@ def _convert(c: str, fmt: str, assessed_on: date) -> str:
     if c == "disease__progression":
         return f"NULLIF(CAST({raw} AS VARCHAR), 'unknown') AS \"{c}\""
     if fmt == "csv" and target.endswith("[]") and c != TREATMENTS:
+        as_json = f"TRY_CAST(json({raw}) AS VARCHAR[])"
         return (
-            f"CASE WHEN {raw} = '' THEN []::VARCHAR[] ELSE string_split({raw}, ';') END AS \"{c}\""
+            f"CASE WHEN starts_with({raw}, '[') THEN {as_json} "
+            f"ELSE string_split({raw}, ';') END AS \"{c}\""
         )
     if fmt == "csv" and c == TREATMENTS:
         return f'TRY_CAST(json({raw}) AS {target}) AS "{c}"'
@@ -210,16 +213,21 @@ def _problems(con: duckdb.DuckDBPyConnection, present: list[str]) -> list[Proble
     return [Problem(f"row {r}, column {c}", f"{v!r} {msg}", "invalid") for r, c, v, msg in rows]
 
 
-def write_results(con: duckdb.DuckDBPyConnection, query: str, out: Path) -> None:
-    """Write the screening results by the file's extension (Parquet or CSV)."""
+def write_results(
+    con: duckdb.DuckDBPyConnection, query: str, out: Path, *, missing_column: bool = True
+) -> None:
+    """Write a result query by the file's extension (Parquet, or CSV with the ``missing``
+    list ``;``-separated)."""
     suffix = out.suffix.lower()
     if suffix == ".parquet":
         con.execute(f"COPY ({query}) TO '{out}' (FORMAT PARQUET)")
     elif suffix == ".csv":
-        con.execute(
-            f"COPY (SELECT * REPLACE (array_to_string(missing, ';') AS missing) FROM ({query})) "
-            f"TO '{out}' (HEADER, DELIMITER ',')"
+        select = (
+            "SELECT * REPLACE (array_to_string(missing, ';') AS missing)"
+            if missing_column
+            else "SELECT *"
         )
+        con.execute(f"COPY ({select} FROM ({query})) TO '{out}' (HEADER, DELIMITER ',')")
     else:
         raise CaseFileError(f"{out}: unknown output format {out.suffix!r}; allowed: .parquet, .csv")
 

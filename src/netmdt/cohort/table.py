@@ -53,3 +53,50 @@ def insert_cases(con: duckdb.DuckDBPyConnection, cases: Iterable[Case], name: st
                 f"format = 'newline_delimited', columns = {COLUMN_TYPES})"
             )
     return n
+
+
+def flat_row(data: dict[str, Any]) -> dict[str, Any]:
+    """A case-format dict (trusted: e.g. from ``netmdt synth``) as a flat-table row, without
+    building the case model; ``unknown`` progression becomes NULL, dates ISO strings."""
+    row: dict[str, Any] = {}
+
+    def walk(node: dict[str, Any], prefix: str) -> None:
+        for key, value in node.items():
+            name = prefix + key
+            if isinstance(value, dict):
+                walk(value, name + "__")
+            elif value is not None:
+                row[name] = value
+
+    walk(data, "")
+    if row.get("disease__progression") == "unknown":
+        del row["disease__progression"]
+    return {c: row.get(c) for c in COLUMNS}
+
+
+def write_flat(rows: Iterable[dict[str, Any]], out: Path) -> int:
+    """Write flat rows to Parquet or CSV (by extension) through DuckDB; returns the count."""
+    from netmdt.cohort.io import write_results
+
+    con = duckdb.connect()
+    create_table(con)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "rows.jsonl"
+        n = 0
+        with path.open("w", encoding="utf-8") as fh:
+            for row in rows:
+                fh.write(json.dumps(row, default=str) + "\n")
+                n += 1
+        if n:
+            con.execute(
+                f"INSERT INTO cases SELECT * FROM read_json('{path}', "
+                f"format = 'newline_delimited', columns = {COLUMN_TYPES})"
+            )
+    if out.suffix.lower() == ".csv":
+        lists = [c for c, t in COLUMNS.items() if t == "VARCHAR[]"]
+        replace = ", ".join(f"to_json({c}) AS {c}" for c in lists)  # [] is not unknown
+        replace += f", to_json({TREATMENTS}) AS {TREATMENTS}"
+        write_results(con, f"SELECT * REPLACE ({replace}) FROM cases", out, missing_column=False)
+    else:
+        write_results(con, "SELECT * FROM cases", out, missing_column=False)
+    return n
