@@ -52,3 +52,13 @@ def test_every_verdict_and_command_is_in_the_readme() -> None:
     ]
     for command in commands:
         assert f"netmdt {command}" in README, command
+
+
+def test_the_readme_example_is_the_real_output() -> None:
+    from typer.testing import CliRunner
+
+    example = str(ROOT / "src/netmdt/examples/si-net-liver-metastases.yaml")
+    result = CliRunner().invoke(app, ["assess", example], env={"COLUMNS": "110"})
+    marker = "110 columns wide (verdicts also in colour):\n\n```\n"
+    start = README.index(marker) + len(marker)
+    assert README[start : README.index("```", start)] == result.stdout

@@ -404,3 +404,7 @@ def kb_schema() -> None:
 
 def main() -> None:
     app(prog_name="netmdt")
+
+
+if __name__ == "__main__":
+    main()

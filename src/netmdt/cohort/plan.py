@@ -21,20 +21,16 @@ from netmdt.engine.schema import Type
 class _ColumnRef:
     """Stands for a planned node inside an operator's SQL."""
 
-    planner: Planner
-    node: Node
     ref: str
     type: Type
 
     def sql(self, dialect: str) -> str:
         return self.ref
 
-    def sql_unknown(self, path: str, dialect: str) -> str:
-        return self.planner.unknown(self.node, path)
-
 
 @dataclass
 class Planner:
+    fields: list[str]  # the case fields the planned expressions read, sorted: bit i is fields[i]
     dialect: str = "duckdb"
     layers: list[dict[str, str]] = field(default_factory=list)  # per height: SQL -> column
     _refs: dict[int, tuple[str, int]] = field(default_factory=dict)  # id(node) -> (ref, height)
@@ -76,18 +72,46 @@ class Planner:
         ref, height = self.ref(node)
         if height == 0:
             return node
-        return _ColumnRef(self, node, ref, node.type)  # type: ignore[return-value]
+        return _ColumnRef(ref, node.type)  # type: ignore[return-value]
 
-    def unknown(self, node: Node, path: str) -> str:
-        """SQL: the absent field ``path`` keeps ``node`` unknown (the tracer's rule)."""
+    def mask(self, node: Node) -> str:
+        """A column: when ``node`` is unknown, the bit mask of the absent case fields that
+        keep it so (bit i is ``fields[i]``), else 0; the SQL twin of the node's tracer."""
+        key = -id(node)  # masks share the cache with values, on a different key
+        if key not in self._refs:
+            self._refs[key] = (self._plan_mask(node), 0)
+        return self._refs[key][0]
+
+    def _plan_mask(self, node: Node) -> str:
+        bits = self.bits
+        if isinstance(node, Literal | ListLit):
+            return "0"
         if isinstance(node, DefRef):
-            return self.unknown(node.definition.expr, path)
-        if not isinstance(node, Apply):
-            return node.sql_unknown(path, self.dialect)
-        if path not in node.reads():
-            return "FALSE"
-        args = [self._arg(a) for a in node.args]
-        return node.op.sql_unknown(args, path, self.ref(node)[0], self.dialect)
+            return self.mask(node.definition.expr)
+        ref, height = self.ref(node)
+        if isinstance(node, FieldRef):
+            parts = " | ".join(
+                f"CASE WHEN {column(p)} IS NULL THEN {bits[p]} ELSE 0 END" for p in node.info.reads
+            )
+            return self._column(f"CASE WHEN {ref} IS NULL THEN {parts} ELSE 0 END", height + 1)
+        assert isinstance(node, Apply)
+        masks = [self.mask(a) for a in node.args]
+        sql = node.op.sql_mask([self._arg(a) for a in node.args], masks, ref, bits)
+        return sql if sql == "0" else self._column(sql, max(height, _depth(masks, self)) + 1)
+
+    @property
+    def mask_type(self) -> str:
+        return "BIGINT" if len(self.fields) <= 63 else "HUGEINT"
+
+    @property
+    def bits(self) -> dict[str, str]:
+        return {p: f"{1 << i}::{self.mask_type}" for i, p in enumerate(self.fields)}
+
+    def height_of(self, column_ref: str) -> int:
+        for i, layer in enumerate(self.layers):
+            if column_ref in layer.values():
+                return i + 1
+        return 0
 
     def ctes(self, table: str) -> list[str]:
         """``name AS (SELECT ...)`` for each layer, the last one named ``c``."""
@@ -100,3 +124,8 @@ class Planner:
         if not out:
             out.append(f"c AS (SELECT * FROM {table})")
         return out
+
+
+def _depth(masks: list[str], planner: Planner) -> int:
+    """The highest layer of the arguments' mask columns (a mask goes above them)."""
+    return max((planner.height_of(m) for m in masks), default=0)

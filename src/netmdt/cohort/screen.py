@@ -62,18 +62,17 @@ def screen(
         n = load_cohort(con, source, assessed_on)
         if where_sql:
             con.execute(f"DELETE FROM cases WHERE NOT coalesce(({where_sql}), FALSE)")
-        bar.update(task, advance=1, description=f"screening {n:,} cases")
         query = screen_sql(kb, options)
         if verdicts:
             listed = ", ".join(f"'{v}'" for v in verdicts)
             query = f"SELECT * FROM ({query}) WHERE verdict IN ({listed})"
-        con.execute(f"CREATE OR REPLACE TEMP TABLE results AS {query}")
-        bar.update(task, advance=1, description=f"writing {out.name}")
-        write_results(con, "SELECT * FROM results ORDER BY case_id, option", out)
+        bar.update(task, advance=1, description=f"screening {n:,} cases into {out.name}")
+        write_results(con, f"{query} ORDER BY case_id, option", out)
         bar.update(task, advance=1)
     summary = Summary(cases=int((con.execute("SELECT count(*) FROM cases").fetchone() or [0])[0]))
+    reader = "read_parquet" if out.suffix.lower() == ".parquet" else "read_csv"
     for option, verdict, count in con.execute(
-        "SELECT option, verdict, count(*) FROM results GROUP BY ALL ORDER BY ALL"
+        f"SELECT option, verdict, count(*) FROM {reader}('{out}') GROUP BY ALL ORDER BY ALL"
     ).fetchall():
         summary.counts.setdefault(option, {})[verdict] = count
     return summary

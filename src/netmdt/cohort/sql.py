@@ -79,24 +79,18 @@ class _OptionSql:
     def relevant(self, group: str) -> str:
         return f'"{self.option.id}:{group}"'
 
-    def missing(self) -> str:
-        """One element per field (in sorted order): some relevant unknown criterion is kept
-        unknown by that absent field."""
-        by_path: dict[str, list[str]] = {}
-        for c in self.option.criteria:
-            for path in c.reads:
-                unknown = self.planner.unknown(c.expr, path)
-                if unknown != "FALSE":
-                    by_path.setdefault(path, []).append(
-                        f"({self.col(c)} IS NULL AND {self.relevant(c.group)} AND {unknown})"
-                    )
-        items = [
-            f"CASE WHEN {' OR '.join(conds)} THEN {sql_literal(path)} END"
-            for path, conds in sorted(by_path.items())
+    def missing_mask(self) -> str:
+        """A column: the union of the unknown-field masks of the relevant unknown criteria."""
+        parts = [
+            f"CASE WHEN {self.col(c)} IS NULL AND {self.relevant(c.group)} THEN {mask} ELSE 0 END"
+            for c in self.option.criteria
+            if (mask := self.planner.mask(c.expr)) != "0"
         ]
-        if not items:
-            return "[]::VARCHAR[]"
-        return f"list_filter([{', '.join(items)}], lambda x: x IS NOT NULL)"
+        mask_type = self.planner.mask_type
+        return f"({' | '.join(parts) or '0'})::{mask_type} AS {self.mask_column()}"
+
+    def mask_column(self) -> str:
+        return f'"{self.option.id}:missing"'
 
     def funding(self) -> tuple[str, str]:
         """SQL for the pathway and the registry status (the engine's ``_funding``)."""
@@ -127,7 +121,7 @@ class _OptionSql:
         return (
             f"SELECT id AS case_id, {sql_literal(self.option.id)} AS option, "
             f"{self.verdict()} AS verdict, {pathway} AS funding_pathway, "
-            f"{status} AS registry_status, {self.missing()} AS missing FROM r"
+            f"{status} AS registry_status, {self.mask_column()} AS _mask FROM m"
         )
 
 
@@ -139,9 +133,25 @@ def screen_sql(
 ) -> str:
     """One query: a row per case and option (case_id, option, verdict, funding_pathway,
     registry_status, missing) over ``table`` (columns: ``engine.sql.case_table_columns``)."""
-    planner = Planner(dialect)
-    builders = [_OptionSql(kb.options[o], planner) for o in options or list(kb.options)]
+    chosen = [kb.options[o] for o in options or list(kb.options)]
+    fields = sorted({p for o in chosen for c in o.criteria for p in c.reads})
+    planner = Planner(fields, dialect)
+    builders = [_OptionSql(o, planner) for o in chosen]
+    paths = "[" + ", ".join(sql_literal(p) for p in fields) + "]"
     selects = [b.select() for b in builders]
     relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
-    ctes = [*planner.ctes(table), f"r AS MATERIALIZED (SELECT {relevance} FROM c)"]
-    return "WITH " + ",\n".join(ctes) + "\n" + "\nUNION ALL\n".join(selects)
+    masks = ", ".join(["*", *(b.missing_mask() for b in builders)])
+    ctes = [
+        *planner.ctes(table),
+        f"r AS (SELECT {relevance} FROM c)",
+        f"m AS MATERIALIZED (SELECT {masks} FROM r)",
+        "res AS MATERIALIZED (" + "\nUNION ALL\n".join(selects) + ")",
+        # Distinct masks are few: decode each once (bit i is planner.fields[i]), then join.
+        f"decoded AS (SELECT _mask, CASE WHEN _mask = 0 THEN []::VARCHAR[] ELSE list_filter("
+        f"{paths}, lambda p, i: ((_mask >> (i - 1)) & 1) = 1) END AS missing "
+        "FROM (SELECT DISTINCT _mask FROM res))",
+    ]
+    return (
+        "WITH " + ",\n".join(ctes) + "\nSELECT case_id, option, verdict, funding_pathway, "
+        "registry_status, missing FROM res JOIN decoded USING (_mask)"
+    )

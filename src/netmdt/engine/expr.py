@@ -52,7 +52,6 @@ class Node(Protocol):
     def describe(self) -> str: ...
     def reads(self) -> frozenset[str]: ...
     def sql(self, dialect: str) -> str: ...
-    def sql_unknown(self, path: str, dialect: str) -> str: ...
 
 
 def unknowns(node: Node, facts: Facts) -> tuple[str, ...]:
@@ -105,14 +104,6 @@ class FieldRef:
             return derived_sql(self.info.path, dialect)
         return column(self.info.path)
 
-    def sql_unknown(self, path: str, dialect: str) -> str:
-        """SQL: the absent case field ``path`` keeps this value unknown (the tracer's rule)."""
-        if path not in self.info.reads:
-            return "FALSE"
-        if self.info.reads == (self.info.path,):
-            return f"({column(path)} IS NULL)"
-        return f"({self.sql(dialect)} IS NULL AND {column(path)} IS NULL)"
-
 
 @dataclass
 class Literal:
@@ -139,9 +130,6 @@ class Literal:
 
     def sql(self, dialect: str) -> str:
         return sql_literal(self.value)
-
-    def sql_unknown(self, path: str, dialect: str) -> str:
-        return "FALSE"
 
 
 def sql_literal(value: Any) -> str:
@@ -177,9 +165,6 @@ class ListLit:
 
     def sql(self, dialect: str) -> str:
         return "(" + ", ".join(i.sql(dialect) for i in self.items) + ")"
-
-    def sql_unknown(self, path: str, dialect: str) -> str:
-        return "FALSE"
 
 
 @dataclass
@@ -217,9 +202,6 @@ class DefRef:
 
     def sql(self, dialect: str) -> str:
         return "(" + self.definition.expr.sql(dialect) + ")"
-
-    def sql_unknown(self, path: str, dialect: str) -> str:
-        return self.definition.expr.sql_unknown(path, dialect)
 
 
 @dataclass
@@ -259,11 +241,6 @@ class Apply:
     def sql(self, dialect: str) -> str:
         return self.op.sql(self.args, dialect)
 
-    def sql_unknown(self, path: str, dialect: str) -> str:
-        if path not in self.reads():
-            return "FALSE"
-        return self.op.sql_unknown(self.args, path, self.sql(dialect), dialect)
-
     def uses_definitions(self) -> list[Definition]:
         return [d for a in self.args for d in definitions_used(a)]
 
@@ -301,7 +278,9 @@ class Operator(Protocol):
     def check(self, args: list[Node]) -> Type: ...
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator: ...
     def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer: ...
-    def sql_unknown(self, args: list[Node], path: str, node_sql: str, dialect: str) -> str: ...
+    def sql_mask(
+        self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
+    ) -> str: ...
     def describe(self, args: list[Node]) -> str: ...
     def sql(self, args: list[Node], dialect: str) -> str: ...
 

@@ -9,7 +9,7 @@ branches on operator names.
 from __future__ import annotations
 
 import operator as pyop
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, ClassVar, get_args
@@ -67,11 +67,15 @@ class _Base:
 
         return trace
 
-    def sql_unknown(self, args: list[Node], path: str, node_sql: str, dialect: str) -> str:
-        """SQL twin of ``tracer``: unknown, and kept unknown by an argument that ``path``
-        keeps unknown (a known argument contributes nothing)."""
-        parts = [u for a in args if (u := a.sql_unknown(path, dialect)) != "FALSE"]
-        return f"({node_sql} IS NULL AND ({' OR '.join(parts) or 'FALSE'}))"
+    def sql_mask(
+        self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
+    ) -> str:
+        """SQL twin of ``tracer``: when the node is unknown, the union of its arguments'
+        unknown-field masks (a known argument's mask is 0)."""
+        parts = [m for m in masks if m != "0"]
+        if not parts:
+            return "0"
+        return f"CASE WHEN {node} IS NULL THEN {' | '.join(parts)} ELSE 0 END"
 
 
 # ----------------------------------------------------------------------- logic
@@ -382,8 +386,10 @@ class IsKnown(_Base):
     def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
         return lambda facts: (fn(facts), 0)
 
-    def sql_unknown(self, args: list[Node], path: str, node_sql: str, dialect: str) -> str:
-        return "FALSE"
+    def sql_mask(
+        self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
+    ) -> str:
+        return "0"
 
     def sql(self, args: list[Node], dialect: str) -> str:
         return f"({args[0].sql(dialect)} IS {'NOT ' if self.known else ''}NULL)"
@@ -483,10 +489,15 @@ class _TreatmentFn(_Base):
 
         return trace
 
-    def sql_unknown(self, args: list[Node], path: str, node_sql: str, dialect: str) -> str:
-        if path == TREATMENTS:
-            return f"({node_sql} IS NULL)"
-        return f"({node_sql} IS NULL AND {column(path)} IS NULL)"
+    def sql_mask(
+        self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
+    ) -> str:
+        parts = [bits[TREATMENTS]] + [
+            f"CASE WHEN {column(p)} IS NULL THEN {bits[p]} ELSE 0 END"
+            for p in self.extra_reads
+            if p != TREATMENTS
+        ]
+        return f"CASE WHEN {node} IS NULL THEN {' | '.join(parts)} ELSE 0 END"
 
     def _matching(self, args: list[Node], where: str = "TRUE") -> str:
         """The prior-treatment entries for these therapies (DuckDB list functions)."""

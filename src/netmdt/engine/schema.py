@@ -148,8 +148,8 @@ def all_fields() -> dict[str, FieldInfo]:
 
 @cache
 def field_bits() -> dict[str, int]:
-    """One bit per case field, for sets of unknown fields as integers (fast unions)."""
-    return {path: 1 << i for i, path in enumerate(case_fields())}
+    """One bit per case field, in sorted order, for sets of unknown fields as integers."""
+    return {path: 1 << i for i, path in enumerate(sorted(case_fields()))}
 
 
 @cache
