@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=1_000_000, help="cohort size (1,000,000)")
     parser.add_argument("--sample", type=int, default=20_000, help="Python sample (20,000)")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--cohort", type=Path, help="reuse this cohort (.parquet) instead")
     args = parser.parse_args(argv)
 
     kb = netmdt.load_kb()

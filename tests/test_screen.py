@@ -170,3 +170,20 @@ def test_parquet_csv_and_jsonl_of_one_cohort_screen_alike(
     assert len(outputs["jsonl"]) == 300 * len(kb.options)
     assert outputs["parquet"] == outputs["jsonl"]
     assert outputs["csv"] == outputs["jsonl"]
+
+
+def test_chunked_screening_equals_one_pass(
+    tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from benchmarks.assess import generate_cases
+
+    import netmdt.cohort.screen as screening
+
+    cases = [{**d, "id": f"k{i:03d}"} for i, d in enumerate(generate_cases(120, 8))]
+    path = tmp_path / "c.jsonl"
+    path.write_text("".join(json.dumps(c, default=str) + "\n" for c in cases))
+    screen(kb, path, tmp_path / "one.parquet", DAY)
+    monkeypatch.setattr(screening, "CHUNK", 25)
+    screen(kb, path, tmp_path / "chunked.parquet", DAY)
+    assert results(tmp_path / "chunked.parquet") == results(tmp_path / "one.parquet")
+    assert not list(tmp_path.glob(".*part*"))

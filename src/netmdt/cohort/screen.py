@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from netmdt.assessment import VERDICTS
 from netmdt.cohort.io import load_cohort, write_results
@@ -58,16 +58,13 @@ def screen(
         console=progress or Console(stderr=True),
         transient=True,
     ) as bar:
-        task = bar.add_task(f"reading and checking {source.name}", total=3)
+        task = bar.add_task(f"reading and checking {source.name}", total=None)
         n = load_cohort(con, source, assessed_on)
         if where_sql:
             con.execute(f"DELETE FROM cases WHERE NOT coalesce(({where_sql}), FALSE)")
-        query = screen_sql(kb, options)
-        if verdicts:
-            listed = ", ".join(f"'{v}'" for v in verdicts)
-            query = f"SELECT * FROM ({query}) WHERE verdict IN ({listed})"
-        bar.update(task, advance=1, description=f"screening {n:,} cases into {out.name}")
-        write_results(con, f"{query} ORDER BY case_id, option", out)
+            n = int((con.execute("SELECT count(*) FROM cases").fetchone() or [0])[0])
+        parts = _screen_in_chunks(con, kb, n, out, options, verdicts, bar, task)
+        _concatenate(con, parts, out)
         bar.update(task, advance=1)
     summary = Summary(cases=int((con.execute("SELECT count(*) FROM cases").fetchone() or [0])[0]))
     reader = "read_parquet" if out.suffix.lower() == ".parquet" else "read_csv"
@@ -76,3 +73,58 @@ def screen(
     ).fetchall():
         summary.counts.setdefault(option, {})[verdict] = count
     return summary
+
+
+CHUNK = 100_000  # cases screened at once: bounds memory; results are written per chunk
+
+
+def _chunks(n: int) -> int:
+    return max(1, -(-n // CHUNK))
+
+
+def _screen_in_chunks(
+    con: duckdb.DuckDBPyConnection,
+    kb: KnowledgeBase,
+    n: int,
+    out: Path,
+    options: list[str] | None,
+    verdicts: list[str] | None,
+    bar: Progress,
+    task: TaskID,
+) -> list[Path]:
+    """Screen the cases in id order, CHUNK at a time, each chunk to its own file; the
+    concatenated files are then ordered by case and option."""
+    query = screen_sql(kb, options, table="chunk")
+    if verdicts:
+        listed = ", ".join(f"'{v}'" for v in verdicts)
+        query = f"SELECT * FROM ({query}) WHERE verdict IN ({listed})"
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE ordered AS "
+        "SELECT *, row_number() OVER (ORDER BY id) AS _k FROM cases"
+    )
+    parts = []
+    for i in range(_chunks(n)):
+        bar.update(
+            task,
+            total=2 + _chunks(n),
+            advance=1,
+            description=f"screening cases {i * CHUNK + 1:,}-{min(n, (i + 1) * CHUNK):,} of {n:,}",
+        )
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE chunk AS SELECT * EXCLUDE (_k) FROM ordered "
+            f"WHERE _k > {i * CHUNK} AND _k <= {(i + 1) * CHUNK}"
+        )
+        part = out.with_name(f".{out.name}.part{i:05d}.parquet")
+        write_results(con, f"{query} ORDER BY case_id, option", part)
+        parts.append(part)
+    con.execute("DROP TABLE ordered")
+    return parts
+
+
+def _concatenate(con: duckdb.DuckDBPyConnection, parts: list[Path], out: Path) -> None:
+    files = "[" + ", ".join(f"'{p}'" for p in parts) + "]"
+    try:
+        write_results(con, f"SELECT * FROM read_parquet({files})", out)
+    finally:
+        for p in parts:
+            p.unlink(missing_ok=True)

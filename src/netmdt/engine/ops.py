@@ -81,49 +81,61 @@ class _Base:
 # ----------------------------------------------------------------------- logic
 
 
-class And(_Base):
-    name = "and"
+class _Junction(_Base):
+    """Kleene ``and`` / ``or`` over any number of operands.
+
+    ``absorbing`` is the value that decides the result on its own (false for ``and``,
+    true for ``or``); otherwise any unknown operand makes the result unknown.
+    """
+
+    name = ""
+    absorbing: ClassVar[bool] = False
 
     def check(self, args: list[Node]) -> Type:
         for a in args:
-            _expect(a, "bool", what="'and'")
+            _expect(a, "bool", what=f"'{self.name}'")
         return BOOL
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
+        absorbing: bool = self.absorbing
+        neutral: bool = not absorbing
         if len(fns) == 2:
             fa, fb = fns
 
-            def and2(facts: Facts) -> Tri:
-                a = fa(facts)
-                if a is False:
-                    return False
-                b = fb(facts)
-                if b is False:
-                    return False
-                return None if a is None or b is None else True
+            def junction2(facts: Facts) -> Tri:
+                a: Tri = fa(facts)
+                if a is absorbing:
+                    return absorbing
+                b: Tri = fb(facts)
+                if b is absorbing:
+                    return absorbing
+                return None if a is None or b is None else neutral
 
-            return and2
+            return junction2
 
-        def and_(facts: Facts) -> Tri:
-            result: Tri = True
+        def junction(facts: Facts) -> Tri:
+            result: Tri = neutral
             for f in fns:
-                v = f(facts)
-                if v is False:
-                    return False
+                v: Tri = f(facts)
+                if v is absorbing:
+                    return absorbing
                 if v is None:
                     result = None
             return result
 
-        return and_
+        return junction
 
     def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
+        absorbing: bool = self.absorbing
+        neutral: bool = not absorbing
+
         def trace(facts: Facts) -> tuple[Any, int]:
-            result: Tri = True
+            result: Tri = neutral
             mask = 0
             for t in tracers:
                 v, m = t(facts)
-                if v is False:
-                    return False, 0
+                if v is absorbing:
+                    return absorbing, 0
                 if v is None:
                     result, mask = None, mask | m
             return result, mask if result is None else 0
@@ -131,61 +143,20 @@ class And(_Base):
         return trace
 
     def describe(self, args: list[Node]) -> str:
-        return " and ".join(_paren(a, "and") for a in args)
+        return f" {self.name} ".join(_paren(a, self.name) for a in args)
 
     def sql(self, args: list[Node], dialect: str) -> str:
-        return "(" + " AND ".join(a.sql(dialect) for a in args) + ")"
+        return "(" + f" {self.name.upper()} ".join(a.sql(dialect) for a in args) + ")"
 
 
-class Or(And):
+class And(_Junction):
+    name = "and"
+    absorbing = False
+
+
+class Or(_Junction):
     name = "or"
-
-    def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
-        if len(fns) == 2:
-            fa, fb = fns
-
-            def or2(facts: Facts) -> Tri:
-                a = fa(facts)
-                if a is True:
-                    return True
-                b = fb(facts)
-                if b is True:
-                    return True
-                return None if a is None or b is None else False
-
-            return or2
-
-        def or_(facts: Facts) -> Tri:
-            result: Tri = False
-            for f in fns:
-                v = f(facts)
-                if v is True:
-                    return True
-                if v is None:
-                    result = None
-            return result
-
-        return or_
-
-    def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
-        def trace(facts: Facts) -> tuple[Any, int]:
-            result: Tri = False
-            mask = 0
-            for t in tracers:
-                v, m = t(facts)
-                if v is True:
-                    return True, 0
-                if v is None:
-                    result, mask = None, mask | m
-            return result, mask if result is None else 0
-
-        return trace
-
-    def describe(self, args: list[Node]) -> str:
-        return " or ".join(_paren(a, "or") for a in args)
-
-    def sql(self, args: list[Node], dialect: str) -> str:
-        return "(" + " OR ".join(a.sql(dialect) for a in args) + ")"
+    absorbing = True
 
 
 class Not(_Base):
