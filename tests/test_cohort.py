@@ -18,8 +18,12 @@ def python_rows(cases: list) -> dict[tuple[str, str], tuple]:  # type: ignore[ty
     out = {}
     for case in cases:
         for o in assess(case, KB).options:
-            out[(case.id, o.option)] = (o.verdict, o.funding.pathway, o.funding.registry_status,
-                                        [m.field for m in o.missing])
+            out[(case.id, o.option)] = (
+                o.verdict,
+                o.funding.pathway,
+                o.funding.registry_status,
+                [m.field for m in o.missing],
+            )
     return out
 
 
@@ -33,8 +37,9 @@ def sql_rows(cases: list) -> dict[tuple[str, str], tuple]:  # type: ignore[type-
 
 @pytest.mark.parametrize("seed", [11, 12, 13, 14, 15])
 def test_sql_screening_equals_the_engine(seed: int) -> None:
-    cases = [parse_case({**d, "id": f"{seed}-{i}"})
-             for i, d in enumerate(generate_cases(1000, seed))]
+    cases = [
+        parse_case({**d, "id": f"{seed}-{i}"}) for i, d in enumerate(generate_cases(1000, seed))
+    ]
     python, sql = python_rows(cases), sql_rows(cases)
     assert sql.keys() == python.keys()
     differences = {k: (python[k], sql[k]) for k in python if python[k] != sql[k]}
