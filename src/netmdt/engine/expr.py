@@ -254,19 +254,6 @@ def definitions_used(node: Node) -> list[Definition]:
     return []
 
 
-def constants_of(node: Node) -> list[tuple[Node, Any]]:
-    """(expression, constant) pairs compared in a tree: the values worth trying."""
-    if isinstance(node, DefRef):
-        return constants_of(node.definition.expr)
-    if not isinstance(node, Apply):
-        return []
-    found = [(node.args[0], a.value) for a in node.args[1:] if isinstance(a, Literal)]
-    found += [(node.args[0], v) for a in node.args[1:] if isinstance(a, ListLit) for v in a.values]
-    for a in node.args:
-        found += constants_of(a)
-    return found
-
-
 class Operator(Protocol):
     """A registry entry: evaluates, describes itself, reports reads, compiles to SQL."""
 
