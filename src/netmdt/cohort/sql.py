@@ -116,13 +116,23 @@ class _OptionSql:
             status.append(f"WHEN {col} IS TRUE THEN {registry} WHEN {col} IS NULL THEN NULL")
         return "CASE " + " ".join(pathway) + " END", "CASE " + " ".join(status) + " END"
 
-    def select(self) -> str:
+    def columns(self) -> list[str]:
+        """This option's verdict, funding pathway, registry status and missing-fact mask,
+        as columns of the wide (one row per case) projection."""
         pathway, status = self.funding()
-        return (
-            f"SELECT id AS case_id, {sql_literal(self.option.id)} AS option, "
-            f"{self.verdict()} AS verdict, {pathway} AS funding_pathway, "
-            f"{status} AS registry_status, {self.mask_column()} AS _mask FROM m"
-        )
+        return [
+            f"{self.verdict()} AS {self.name('verdict')}",
+            f"{pathway} AS {self.name('pathway')}",
+            f"{status} AS {self.name('status')}",
+            f"{self.mask_column()} AS {self.name('mask')}",
+        ]
+
+    def name(self, what: str) -> str:
+        return f'"{self.option.id}:{what}"'
+
+    def unpivot(self) -> str:
+        names = ", ".join(self.name(w) for w in ("verdict", "pathway", "status", "mask"))
+        return f"({names}) AS {sql_literal(self.option.id)}"
 
 
 def screen_sql(
@@ -138,14 +148,19 @@ def screen_sql(
     planner = Planner(fields, dialect)
     builders = [_OptionSql(o, planner) for o in chosen]
     paths = "[" + ", ".join(sql_literal(p) for p in fields) + "]"
-    selects = [b.select() for b in builders]
     relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
     masks = ", ".join(["*", *(b.missing_mask() for b in builders)])
+    wide = ", ".join(["id AS case_id", *(col for b in builders for col in b.columns())])
     ctes = [
         *planner.ctes(table),
         f"r AS (SELECT {relevance} FROM c)",
-        f"m AS MATERIALIZED (SELECT {masks} FROM r)",
-        "res AS MATERIALIZED (" + "\nUNION ALL\n".join(selects) + ")",
+        f"m AS (SELECT {masks} FROM r)",
+        f"wide AS (SELECT {wide} FROM m)",
+        # One row per case and option: every option's results come from one pass.
+        "res AS MATERIALIZED (SELECT * FROM wide UNPIVOT INCLUDE NULLS ("
+        "(verdict, funding_pathway, registry_status, _mask) FOR option IN ("
+        + ", ".join(b.unpivot() for b in builders)
+        + ")))",
         # Distinct masks are few: decode each once (bit i is planner.fields[i]), then join.
         f"decoded AS (SELECT _mask, CASE WHEN _mask = 0 THEN []::VARCHAR[] ELSE list_filter("
         f"{paths}, lambda p, i: ((_mask >> (i - 1)) & 1) = 1) END AS missing "
