@@ -76,7 +76,10 @@ def load_cohort(
     problems = _problems(con, present)
     if problems:
         raise CaseValidationError(problems, str(path))
-    con.execute(f"INSERT INTO {name} SELECT {', '.join(_quoted(c) for c in COLUMNS)} FROM typed")
+    con.execute(
+        f"INSERT INTO {name} SELECT {', '.join(_quoted(c) for c in COLUMNS)} FROM typed "
+        "ORDER BY _row"
+    )
     count = con.execute(f"SELECT count(*) FROM {name}").fetchone()
     return int(count[0]) if count else 0
 

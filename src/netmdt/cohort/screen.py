@@ -62,6 +62,7 @@ def screen(
         n = load_cohort(con, source, assessed_on)
         if where_sql:
             con.execute(f"DELETE FROM cases WHERE NOT coalesce(({where_sql}), FALSE)")
+            con.execute("CREATE OR REPLACE TABLE cases AS SELECT * FROM cases ORDER BY rowid")
             n = int((con.execute("SELECT count(*) FROM cases").fetchone() or [0])[0])
         parts = _screen_in_chunks(con, kb, n, out, options, verdicts, bar, task)
         _concatenate(con, parts, out)
@@ -92,32 +93,30 @@ def _screen_in_chunks(
     bar: Progress,
     task: TaskID,
 ) -> list[Path]:
-    """Screen the cases in id order, CHUNK at a time, each chunk to its own file; the
-    concatenated files are then ordered by case and option."""
-    query = screen_sql(kb, options, table="chunk")
-    if verdicts:
-        listed = ", ".join(f"'{v}'" for v in verdicts)
-        query = f"SELECT * FROM ({query}) WHERE verdict IN ({listed})"
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE ordered AS "
-        "SELECT *, row_number() OVER (ORDER BY id) AS _k FROM cases"
+    """Screen the cases CHUNK at a time (by position: no copy, no full scan), each chunk to
+    its own file; the concatenated files are in the input's order, then by option."""
+    query = screen_sql(kb, options, table="chunk", carry=("_pos",))
+    where = f" WHERE verdict IN ({', '.join(repr(v) for v in verdicts)})" if verdicts else ""
+    ordered = (
+        "SELECT case_id, option, verdict, funding_pathway, registry_status, missing "
+        f"FROM ({query}){where} ORDER BY _pos, option"
     )
     parts = []
     for i in range(_chunks(n)):
+        first, last = i * CHUNK + 1, min(n, (i + 1) * CHUNK)
         bar.update(
             task,
-            total=2 + _chunks(n),
-            advance=1,
-            description=f"screening cases {i * CHUNK + 1:,}-{min(n, (i + 1) * CHUNK):,} of {n:,}",
+            total=_chunks(n),
+            completed=i,
+            description=f"screening cases {first:,}-{last:,} of {n:,}",
         )
         con.execute(
-            "CREATE OR REPLACE TEMP TABLE chunk AS SELECT * EXCLUDE (_k) FROM ordered "
-            f"WHERE _k > {i * CHUNK} AND _k <= {(i + 1) * CHUNK}"
+            "CREATE OR REPLACE TEMP TABLE chunk AS SELECT *, rowid AS _pos FROM cases "
+            f"WHERE rowid >= {i * CHUNK} AND rowid < {(i + 1) * CHUNK}"
         )
         part = out.with_name(f".{out.name}.part{i:05d}.parquet")
-        write_results(con, f"{query} ORDER BY case_id, option", part)
+        write_results(con, ordered, part)
         parts.append(part)
-    con.execute("DROP TABLE ordered")
     return parts
 
 

@@ -140,9 +140,11 @@ def screen_sql(
     options: list[str] | None = None,
     dialect: str = "duckdb",
     table: str = "cases",
+    carry: tuple[str, ...] = (),
 ) -> str:
     """One query: a row per case and option (case_id, option, verdict, funding_pathway,
-    registry_status, missing) over ``table`` (columns: ``engine.sql.case_table_columns``)."""
+    registry_status, missing) over ``table`` (columns: ``engine.sql.case_table_columns``);
+    ``carry`` names further columns of ``table`` passed through (e.g. an ordering key)."""
     chosen = [kb.options[o] for o in options or list(kb.options)]
     fields = sorted({p for o in chosen for c in o.criteria for p in c.reads})
     planner = Planner(fields, dialect)
@@ -150,7 +152,7 @@ def screen_sql(
     paths = "[" + ", ".join(sql_literal(p) for p in fields) + "]"
     relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
     masks = ", ".join(["*", *(b.missing_mask() for b in builders)])
-    wide = ", ".join(["id AS case_id", *(col for b in builders for col in b.columns())])
+    wide = ", ".join(["id AS case_id", *carry, *(col for b in builders for col in b.columns())])
     ctes = [
         *planner.ctes(table),
         f"r AS (SELECT {relevance} FROM c)",
@@ -167,6 +169,10 @@ def screen_sql(
         "FROM (SELECT DISTINCT _mask FROM res))",
     ]
     return (
-        "WITH " + ",\n".join(ctes) + "\nSELECT case_id, option, verdict, funding_pathway, "
-        "registry_status, missing FROM res JOIN decoded USING (_mask)"
+        "WITH "
+        + ",\n".join(ctes)
+        + "\nSELECT "
+        + "".join(f"{c}, " for c in carry)
+        + "case_id, option, verdict, funding_pathway, registry_status, missing "
+        "FROM res JOIN decoded USING (_mask)"
     )
