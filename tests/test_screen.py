@@ -187,3 +187,16 @@ def test_chunked_screening_equals_one_pass(
     screen(kb, path, tmp_path / "chunked.parquet", DAY)
     assert results(tmp_path / "chunked.parquet") == results(tmp_path / "one.parquet")
     assert not list(tmp_path.glob(".*part*"))
+
+
+def test_a_bad_json_line_names_the_line_and_writes_nothing(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    path = tmp_path / "c.jsonl"
+    path.write_text('{"id": "a"}\n{"id": "b", "tumour": {"ki67_percent": 140}}\n')
+    with pytest.raises(CaseValidationError) as info:
+        screen(kb, path, tmp_path / "o.csv", DAY)
+    assert str(info.value) == (
+        f"{path}:2: tumour.ki67_percent: Input should be less than or equal to 100 (got 140)"
+    )
+    assert not (tmp_path / "o.csv").exists()
