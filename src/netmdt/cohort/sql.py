@@ -132,6 +132,8 @@ class _OptionSql:
 
     def unpivot(self) -> str:
         names = ", ".join(self.name(w) for w in ("verdict", "pathway", "status", "mask"))
+        if self.planner.dialect == "postgres":
+            return f"({sql_literal(self.option.id)}, {names})"
         return f"({names}) AS {sql_literal(self.option.id)}"
 
 
@@ -149,7 +151,7 @@ def screen_sql(
     fields = sorted({p for o in chosen for c in o.criteria for p in c.reads})
     planner = Planner(fields, dialect)
     builders = [_OptionSql(o, planner) for o in chosen]
-    paths = "[" + ", ".join(sql_literal(p) for p in fields) + "]"
+    paths = ", ".join(sql_literal(p) for p in fields)
     relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
     masks = ", ".join(["*", *(b.missing_mask() for b in builders)])
     wide = ", ".join(["id AS case_id", *carry, *(col for b in builders for col in b.columns())])
@@ -159,14 +161,10 @@ def screen_sql(
         f"m AS (SELECT {masks} FROM r)",
         f"wide AS (SELECT {wide} FROM m)",
         # One row per case and option: every option's results come from one pass.
-        "res AS MATERIALIZED (SELECT * FROM wide UNPIVOT INCLUDE NULLS ("
-        "(verdict, funding_pathway, registry_status, _mask) FOR option IN ("
-        + ", ".join(b.unpivot() for b in builders)
-        + ")))",
+        "res AS MATERIALIZED (" + _unpivot(builders, dialect) + ")",
         # Distinct masks are few: decode each once (bit i is planner.fields[i]), then join.
-        f"decoded AS (SELECT _mask, CASE WHEN _mask = 0 THEN []::VARCHAR[] ELSE list_filter("
-        f"{paths}, lambda p, i: ((_mask >> (i - 1)) & 1) = 1) END AS missing "
-        "FROM (SELECT DISTINCT _mask FROM res))",
+        f"decoded AS (SELECT _mask, {_decode(paths, dialect)} AS missing "
+        "FROM (SELECT DISTINCT _mask FROM res) AS masks)",
     ]
     return (
         "WITH "
@@ -175,4 +173,32 @@ def screen_sql(
         + "".join(f"{c}, " for c in carry)
         + "case_id, option, verdict, funding_pathway, registry_status, missing "
         "FROM res JOIN decoded USING (_mask)"
+    )
+
+
+def _unpivot(builders: list[_OptionSql], dialect: str) -> str:
+    outputs = "verdict, funding_pathway, registry_status, _mask"
+    if dialect == "postgres":
+        rows = ", ".join(b.unpivot() for b in builders)
+        return (
+            f"SELECT wide.case_id, u.* FROM wide CROSS JOIN LATERAL (VALUES {rows}) "
+            f"AS u(option, {outputs})"
+        )
+    return (
+        f"SELECT * FROM wide UNPIVOT INCLUDE NULLS (({outputs}) FOR option IN ("
+        + ", ".join(b.unpivot() for b in builders)
+        + "))"
+    )
+
+
+def _decode(paths: str, dialect: str) -> str:
+    """SQL: the field paths whose bits are set in ``_mask`` (bit i is the i-th path)."""
+    if dialect == "postgres":
+        return (
+            f"ARRAY(SELECT p FROM unnest(ARRAY[{paths}]::text[]) WITH ORDINALITY AS d(p, i) "
+            "WHERE ((_mask >> (i - 1)::int) & 1) = 1 ORDER BY i)"
+        )
+    return (
+        f"CASE WHEN _mask = 0 THEN []::VARCHAR[] ELSE list_filter([{paths}], "
+        "lambda p, i: ((_mask >> (i - 1)) & 1) = 1) END"
     )

@@ -333,7 +333,9 @@ class IsEmpty(_Base):
         return f"{args[0].describe()}: none"
 
     def sql(self, args: list[Node], dialect: str) -> str:
-        length = "cardinality" if dialect == "postgres" else "len"
+        length = "len"
+        if dialect == "postgres":
+            length = "jsonb_array_length" if args[0].type.kind == "treatments" else "cardinality"
         return f"({length}({args[0].sql(dialect)}) = 0)"
 
 
@@ -470,6 +472,17 @@ class _TreatmentFn(_Base):
         ]
         return f"CASE WHEN {node} IS NULL THEN {' | '.join(parts)} ELSE 0 END"
 
+    def _pg_exists(self, args: list[Node], where: str = "TRUE") -> str:
+        """PostgreSQL: some prior-treatment entry (jsonb) for these therapies matches."""
+        therapies = ", ".join(sql_literal(t) for t in sorted(_therapies(args)))
+        return (
+            f"EXISTS (SELECT 1 FROM jsonb_array_elements({column(TREATMENTS)}) AS e(t) "
+            f"WHERE t->>'therapy' IN ({therapies}) AND ({where}))"
+        )
+
+    def _pg_case(self, exists: str) -> str:
+        return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE {exists} END)"
+
     def _matching(self, args: list[Node], where: str = "TRUE") -> str:
         """The prior-treatment entries for these therapies (DuckDB list functions)."""
         therapies = ", ".join(sql_literal(t) for t in sorted(_therapies(args)))
@@ -488,6 +501,8 @@ class HasPrior(_TreatmentFn):
         return any(e.therapy in therapies for e in entries)
 
     def sql(self, args: list[Node], dialect: str) -> str:
+        if dialect == "postgres":
+            return self._pg_case(self._pg_exists(args))
         return f"(len({self._matching(args)}) > 0)"
 
 
@@ -504,6 +519,13 @@ class ProgressedOn(_TreatmentFn):
         return None if any(o in (None, "unknown") for o in outcomes) else False
 
     def sql(self, args: list[Node], dialect: str) -> str:
+        if dialect == "postgres":
+            progressed = self._pg_exists(args, "t->>'outcome' = 'progression'")
+            open_ = self._pg_exists(args, "t->>'outcome' IS NULL OR t->>'outcome' = 'unknown'")
+            return (
+                f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL WHEN {progressed} THEN TRUE "
+                f"WHEN {open_} THEN NULL ELSE FALSE END)"
+            )
         progressed = self._matching(args, "t.outcome = 'progression'")
         open_ = self._matching(args, "t.outcome IS NULL OR t.outcome = 'unknown'")
         return (
@@ -527,6 +549,9 @@ class Ongoing(_TreatmentFn):
         )
 
     def sql(self, args: list[Node], dialect: str) -> str:
+        if dialect == "postgres":
+            when = "t->>'end' IS NULL OR (t->>'end')::date >= assessed_on"
+            return self._pg_case(self._pg_exists(args, when))
         current = self._matching(args, 't."end" IS NULL OR t."end" >= assessed_on')
         return f"(len({current}) > 0)"
 
@@ -552,7 +577,19 @@ class _LatestFn(_TreatmentFn):
         newest = f"list_max(list_transform({self._matching(args)}, lambda u: {_KEY.format('u')}))"
         return f"({self._matching(args, _KEY.format('t') + ' = ' + newest)})[-1]"
 
+    def pg_latest(self, args: list[Node]) -> str:
+        """PostgreSQL: the latest entry (jsonb) by end, else start; the last on a tie."""
+        (therapy,) = sorted(_therapies(args))
+        key = "coalesce((t->>'end')::date, (t->>'start')::date, DATE '0001-01-01')"
+        return (
+            f"(SELECT t FROM jsonb_array_elements({column(TREATMENTS)}) WITH ORDINALITY "
+            f"AS e(t, i) WHERE t->>'therapy' = {sql_literal(therapy)} "
+            f"ORDER BY {key} DESC, i DESC LIMIT 1)"
+        )
+
     def sql(self, args: list[Node], dialect: str) -> str:
+        if dialect == "postgres":
+            return f"(({self.pg_latest(args)})->>'{self.field}')::double precision"
         return f"({self.latest_sql(args)}).{self.field}"
 
 
@@ -566,6 +603,8 @@ class PriorOutcome(_LatestFn):
         return None if entry.outcome == "unknown" else entry.outcome
 
     def sql(self, args: list[Node], dialect: str) -> str:
+        if dialect == "postgres":
+            return f"NULLIF(({self.pg_latest(args)})->>'outcome', 'unknown')"
         return f"NULLIF(({self.latest_sql(args)}).outcome, 'unknown')"
 
 
@@ -594,6 +633,14 @@ class PriorPfiMonths(_LatestFn):
         return None
 
     def sql(self, args: list[Node], dialect: str) -> str:
+        if dialect == "postgres":
+            entry = self.pg_latest(args)
+            end = f"(({entry})->>'end')::date"
+            return (
+                f"coalesce((({entry})->>'progression_free_months')::double precision, "
+                f"CASE WHEN disease__progression_date > {end} THEN "
+                f"(disease__progression_date - {end}) / {365.25 / 12!r} END)"
+            )
         latest = f"({self.latest_sql(args)})"
         return (
             f"coalesce({latest}.progression_free_months, CASE WHEN disease__progression_date > "

@@ -87,7 +87,18 @@ _DUCKDB_TYPES = {
 }
 
 
-def case_table_columns() -> dict[str, str]:
+_POSTGRES_TYPES = {
+    "bool": "boolean",
+    "number": "double precision",
+    "date": "date",
+    "enum": "text",
+    "text": "text",
+    "list": "text[]",
+    "treatments": "jsonb",
+}
+
+
+def case_table_columns(dialect: str = "duckdb") -> dict[str, str]:
     """The flat case table the SQL runs over (DuckDB types): column name -> type.
 
     One column per case field (``column(path)``), lists as arrays, prior treatments
@@ -97,6 +108,7 @@ def case_table_columns() -> dict[str, str]:
     from netmdt.engine.expr import column
     from netmdt.engine.schema import case_fields
 
-    columns = {column(p): _DUCKDB_TYPES[f.type.kind] for p, f in case_fields().items()}
-    columns["id"] = "VARCHAR"
+    types = _POSTGRES_TYPES if dialect == "postgres" else _DUCKDB_TYPES
+    columns = {column(p): types[f.type.kind] for p, f in case_fields().items()}
+    columns["id"] = "text" if dialect == "postgres" else "VARCHAR"
     return columns

@@ -1,0 +1,61 @@
+"""The cohort SQL on a real PostgreSQL server gives the engine's answers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from benchmarks.assess import generate_cases
+
+from netmdt import KnowledgeBase, assess, load_kb, parse_case
+from netmdt.cohort.sql import screen_sql
+from netmdt.cohort.table import case_row
+from netmdt.engine.sql import case_table_columns
+from tests.postgres import cluster
+
+psycopg = pytest.importorskip("psycopg")
+KB: KnowledgeBase = load_kb()
+COLUMNS = case_table_columns("postgres")
+
+
+@pytest.fixture(scope="module")
+def conninfo() -> Iterator[str]:
+    with cluster() as info:
+        yield info
+
+
+def pg_value(column: str, value: Any) -> Any:
+    if value is None:
+        return None
+    if COLUMNS[column] == "jsonb":
+        return json.dumps(value, default=str)
+    return value
+
+
+def test_screening_on_postgresql_equals_the_engine(conninfo: str) -> None:
+    cases = [parse_case({**d, "id": f"p{i}"}) for i, d in enumerate(generate_cases(400, 31))]
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute(
+            "CREATE TABLE cases (" + ", ".join(f'"{c}" {t}' for c, t in COLUMNS.items()) + ")"
+        )
+        with con.cursor() as cur:
+            cur.executemany(
+                f"INSERT INTO cases VALUES ({', '.join(['%s'] * len(COLUMNS))})",
+                [[pg_value(c, v) for c, v in case_row(case).items()] for case in cases],
+            )
+        rows = con.execute(screen_sql(KB, dialect="postgres")).fetchall()
+    sql = {(r[0], r[1]): (r[2], r[3], r[4], list(r[5])) for r in rows}
+    python = {
+        (case.id, o.option): (
+            o.verdict,
+            o.funding.pathway,
+            o.funding.registry_status,
+            [m.field for m in o.missing],
+        )
+        for case in cases
+        for o in assess(case, KB).options
+    }
+    assert sql.keys() == python.keys()
+    assert {k: (python[k], sql[k]) for k in python if python[k] != sql[k]} == {}
