@@ -95,12 +95,7 @@ def _screen_in_chunks(
 ) -> list[Path]:
     """Screen the cases CHUNK at a time (by position: no copy, no full scan), each chunk to
     its own file; the concatenated files are in the input's order, then by option."""
-    query = screen_sql(kb, options, table="chunk", carry=("_pos",))
     where = f" WHERE verdict IN ({', '.join(repr(v) for v in verdicts)})" if verdicts else ""
-    ordered = (
-        "SELECT case_id, option, verdict, funding_pathway, registry_status, missing "
-        f"FROM ({query}){where} ORDER BY _pos, option"
-    )
     parts = []
     for i in range(_chunks(n)):
         first, last = i * CHUNK + 1, min(n, (i + 1) * CHUNK)
@@ -110,12 +105,18 @@ def _screen_in_chunks(
             completed=i,
             description=f"screening cases {first:,}-{last:,} of {n:,}",
         )
-        con.execute(
-            "CREATE OR REPLACE TEMP TABLE chunk AS SELECT *, rowid AS _pos FROM cases "
-            f"WHERE rowid >= {i * CHUNK} AND rowid < {(i + 1) * CHUNK}"
+        chunk = (
+            f"(SELECT *, rowid AS _pos FROM cases WHERE rowid >= {i * CHUNK} "
+            f"AND rowid < {(i + 1) * CHUNK}) AS chunk"
         )
+        query = screen_sql(kb, options, table=chunk, carry=("_pos",))
         part = out.with_name(f".{out.name}.part{i:05d}.parquet")
-        write_results(con, ordered, part)
+        write_results(
+            con,
+            "SELECT case_id, option, verdict, funding_pathway, registry_status, missing "
+            f"FROM ({query}){where} ORDER BY _pos, option",
+            part,
+        )
         parts.append(part)
     return parts
 
