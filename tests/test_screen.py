@@ -200,3 +200,27 @@ def test_a_bad_json_line_names_the_line_and_writes_nothing(
         f"{path}:2: tumour.ki67_percent: Input should be less than or equal to 100 (got 140)"
     )
     assert not (tmp_path / "o.csv").exists()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
+def test_chunks_after_a_where_filter_keep_every_selected_case(
+    tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> None:
+    from benchmarks.assess import generate_cases
+
+    import netmdt.cohort.screen as screening
+    from netmdt.cohort.table import flat_row, write_flat
+
+    cases = [{**d, "id": f"w{i:03d}"} for i, d in enumerate(generate_cases(90, 9))]
+    path = tmp_path / f"c.{fmt}"
+    if fmt == "jsonl":
+        path.write_text("".join(json.dumps(c, default=str) + "\n" for c in cases))
+    else:
+        write_flat((flat_row(c) for c in cases), path)
+    wanted = sorted(c["id"] for c in cases if (c.get("tumour") or {}).get("type") == "net")
+    monkeypatch.setattr(screening, "CHUNK", 7)
+    summary = screen(
+        kb, path, tmp_path / "o.parquet", DAY, options=["everolimus"], where="tumour.type == net"
+    )
+    assert summary.cases == len(wanted)
+    assert [r[0] for r in results(tmp_path / "o.parquet")] == wanted

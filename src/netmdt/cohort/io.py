@@ -57,29 +57,40 @@ def load_cohort(
     create_table(con, name)
     if fmt == "jsonl":
         return insert_cases(con, _jsonl_cases(path, assessed_on), name)
-    reader = (
-        f"read_parquet('{path}')"
-        if fmt == "parquet"
-        else f"read_csv('{path}', header = true, all_varchar = true)"
-    )
+    if fmt == "parquet":  # a view: Parquet numbers its rows deterministically
+        create, source = (
+            "VIEW",
+            (
+                "SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
+                f"FROM read_parquet('{path}', file_row_number = true)"
+            ),
+        )
+    else:
+        create, source = (
+            "TABLE",
+            (
+                "SELECT row_number() OVER () AS _row, * "
+                f"FROM read_csv('{path}', header = true, all_varchar = true)"
+            ),
+        )
     try:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE raw AS SELECT * FROM {reader}")
+        con.execute(f"CREATE OR REPLACE TEMP {create} raw AS {source}")
+        present = [c for c, *_ in con.execute("DESCRIBE raw").fetchall() if c != "_row"]
     except duckdb.Error as exc:
         raise CaseFileError(f"{path}: cannot read as {fmt}: {exc}") from exc
-    present = [c for c, *_ in con.execute("DESCRIBE raw").fetchall()]
     _check_columns(present, str(path))
-    con.execute(
-        "CREATE OR REPLACE TEMP TABLE raw AS SELECT row_number() OVER () AS _row, * FROM raw"
-    )
     select = [_convert(c, fmt, assessed_on) if c in present else f'NULL AS "{c}"' for c in COLUMNS]
-    con.execute(f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw "
+        "ORDER BY _row"
+    )
     problems = _problems(con, present)
     if problems:
         raise CaseValidationError(problems, str(path))
-    con.execute(
-        f"INSERT INTO {name} SELECT {', '.join(_quoted(c) for c in COLUMNS)} FROM typed "
-        "ORDER BY _row"
-    )
+    # The checked table becomes the cases table, in input order (rowid = position).
+    con.execute(f"DROP TABLE {name}")
+    con.execute("ALTER TABLE typed DROP COLUMN _row")
+    con.execute(f"ALTER TABLE typed RENAME TO {name}")
     count = con.execute(f"SELECT count(*) FROM {name}").fetchone()
     return int(count[0]) if count else 0
 

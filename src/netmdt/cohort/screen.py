@@ -62,7 +62,10 @@ def screen(
         n = load_cohort(con, source, assessed_on)
         if where_sql:
             con.execute(f"DELETE FROM cases WHERE NOT coalesce(({where_sql}), FALSE)")
-            con.execute("CREATE OR REPLACE TABLE cases AS SELECT * FROM cases ORDER BY rowid")
+            # compact: chunks are rowid ranges, so rowids must run 0..n-1 again
+            con.execute("CREATE OR REPLACE TEMP TABLE kept AS SELECT * FROM cases ORDER BY rowid")
+            con.execute("DROP TABLE cases")
+            con.execute("ALTER TABLE kept RENAME TO cases")
             n = int((con.execute("SELECT count(*) FROM cases").fetchone() or [0])[0])
         parts = _screen_in_chunks(con, kb, n, out, options, verdicts, bar, task)
         _concatenate(con, parts, out)
