@@ -95,10 +95,6 @@ def load_cohort(
     return int(count[0]) if count else 0
 
 
-def _quoted(c: str) -> str:
-    return f'"{c}"'
-
-
 def _jsonl_cases(path: Path, assessed_on: date) -> typing.Iterator[Any]:
     with path.open(encoding="utf-8") as fh:
         for n, line in enumerate(fh, 1):
