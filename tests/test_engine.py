@@ -125,7 +125,8 @@ def test_every_reason_cites_known_sources_and_the_kb_is_reported(kb: KnowledgeBa
         assert len(o.reasons) == len(kb.options[o.option].criteria)
         for r in o.reasons:
             assert r.sources and set(r.sources) <= cited
-            assert r.review == (r.evidence != "V") or r.review
+            if r.evidence != "V":  # secondary or recalled evidence is always flagged
+                assert r.review, (o.option, r.criterion)
 
 
 def test_health_system_other_and_absent(kb: KnowledgeBase) -> None:

@@ -125,3 +125,9 @@ def test_load_kb_raises_with_every_problem(kb_copy: Path) -> None:
     messages = [str(p) for p in info.value.problems]
     assert "fields.yaml.labs.egfr: not a case field; did you mean 'labs.egfr_ml_min'?" in messages
     assert "fields.yaml: no entry for case field 'age_years'" in messages
+
+
+def test_a_missing_folder_is_one_clear_problem(tmp_path: Path) -> None:
+    assert [str(p) for p in check_kb(tmp_path / "none")[1]] == [
+        f"{tmp_path / 'none'}: no such knowledge-base folder"
+    ]

@@ -47,11 +47,10 @@ def test_public_scenarios_give_the_same_answers_through_screen(
                 "missing": sorted(row[5]),
             }
             wanted = {k: v for k, v in e.items() if k not in ("cite", "sources")}
-            wanted["missing"] = sorted(wanted["missing"]) if "missing" in wanted else None
+            if "missing" in wanted:
+                wanted["missing"] = sorted(wanted["missing"])
             expected[(p.stem, option)] = wanted
-            actual[(p.stem, option)] = {
-                k: observed[k] if wanted[k] is not None or k != "missing" else None for k in wanted
-            }
+            actual[(p.stem, option)] = {k: observed[k] for k in wanted}
     assert actual == expected
 
 
@@ -135,9 +134,11 @@ def test_filters_are_checked(tmp_path: Path, kb: KnowledgeBase) -> None:
         ({"options": ["aspirin"]}, "--option: unknown option 'aspirin'"),
         ({"verdicts": ["maybe"]}, "--verdict: unknown verdict 'maybe'"),
         ({"where": "labs.egfr >= 3"}, "--where: unknown field 'labs.egfr'"),
+        ({"out": tmp_path / "o.txt"}, "--out: unknown format '.txt'"),
     ]:
         with pytest.raises(CohortError, match=message):
-            screen(kb, path, tmp_path / "o.parquet", DAY, **kwargs)  # type: ignore[arg-type]
+            out = kwargs.pop("out", tmp_path / "o.parquet")
+            screen(kb, path, out, DAY, **kwargs)  # type: ignore[arg-type]
 
 
 def test_screen_command_prints_a_summary_and_exits_2_on_bad_input(tmp_path: Path) -> None:

@@ -38,6 +38,8 @@ def screen(
     con: duckdb.DuckDBPyConnection | None = None,
 ) -> Summary:
     """Load and check ``source``, screen it, write ``out``; returns counts by option."""
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise CohortError(f"--out: unknown format {out.suffix!r}; allowed: .parquet, .csv")
     for o in options or []:
         if o not in kb.options:
             raise CohortError(f"--option: unknown option {o!r}; options: {', '.join(kb.options)}")

@@ -434,6 +434,8 @@ def check_kb(
     (for authoring tools; never for assessments).
     """
     root = Path(root) if root is not None else default_kb_path()
+    if not root.is_dir():
+        return None, [Problem(str(root), "no such knowledge-base folder", "missing_file")]
     ck = _Checker(root)
     meta = ck.validate(KbSpec, ck.read("kb.yaml"), "kb.yaml")
     sources = ck.sources()
