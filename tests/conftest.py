@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 from netmdt import KnowledgeBase, load_kb
+
+pytest_plugins = ["tests.webapp"]
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -11,6 +15,15 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="Rewrite tests/golden/*.json from the current engine and knowledge base.",
     )
+
+
+@pytest.fixture(scope="session")
+def pg_conninfo() -> Iterator[str]:
+    """One throwaway PostgreSQL cluster for the whole run (skipped without server binaries)."""
+    from tests.postgres import cluster
+
+    with cluster() as info:
+        yield info
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,13 @@
-"""A throwaway PostgreSQL cluster for tests: initdb in a temporary folder, a Unix socket
-only (no TCP), stopped and removed afterwards. Skipped, saying why, where no PostgreSQL
-server binaries exist."""
+"""A throwaway PostgreSQL cluster for tests: initdb in a temporary folder, listening on
+loopback (127.0.0.1, a free port) and a private Unix socket, stopped and removed
+afterwards. Skipped, saying why, where no PostgreSQL server binaries exist."""
 
 from __future__ import annotations
 
 import os
 import pwd
 import shutil
+import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -34,6 +35,12 @@ def _as_user() -> list[str]:
     pytest.skip("running as root and no unprivileged user to run PostgreSQL as")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 @contextmanager
 def cluster() -> Iterator[str]:
     """Start a cluster; yields a libpq connection string."""
@@ -47,6 +54,7 @@ def cluster() -> Iterator[str]:
     if prefix:
         shutil.chown(root, user=prefix[2])
         shutil.chown(sock, user=prefix[2])
+    port = free_port()
     run = lambda *cmd: subprocess.run([*prefix, *cmd], check=True, capture_output=True)  # noqa: E731
     try:
         run(
@@ -68,10 +76,11 @@ def cluster() -> Iterator[str]:
             "-l",
             str(root / "log"),
             "-o",
-            f"-k {sock} -c listen_addresses='' -p 54329 -c fsync=off",
+            f"-k {sock} -c listen_addresses=127.0.0.1 -p {port} -c fsync=off "
+            "-c max_connections=200",
             "start",
         )
-        yield f"host={sock} port=54329 user=netmdt dbname=postgres"
+        yield f"host=127.0.0.1 port={port} user=netmdt dbname=postgres"
     finally:
         subprocess.run(
             [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],

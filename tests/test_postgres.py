@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -13,17 +12,15 @@ from netmdt import KnowledgeBase, assess, load_kb, parse_case
 from netmdt.cohort.sql import screen_sql
 from netmdt.cohort.table import case_row
 from netmdt.engine.sql import case_table_columns
-from tests.postgres import cluster
 
 psycopg = pytest.importorskip("psycopg")
 KB: KnowledgeBase = load_kb()
 COLUMNS = case_table_columns("postgres")
 
 
-@pytest.fixture(scope="module")
-def conninfo() -> Iterator[str]:
-    with cluster() as info:
-        yield info
+@pytest.fixture
+def conninfo(pg_conninfo: str) -> str:
+    return pg_conninfo
 
 
 def pg_value(column: str, value: Any) -> Any:

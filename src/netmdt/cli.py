@@ -24,6 +24,7 @@ from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess
 from netmdt.errors import NetmdtError
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
+from netmdt.service_cli import serve, token_app, user_app
 
 app = typer.Typer(
     help="netmdt: decision support for the neuroendocrine tumour MDT.",
@@ -33,6 +34,9 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Check, show and export the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.command("serve")(serve)
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 

@@ -7,7 +7,11 @@ The hierarchy::
     │   ├── CaseFileError        the file is missing, unreadable, or not YAML/JSON
     │   └── CaseValidationError  the content breaks the case format (every problem listed)
     ├── KnowledgeBaseError       the knowledge base is invalid (every problem listed)
-    └── CohortError              a cohort screen cannot run (bad filter, option or output)
+    ├── CohortError              a cohort screen cannot run (bad filter, option or output)
+    └── StoreError               a stored record cannot be read or written
+        ├── NotFoundError        no such record
+        ├── ConflictError        an edit based on a stale version, or a duplicate (HTTP 409)
+        └── RecordValidationError  the input breaks a rule (every problem listed; HTTP 422)
 
 Every error carries *where* it happened: a field path for case problems, a
 file / option / criterion / key path for knowledge-base problems. Foreign
@@ -65,3 +69,23 @@ class KnowledgeBaseError(_ProblemsError):
 
 class CohortError(NetmdtError):
     """A cohort screen cannot run: an unknown option, a bad filter, an unusable output."""
+
+
+class StoreError(NetmdtError):
+    """A stored record cannot be read or written."""
+
+
+class NotFoundError(StoreError):
+    """No such record: ``what`` names its type and id."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        super().__init__(f"{what} not found")
+
+
+class ConflictError(StoreError):
+    """An edit based on a stale version, or a record that already exists."""
+
+
+class RecordValidationError(_ProblemsError, StoreError):
+    """The input breaks a rule; ``problems`` lists every violation (field path, message)."""

@@ -1,0 +1,155 @@
+"""The app factory: ``create_app(settings)`` wires storage, the knowledge base, security,
+the JSON API, the web pages and the error handlers. Nothing is created at import time."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from netmdt import __version__
+from netmdt.api.deps import AppState
+from netmdt.api.routes import router as api_router
+from netmdt.api.security import TokenCache
+from netmdt.config import Settings
+from netmdt.errors import ConflictError, NotFoundError, Problem, RecordValidationError
+from netmdt.kb import KnowledgeBase, load_kb
+from netmdt.store.db import make_engine, migrate, session_factory
+
+log = logging.getLogger("netmdt.http")
+STATIC = Path(__file__).parent.parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
+    settings = settings or Settings()
+    engine = make_engine(settings.database_url)
+    migrate(engine)
+    app = FastAPI(
+        title="netmdt",
+        version=__version__,
+        summary="Decision support for the neuroendocrine tumour MDT",
+        description="Every patient route needs a logged-in user or an "
+        "`Authorization: Bearer` token (`netmdt token create NAME`) with the right role.",
+    )
+    app.state.netmdt = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=session_factory(engine),
+        kb=kb or load_kb(),
+        tokens=TokenCache(settings.token_cache_seconds),
+    )
+    _middleware(app, settings)
+    _errors(app)
+    app.get("/healthz", tags=["ops"])(healthz)
+    app.include_router(api_router, tags=["api"])
+    from netmdt.web.routes import router as web_router
+
+    app.include_router(web_router, include_in_schema=False)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app
+
+
+def healthz() -> dict[str, str]:
+    """Liveness: no authentication, no database."""
+    return {"status": "ok", "version": __version__}
+
+
+def _middleware(app: FastAPI, settings: Settings) -> None:
+    app.middleware("http")(_log_requests)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key or secrets.token_urlsafe(32),
+        session_cookie="netmdt_session",
+        max_age=int(settings.session_hours * 3600),
+        same_site="lax",
+        https_only=settings.https,
+    )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT"],
+            allow_headers=["Authorization", "Content-Type"],
+        )
+
+
+async def _log_requests(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """One log line per request: method, route *template*, status, time. Never the URL
+    itself (its query could hold an NHS number) and never a body."""
+    start = time.perf_counter()
+    response = await call_next(request)
+    route = request.scope.get("route")
+    template = getattr(route, "path", "(unmatched)")
+    ms = (time.perf_counter() - start) * 1000
+    log.info("%s %s %d %.1fms", request.method, template, response.status_code, ms)
+    return response
+
+
+def error_body(code: str, message: str, problems: list[Problem] = ()) -> dict[str, Any]:  # type: ignore[assignment]
+    """The one error shape of the JSON API."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "problems": [
+                {"where": p.where, "message": p.message, "code": p.code} for p in problems
+            ],
+        }
+    }
+
+
+CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found"}
+
+
+def _errors(app: FastAPI) -> None:
+    from netmdt.web.routes import error_page
+
+    def reply(request: Request, status: int, body: dict[str, Any]) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":
+            headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+            return JSONResponse(body, status_code=status, headers=headers)
+        return error_page(request, status, body["error"])
+
+    @app.exception_handler(RecordValidationError)
+    async def invalid(request: Request, exc: RecordValidationError) -> Response:
+        return reply(request, 422, error_body("invalid", "the input is invalid", exc.problems))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        problems = [
+            Problem(
+                ".".join(str(p) for p in e["loc"] if p != "body"),
+                str(e["msg"]).removeprefix("Value error, "),
+                str(e["type"]),
+            )
+            for e in exc.errors()
+        ]
+        return reply(request, 422, error_body("invalid", "the input is invalid", problems))
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError) -> Response:
+        return reply(request, 404, error_body("not_found", str(exc)))
+
+    @app.exception_handler(ConflictError)
+    async def conflict(request: Request, exc: ConflictError) -> Response:
+        return reply(request, 409, error_body("conflict", str(exc)))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        code = CODES.get(exc.status_code, f"http_{exc.status_code}")
+        response = reply(request, exc.status_code, error_body(code, str(exc.detail)))
+        for key, value in (exc.headers or {}).items():
+            response.headers[key] = value
+        return response

@@ -1,0 +1,92 @@
+"""Dependencies shared by the JSON API and the web pages: the database session, who is
+asking, role checks and CSRF."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from netmdt.api.security import TokenCache, same_token
+from netmdt.config import Settings
+from netmdt.kb import KnowledgeBase
+from netmdt.store import tables as t
+from netmdt.store.services import Actor
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    kb: KnowledgeBase
+    tokens: TokenCache
+
+
+class NotAuthenticated(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(401, "log in first (or send an Authorization: Bearer token)")
+
+
+def state_of(request: Request) -> AppState:
+    state: AppState = request.app.state.netmdt
+    return state
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    with state_of(request).sessions() as db:
+        yield db
+
+
+DbDep = Annotated[Session, Depends(get_db)]
+StateDep = Annotated[AppState, Depends(state_of)]
+
+
+def current_actor(request: Request, db: DbDep) -> Actor | None:
+    """The caller: a Bearer token's user, else the logged-in session's user, else None."""
+    header = request.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        return state_of(request).tokens.actor(db, header[7:].strip())
+    uid = request.session.get("uid")
+    if uid is None:
+        return None
+    user = db.scalar(select(t.User).where(t.User.id == uid, t.User.active.is_(True)))
+    if user is None:
+        request.session.clear()
+        return None
+    # Cookie-authenticated API writes need the page's CSRF token in a header.
+    api_write = request.method in UNSAFE and request.url.path.startswith("/api/")
+    if api_write and not same_token(
+        request.headers.get("x-csrf-token"), request.session.get("csrf")
+    ):
+        raise HTTPException(403, "missing or wrong X-CSRF-Token header")
+    return Actor(user.name, frozenset(user.roles))
+
+
+MaybeActor = Annotated[Actor | None, Depends(current_actor)]
+
+
+def require(*roles: str) -> Callable[[Actor | None], Actor]:
+    """A dependency that lets through only users holding one of ``roles``."""
+
+    def check(actor: MaybeActor) -> Actor:
+        if actor is None:
+            raise NotAuthenticated()
+        if not actor.roles & set(roles):
+            raise HTTPException(403, f"needs the role {' or '.join(roles)}")
+        return actor
+
+    return check
+
+
+Coordinator = Annotated[Actor, Depends(require("coordinator"))]
+Clinician = Annotated[Actor, Depends(require("clinician"))]
+CareTeam = Annotated[Actor, Depends(require("coordinator", "clinician"))]
+Auditor = Annotated[Actor, Depends(require("auditor"))]
+Admin = Annotated[Actor, Depends(require("admin"))]

@@ -1,0 +1,211 @@
+"""The JSON API (``/api``). Thin: each route checks the role, then calls a service."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import ValidationError
+
+from netmdt.api.deps import Admin, Auditor, CareTeam, Clinician, Coordinator, DbDep, StateDep
+from netmdt.api.security import hash_password
+from netmdt.assessment import Assessment
+from netmdt.case import parse_case
+from netmdt.engine.assess import assess
+from netmdt.errors import CaseValidationError, ConflictError, Problem, RecordValidationError
+from netmdt.store import schemas as s
+from netmdt.store import services as svc
+from netmdt.store import tables as t
+
+router = APIRouter(prefix="/api")
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"description": "Not logged in and no valid Bearer token"},
+    403: {"description": "The user's role does not allow this"},
+    404: {"description": "No such record"},
+    409: {"description": "Stale version or duplicate"},
+    422: {"description": "Invalid input: every problem, located"},
+}
+
+
+@router.post("/assess", response_model=Assessment, responses=ERRORS, tags=["assess"])
+def assess_case(
+    state: StateDep,
+    actor: CareTeam,
+    case: dict[str, Any] = Body(  # noqa: B008
+        description="A case in the case format (v1); nothing is stored"
+    ),
+) -> Assessment:
+    """Assess one case (not stored). The same as ``netmdt assess``."""
+    try:
+        parsed = parse_case(case)
+    except CaseValidationError as error:
+        raise RecordValidationError(error.problems) from error
+    return assess(parsed, state.kb)
+
+
+@router.post("/patients", status_code=201, response_model=s.PatientOut, responses=ERRORS)
+def create_patient(db: DbDep, actor: Coordinator, data: s.PatientIn) -> s.PatientOut:
+    return svc.create_patient(db, actor, data)
+
+
+@router.get("/patients", response_model=list[s.PatientOut], responses=ERRORS)
+def list_patients(db: DbDep, actor: CareTeam, q: str | None = None) -> list[s.PatientOut]:
+    return svc.list_patients(db, actor, q)
+
+
+@router.get("/patients/{patient_id}", response_model=s.PatientOut, responses=ERRORS)
+def get_patient(db: DbDep, actor: CareTeam, patient_id: int) -> s.PatientOut:
+    return svc.get_patient(db, actor, patient_id)
+
+
+@router.get("/patients/{patient_id}/cases", response_model=list[s.CaseOut], responses=ERRORS)
+def patient_cases(db: DbDep, actor: CareTeam, patient_id: int) -> list[s.CaseOut]:
+    return svc.patient_cases(db, actor, patient_id)
+
+
+@router.post(
+    "/patients/{patient_id}/cases", status_code=201, response_model=s.CaseOut, responses=ERRORS
+)
+def create_case(
+    db: DbDep, state: StateDep, actor: Coordinator, patient_id: int, data: s.CaseCreate
+) -> s.CaseOut:
+    return svc.create_case(db, actor, state.kb, patient_id, data)
+
+
+@router.get("/cases/{case_id}", response_model=s.CaseOut, responses=ERRORS)
+def get_case(db: DbDep, actor: CareTeam, case_id: int) -> s.CaseOut:
+    return svc.get_case(db, actor, case_id)
+
+
+@router.put("/cases/{case_id}", response_model=s.CaseOut, responses=ERRORS)
+def update_case(
+    db: DbDep, state: StateDep, actor: Coordinator, case_id: int, data: s.CaseUpdate
+) -> s.CaseOut:
+    """Save a new version. Refused with 409 when ``base_version`` is not the current one."""
+    return svc.update_case(db, actor, state.kb, case_id, data)
+
+
+@router.get("/cases/{case_id}/versions", response_model=list[s.VersionOut], responses=ERRORS)
+def case_versions(db: DbDep, actor: CareTeam, case_id: int) -> list[s.VersionOut]:
+    return svc.case_versions(db, actor, case_id)
+
+
+@router.get("/cases/{case_id}/diff", response_model=list[s.Change], responses=ERRORS)
+def case_diff(
+    db: DbDep,
+    actor: CareTeam,
+    case_id: int,
+    from_version: int = Query(ge=1, alias="from"),
+    to_version: int = Query(ge=1, alias="to"),
+) -> list[s.Change]:
+    versions = {v.version: v for v in svc.case_versions(db, actor, case_id)}
+    missing = [n for n in (from_version, to_version) if n not in versions]
+    if missing:
+        raise RecordValidationError(
+            [Problem("from/to", f"no version {n}; versions: 1..{len(versions)}") for n in missing]
+        )
+    return svc.diff_facts(versions[from_version].facts, versions[to_version].facts)
+
+
+@router.get("/cases/{case_id}/assessment", response_model=Assessment, responses=ERRORS)
+def case_assessment(
+    db: DbDep, state: StateDep, actor: CareTeam, case_id: int, version: int | None = None
+) -> Assessment:
+    """The assessment of the current (or given) version under the current knowledge base."""
+    return svc.current_assessment(db, actor, state.kb, case_id, version)[1]
+
+
+@router.get("/cases/{case_id}/decisions", response_model=list[s.DecisionOut], responses=ERRORS)
+def case_decisions(db: DbDep, actor: CareTeam, case_id: int) -> list[s.DecisionOut]:
+    return svc.case_decisions(db, actor, case_id)
+
+
+@router.post("/meetings", status_code=201, response_model=s.MeetingOut, responses=ERRORS)
+def create_meeting(db: DbDep, actor: Coordinator, data: s.MeetingIn) -> s.MeetingOut:
+    return svc.create_meeting(db, actor, data)
+
+
+@router.get("/meetings", response_model=list[s.MeetingOut], responses=ERRORS)
+def list_meetings(db: DbDep, actor: CareTeam) -> list[s.MeetingOut]:
+    return svc.list_meetings(db)
+
+
+@router.get("/meetings/{meeting_id}", response_model=s.MeetingOut, responses=ERRORS)
+def get_meeting(db: DbDep, actor: CareTeam, meeting_id: int) -> s.MeetingOut:
+    return svc.get_meeting(db, meeting_id)
+
+
+@router.post("/meetings/{meeting_id}/agenda", response_model=s.MeetingOut, responses=ERRORS)
+def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: int, data: s.AgendaIn) -> s.MeetingOut:
+    return svc.add_to_agenda(db, actor, meeting_id, data.case_id)
+
+
+@router.post(
+    "/meetings/{meeting_id}/cases/{case_id}/decision",
+    status_code=201,
+    response_model=s.DecisionOut,
+    responses=ERRORS,
+)
+def record_decision(
+    db: DbDep,
+    state: StateDep,
+    actor: Clinician,
+    meeting_id: int,
+    case_id: int,
+    data: s.DecisionIn,
+) -> s.DecisionOut:
+    """Record the MDT's decision. A choice that differs from netmdt's verdicts needs a
+    coded ``deviation_reason``; a second decision supersedes the first (both are kept)."""
+    return svc.record_decision(db, actor, state.kb, meeting_id, case_id, data)
+
+
+@router.get("/audit", response_model=list[s.AuditOut], responses=ERRORS)
+def audit_log(
+    db: DbDep,
+    actor: Auditor,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    who: str | None = None,
+    limit: int = Query(default=200, ge=1, le=5000),
+) -> list[s.AuditOut]:
+    return svc.audit_log(
+        db, actor, record_type=record_type, record_id=record_id, who=who, limit=limit
+    )
+
+
+@router.get("/reports/concordance", responses=ERRORS)
+def concordance(db: DbDep, actor: Auditor) -> dict[str, Any]:
+    return svc.concordance(db, actor)
+
+
+@router.get("/users", response_model=list[s.UserOut], responses=ERRORS)
+def list_users(db: DbDep, actor: Admin) -> list[s.UserOut]:
+    return [s.UserOut.model_validate(u, from_attributes=True) for u in users(db)]
+
+
+@router.post("/users", status_code=201, response_model=s.UserOut, responses=ERRORS)
+def create_user(db: DbDep, actor: Admin, data: s.UserIn) -> s.UserOut:
+    return s.UserOut.model_validate(add_user(db, actor.name, data), from_attributes=True)
+
+
+def users(db: DbDep) -> list[t.User]:
+    return list(db.query(t.User).order_by(t.User.name))
+
+
+def add_user(db: DbDep, actor: str, data: s.UserIn) -> t.User:
+    """Create a user (used by the API and by ``netmdt user add``)."""
+    if db.query(t.User.id).filter(t.User.name == data.name).first():
+        raise ConflictError(f"name: a user called {data.name!r} already exists")
+    user = t.User(name=data.name, password_hash=hash_password(data.password), roles=data.roles)
+    db.add(user)
+    db.flush()
+    svc.audit(db, actor, "create", "user", user.id, roles=list(data.roles))
+    db.commit()
+    return user
+
+
+def user_input(name: str, roles: list[str], password: str) -> s.UserIn:
+    try:
+        return s.UserIn.model_validate({"name": name, "roles": roles, "password": password})
+    except ValidationError as error:
+        raise RecordValidationError(svc.problems_of(error)) from error

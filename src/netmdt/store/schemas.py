@@ -1,0 +1,180 @@
+"""What the API and the web forms accept and return (kept apart from the table rows)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from netmdt.case.history import OptionId
+from netmdt.nhs import nhs_number_valid, normalise_nhs_number
+
+Role = Literal["admin", "coordinator", "clinician", "auditor"]
+ROLES: tuple[Role, ...] = ("admin", "coordinator", "clinician", "auditor")
+DeviationReason = Literal[
+    "patient_preference",
+    "comorbidity",
+    "new_information",
+    "guideline_outdated",
+    "funding_or_access",
+    "other",
+]
+DEVIATION_REASONS: dict[str, str] = {
+    "patient_preference": "Patient preference",
+    "comorbidity": "Comorbidity or frailty",
+    "new_information": "Facts known at the meeting that the case did not hold",
+    "guideline_outdated": "Guideline or knowledge base outdated",
+    "funding_or_access": "Funding or access",
+    "other": "Other (say what)",
+}
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class PatientIn(_In):
+    name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date
+    nhs_number: str | None = Field(
+        default=None, description="10 digits with a valid modulus-11 check digit"
+    )
+    hospital_number: str | None = Field(default=None, max_length=40)
+
+    @field_validator("date_of_birth")
+    @classmethod
+    def _plausible(cls, value: date) -> date:
+        if value.year < 1900 or value > date.today():
+            raise ValueError("must be a date between 1900-01-01 and today")
+        return value
+
+    @field_validator("nhs_number")
+    @classmethod
+    def _nhs(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not nhs_number_valid(value):
+            raise ValueError(
+                "must be 10 digits whose last digit is the modulus-11 check digit "
+                "(NHS Data Dictionary)"
+            )
+        return normalise_nhs_number(value)
+
+    @field_validator("hospital_number")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class PatientOut(BaseModel):
+    id: int
+    name: str
+    date_of_birth: date
+    nhs_number: str | None
+    hospital_number: str | None
+
+
+class CaseCreate(_In):
+    title: str = Field(min_length=1, max_length=200, description="e.g. 'PRRT question'")
+    facts: dict[str, Any] = Field(description="A case in the case format (v1)")
+
+
+class CaseUpdate(_In):
+    base_version: int = Field(ge=1, description="The version the edit was made from")
+    facts: dict[str, Any]
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CaseOut(BaseModel):
+    id: int
+    patient_id: int
+    title: str
+    version: int
+    facts: dict[str, Any]
+    updated_at: datetime
+    updated_by: str
+
+
+class VersionOut(BaseModel):
+    version: int
+    created_at: datetime
+    created_by: str
+    note: str | None
+    facts: dict[str, Any]
+
+
+class Change(BaseModel):
+    field: str
+    before: Any
+    after: Any
+
+
+class MeetingIn(_In):
+    date: date
+    title: str = Field(min_length=1, max_length=200)
+    attendees: list[str] = Field(default_factory=list, max_length=100)
+
+
+class MeetingOut(BaseModel):
+    id: int
+    date: date
+    title: str
+    attendees: list[str]
+    case_ids: list[int]
+
+
+class AgendaIn(_In):
+    case_id: int
+
+
+class DecisionIn(_In):
+    chosen: list[OptionId] = Field(
+        default_factory=list,
+        description="The options the MDT chose; none means 'investigate and rediscuss'",
+    )
+    rationale: str = Field(min_length=1, max_length=5000)
+    deviation_reason: DeviationReason | None = None
+    deviation_text: str | None = Field(default=None, max_length=2000)
+    case_version: int | None = Field(
+        default=None, ge=1, description="The case version discussed (default: the current one)"
+    )
+
+
+class DecisionOut(BaseModel):
+    id: int
+    meeting_id: int
+    case_id: int
+    case_version: int
+    chosen: list[str]
+    verdicts: dict[str, str]
+    rationale: str
+    deviation: bool
+    deviation_reason: str | None
+    deviation_text: str | None
+    supersedes_id: int | None
+    created_at: datetime
+    created_by: str
+
+
+class AuditOut(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    record_type: str
+    record_id: str | None
+    detail: dict[str, Any]
+
+
+class UserIn(_In):
+    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")
+    roles: list[Role] = Field(min_length=1)
+    password: str = Field(min_length=12, max_length=200)
+
+
+class UserOut(BaseModel):
+    id: int
+    name: str
+    roles: list[str]
+    active: bool

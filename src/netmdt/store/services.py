@@ -1,0 +1,608 @@
+"""Reads and writes of patient data. Each one leaves an audit record in the same
+transaction, so a write and its audit entry land together or not at all.
+
+Routes check roles before calling these; these check the data.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from netmdt.assessment import POSITIVE, Assessment
+from netmdt.case import Case, parse_case
+from netmdt.engine.assess import assess
+from netmdt.errors import (
+    CaseValidationError,
+    ConflictError,
+    NotFoundError,
+    Problem,
+    RecordValidationError,
+)
+from netmdt.kb import KnowledgeBase
+from netmdt.store import schemas as s
+from netmdt.store import tables as t
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a logged-in user or an API token's user."""
+
+    name: str
+    roles: frozenset[str]
+
+
+def audit(
+    db: Session,
+    actor: Actor | str,
+    action: str,
+    record_type: str,
+    record_id: object = None,
+    **detail: Any,
+) -> None:
+    """Append an audit record (ids and counts only: never patient data)."""
+    db.add(
+        t.AuditEvent(
+            actor=actor if isinstance(actor, str) else actor.name,
+            action=action,
+            record_type=record_type,
+            record_id=None if record_id is None else str(record_id),
+            detail=detail,
+        )
+    )
+
+
+def problems_of(error: ValidationError, prefix: str = "") -> list[Problem]:
+    """pydantic's errors as located problems."""
+    return [
+        Problem(
+            prefix + ".".join(str(p) for p in e["loc"]),
+            e["msg"].removeprefix("Value error, "),
+            e["type"],
+        )
+        for e in error.errors()
+    ]
+
+
+# -- patients ---------------------------------------------------------------------------
+
+
+def create_patient(db: Session, actor: Actor, data: s.PatientIn) -> s.PatientOut:
+    if data.nhs_number and db.scalar(
+        select(t.Patient.id).where(t.Patient.nhs_number == data.nhs_number)
+    ):
+        raise ConflictError("nhs_number: a patient with this NHS number is already registered")
+    row = t.Patient(**data.model_dump(), created_by=actor.name)
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "patient", row.id)
+    db.commit()
+    return _patient_out(row)
+
+
+def _patient_out(row: t.Patient) -> s.PatientOut:
+    return s.PatientOut(
+        id=row.id,
+        name=row.name,
+        date_of_birth=row.date_of_birth,
+        nhs_number=row.nhs_number,
+        hospital_number=row.hospital_number,
+    )
+
+
+def _patient_row(db: Session, patient_id: int) -> t.Patient:
+    row = db.get(t.Patient, patient_id)
+    if row is None:
+        raise NotFoundError(f"patient {patient_id}")
+    return row
+
+
+def get_patient(db: Session, actor: Actor, patient_id: int) -> s.PatientOut:
+    out = _patient_out(_patient_row(db, patient_id))
+    audit(db, actor, "read", "patient", patient_id)
+    db.commit()
+    return out
+
+
+def list_patients(db: Session, actor: Actor, query: str | None = None) -> list[s.PatientOut]:
+    stmt = select(t.Patient).order_by(t.Patient.name)
+    if query:
+        like = f"%{query.lower()}%"
+        stmt = stmt.where(
+            func.lower(t.Patient.name).like(like)
+            | (t.Patient.nhs_number == query.replace(" ", ""))
+            | (t.Patient.hospital_number == query)
+        )
+    rows = [_patient_out(r) for r in db.scalars(stmt.limit(500))]
+    audit(db, actor, "list", "patient", None, count=len(rows), searched=bool(query))
+    db.commit()
+    return rows
+
+
+def find_patient(db: Session, actor: Actor, *, nhs_number: str) -> s.PatientOut | None:
+    row = db.scalar(select(t.Patient).where(t.Patient.nhs_number == nhs_number))
+    audit(db, actor, "find", "patient", row.id if row else None, found=row is not None)
+    db.commit()
+    return _patient_out(row) if row else None
+
+
+# -- cases and versions -----------------------------------------------------------------
+
+
+def validate_facts(facts: dict[str, Any], patient: t.Patient, today: date) -> dict[str, Any]:
+    """Check facts against the case format and the patient record; return what is stored.
+
+    ``assessed_on`` defaults to today; ``age_years`` defaults to the age on that date from
+    the date of birth, and must agree with it when given.
+    """
+    facts = {k: v for k, v in facts.items() if k != "id"}
+    facts.setdefault("assessed_on", today.isoformat())
+    try:
+        case = parse_case(facts)
+    except CaseValidationError as error:
+        raise RecordValidationError(
+            [Problem(f"facts.{p.where}", p.message, p.code) for p in error.problems]
+        ) from error
+    assert case.assessed_on is not None
+    age = _age(patient.date_of_birth, case.assessed_on)
+    if case.age_years is None:
+        facts["age_years"] = age
+    elif case.age_years != age:
+        raise RecordValidationError(
+            [
+                Problem(
+                    "facts.age_years",
+                    f"{case.age_years} does not match the date of birth "
+                    f"({patient.date_of_birth}: {age} on {case.assessed_on})",
+                    "inconsistent",
+                )
+            ]
+        )
+    return parse_case(facts).model_dump(mode="json", exclude_none=True)
+
+
+def _age(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def create_case(
+    db: Session, actor: Actor, kb: KnowledgeBase, patient_id: int, data: s.CaseCreate
+) -> s.CaseOut:
+    patient = _patient_row(db, patient_id)
+    facts = validate_facts(data.facts, patient, _today())
+    row = t.Case(patient_id=patient_id, title=data.title, version=1)
+    db.add(row)
+    db.flush()
+    version = t.CaseVersion(
+        case_id=row.id, version=1, facts=facts, note="created", created_by=actor.name
+    )
+    db.add(version)
+    db.flush()
+    _store_assessment(db, kb, row.id, version)
+    audit(db, actor, "create", "case", row.id, version=1)
+    db.commit()
+    return _case_out(row, version)
+
+
+def update_case(
+    db: Session, actor: Actor, kb: KnowledgeBase, case_id: int, data: s.CaseUpdate
+) -> s.CaseOut:
+    """A new version, only if ``base_version`` is still the current one (else 409)."""
+    row = _case_row(db, case_id)
+    facts = validate_facts(data.facts, _patient_row(db, row.patient_id), _today())
+    new = data.base_version + 1
+    moved = db.execute(
+        update(t.Case)
+        .where(t.Case.id == case_id, t.Case.version == data.base_version)
+        .values(version=new)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        current = _case_row(db, case_id).version
+        raise ConflictError(
+            f"case {case_id} is at version {current}, not {data.base_version}: "
+            "someone else saved it first; reload, then edit again"
+        )
+    version = t.CaseVersion(
+        case_id=case_id, version=new, facts=facts, note=data.note, created_by=actor.name
+    )
+    db.add(version)
+    try:
+        db.flush()
+    except IntegrityError as error:  # a concurrent writer took the same version number
+        db.rollback()
+        raise ConflictError(f"case {case_id}: version {new} was saved by someone else") from error
+    _store_assessment(db, kb, case_id, version)
+    audit(db, actor, "update", "case", case_id, version=new, base_version=data.base_version)
+    db.commit()
+    db.refresh(row)
+    return _case_out(row, version)
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _case_row(db: Session, case_id: int) -> t.Case:
+    row = db.get(t.Case, case_id)
+    if row is None:
+        raise NotFoundError(f"case {case_id}")
+    return row
+
+
+def _version_row(db: Session, case_id: int, version: int) -> t.CaseVersion:
+    row = db.scalar(
+        select(t.CaseVersion).where(
+            t.CaseVersion.case_id == case_id, t.CaseVersion.version == version
+        )
+    )
+    if row is None:
+        raise NotFoundError(f"case {case_id} version {version}")
+    return row
+
+
+def _case_out(row: t.Case, version: t.CaseVersion) -> s.CaseOut:
+    return s.CaseOut(
+        id=row.id,
+        patient_id=row.patient_id,
+        title=row.title,
+        version=version.version,
+        facts=version.facts,
+        updated_at=version.created_at,
+        updated_by=version.created_by,
+    )
+
+
+def get_case(db: Session, actor: Actor, case_id: int) -> s.CaseOut:
+    row = _case_row(db, case_id)
+    out = _case_out(row, _version_row(db, case_id, row.version))
+    audit(db, actor, "read", "case", case_id, version=row.version)
+    db.commit()
+    return out
+
+
+def patient_cases(db: Session, actor: Actor, patient_id: int) -> list[s.CaseOut]:
+    _patient_row(db, patient_id)
+    rows = db.scalars(select(t.Case).where(t.Case.patient_id == patient_id).order_by(t.Case.id))
+    out = [_case_out(r, _version_row(db, r.id, r.version)) for r in rows]
+    audit(db, actor, "list", "case", None, patient=patient_id, count=len(out))
+    db.commit()
+    return out
+
+
+def case_versions(db: Session, actor: Actor, case_id: int) -> list[s.VersionOut]:
+    _case_row(db, case_id)
+    rows = db.scalars(
+        select(t.CaseVersion)
+        .where(t.CaseVersion.case_id == case_id)
+        .order_by(t.CaseVersion.version)
+    )
+    out = [
+        s.VersionOut(
+            version=r.version,
+            created_at=r.created_at,
+            created_by=r.created_by,
+            note=r.note,
+            facts=r.facts,
+        )
+        for r in rows
+    ]
+    audit(db, actor, "read", "case_versions", case_id, count=len(out))
+    db.commit()
+    return out
+
+
+def diff_facts(before: dict[str, Any], after: dict[str, Any]) -> list[s.Change]:
+    """Field-by-field changes between two versions' facts (dotted paths, sorted)."""
+    old, new = _flatten(before), _flatten(after)
+    return [
+        s.Change(field=k, before=old.get(k), after=new.get(k))
+        for k in sorted(old.keys() | new.keys())
+        if old.get(k) != new.get(k)
+    ]
+
+
+def _flatten(facts: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in facts.items():
+        if isinstance(value, dict):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = value
+    return flat
+
+
+# -- assessments ------------------------------------------------------------------------
+
+
+def case_of(case_id: int, facts: dict[str, Any]) -> Case:
+    return parse_case({**facts, "id": f"case-{case_id}"})
+
+
+def _store_assessment(
+    db: Session, kb: KnowledgeBase, case_id: int, version: t.CaseVersion
+) -> t.StoredAssessment:
+    result = assess(case_of(case_id, version.facts), kb)
+    row = t.StoredAssessment(
+        case_version_id=version.id,
+        kb_version=kb.version,
+        kb_fingerprint=kb.fingerprint,
+        result=result.model_dump(mode="json"),
+    )
+    db.add(row)
+    db.flush()
+    return row
+
+
+def current_assessment(
+    db: Session, actor: Actor, kb: KnowledgeBase, case_id: int, version: int | None = None
+) -> tuple[s.CaseOut, Assessment, int]:
+    """The case (current or given version) and its assessment under the current knowledge
+    base, made and stored now if the stored one used an older knowledge base."""
+    row = _case_row(db, case_id)
+    v = _version_row(db, case_id, version or row.version)
+    stored = db.scalar(
+        select(t.StoredAssessment).where(
+            t.StoredAssessment.case_version_id == v.id,
+            t.StoredAssessment.kb_fingerprint == kb.fingerprint,
+        )
+    )
+    if stored is None:
+        stored = _store_assessment(db, kb, case_id, v)
+        audit(db, "netmdt", "reassess", "assessment", stored.id, kb_version=kb.version)
+    audit(db, actor, "read", "assessment", stored.id, case=case_id, version=v.version)
+    db.commit()
+    out = _case_out(row, v)
+    return out, Assessment.model_validate(stored.result), stored.id
+
+
+# -- meetings and decisions -------------------------------------------------------------
+
+
+def create_meeting(db: Session, actor: Actor, data: s.MeetingIn) -> s.MeetingOut:
+    row = t.Meeting(**data.model_dump(), created_by=actor.name)
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "meeting", row.id)
+    db.commit()
+    return s.MeetingOut(
+        id=row.id, date=row.date, title=row.title, attendees=row.attendees, case_ids=[]
+    )
+
+
+def list_meetings(db: Session) -> list[s.MeetingOut]:
+    rows = db.scalars(select(t.Meeting).order_by(t.Meeting.date.desc(), t.Meeting.id.desc()))
+    return [_meeting_out(db, r) for r in rows]
+
+
+def _meeting_row(db: Session, meeting_id: int) -> t.Meeting:
+    row = db.get(t.Meeting, meeting_id)
+    if row is None:
+        raise NotFoundError(f"meeting {meeting_id}")
+    return row
+
+
+def _meeting_out(db: Session, row: t.Meeting) -> s.MeetingOut:
+    case_ids = db.scalars(
+        select(t.AgendaItem.case_id)
+        .where(t.AgendaItem.meeting_id == row.id)
+        .order_by(t.AgendaItem.position)
+    )
+    return s.MeetingOut(
+        id=row.id,
+        date=row.date,
+        title=row.title,
+        attendees=row.attendees,
+        case_ids=list(case_ids),
+    )
+
+
+def get_meeting(db: Session, meeting_id: int) -> s.MeetingOut:
+    return _meeting_out(db, _meeting_row(db, meeting_id))
+
+
+def add_to_agenda(db: Session, actor: Actor, meeting_id: int, case_id: int) -> s.MeetingOut:
+    meeting = _meeting_row(db, meeting_id)
+    _case_row(db, case_id)
+    if db.scalar(
+        select(t.AgendaItem.id).where(
+            t.AgendaItem.meeting_id == meeting_id, t.AgendaItem.case_id == case_id
+        )
+    ):
+        raise ConflictError(f"case {case_id} is already on the agenda of meeting {meeting_id}")
+    last = db.scalar(
+        select(func.max(t.AgendaItem.position)).where(t.AgendaItem.meeting_id == meeting_id)
+    )
+    db.add(t.AgendaItem(meeting_id=meeting_id, case_id=case_id, position=(last or 0) + 1))
+    audit(db, actor, "update", "meeting", meeting_id, added_case=case_id)
+    db.commit()
+    return _meeting_out(db, meeting)
+
+
+def agenda(db: Session, actor: Actor, meeting_id: int) -> list[dict[str, Any]]:
+    """The agenda rows: case, patient, current version, headline verdicts, decision."""
+    meeting = _meeting_out(db, _meeting_row(db, meeting_id))
+    rows = []
+    for case_id in meeting.case_ids:
+        case = _case_row(db, case_id)
+        patient = _patient_row(db, case.patient_id)
+        decision = _latest_decision(db, meeting_id, case_id)
+        rows.append({"case": case, "patient": patient, "decision": decision})
+    audit(db, actor, "read", "agenda", meeting_id, count=len(rows))
+    db.commit()
+    return rows
+
+
+def deviation_of(chosen: list[str], verdicts: dict[str, str]) -> bool:
+    """Whether the MDT's choice differs from netmdt's view.
+
+    It does when any chosen option's verdict was not ``recommended`` or ``consider``.
+    Choosing one positive option over another is not a deviation, and neither is choosing
+    nothing yet (investigate and rediscuss).
+    """
+    if not chosen:
+        return False
+    return any(verdicts.get(o) not in POSITIVE for o in chosen)
+
+
+def record_decision(
+    db: Session,
+    actor: Actor,
+    kb: KnowledgeBase,
+    meeting_id: int,
+    case_id: int,
+    data: s.DecisionIn,
+) -> s.DecisionOut:
+    _meeting_row(db, meeting_id)
+    if not db.scalar(
+        select(t.AgendaItem.id).where(
+            t.AgendaItem.meeting_id == meeting_id, t.AgendaItem.case_id == case_id
+        )
+    ):
+        raise RecordValidationError(
+            [Problem("case_id", f"case {case_id} is not on the agenda of meeting {meeting_id}")]
+        )
+    _, assessment, assessment_id = current_assessment(db, actor, kb, case_id, data.case_version)
+    verdicts: dict[str, str] = {o.option: o.verdict for o in assessment.options}
+    deviation = deviation_of(list(data.chosen), verdicts)
+    _check_deviation(data, deviation, verdicts)
+    previous = _latest_decision(db, meeting_id, case_id)
+    row = t.Decision(
+        meeting_id=meeting_id,
+        case_id=case_id,
+        case_version=data.case_version or _case_row(db, case_id).version,
+        assessment_id=assessment_id,
+        chosen=list(dict.fromkeys(data.chosen)),
+        verdicts=verdicts,
+        rationale=data.rationale,
+        deviation=deviation,
+        deviation_reason=data.deviation_reason if deviation else None,
+        deviation_text=data.deviation_text if deviation else None,
+        supersedes_id=previous.id if previous else None,
+        created_by=actor.name,
+    )
+    db.add(row)
+    db.flush()
+    audit(db, actor, "create", "decision", row.id, case=case_id, meeting=meeting_id)
+    db.commit()
+    return decision_out(row)
+
+
+def _check_deviation(data: s.DecisionIn, deviation: bool, verdicts: dict[str, str]) -> None:
+    problems = []
+    if deviation and data.deviation_reason is None:
+        off = [o for o in data.chosen if verdicts.get(o) not in POSITIVE]
+        problems.append(
+            Problem(
+                "deviation_reason",
+                f"required: the decision differs from netmdt's verdicts ({', '.join(off)}); "
+                f"allowed: {', '.join(s.DEVIATION_REASONS)}",
+                "missing",
+            )
+        )
+    if deviation and data.deviation_reason == "other" and not data.deviation_text:
+        problems.append(Problem("deviation_text", "required when the reason is 'other'"))
+    if not deviation and data.deviation_reason is not None:
+        problems.append(
+            Problem(
+                "deviation_reason",
+                "only for a decision that differs from netmdt's verdicts; this one does not",
+            )
+        )
+    if problems:
+        raise RecordValidationError(problems)
+
+
+def _latest_decision(db: Session, meeting_id: int, case_id: int) -> t.Decision | None:
+    return db.scalar(
+        select(t.Decision)
+        .where(t.Decision.meeting_id == meeting_id, t.Decision.case_id == case_id)
+        .order_by(t.Decision.id.desc())
+        .limit(1)
+    )
+
+
+def decision_out(row: t.Decision) -> s.DecisionOut:
+    return s.DecisionOut.model_validate(row, from_attributes=True)
+
+
+def case_decisions(db: Session, actor: Actor, case_id: int) -> list[s.DecisionOut]:
+    _case_row(db, case_id)
+    rows = db.scalars(
+        select(t.Decision).where(t.Decision.case_id == case_id).order_by(t.Decision.id)
+    )
+    out = [decision_out(r) for r in rows]
+    audit(db, actor, "list", "decision", None, case=case_id, count=len(out))
+    db.commit()
+    return out
+
+
+# -- audit and reports ------------------------------------------------------------------
+
+
+def audit_log(
+    db: Session,
+    actor: Actor,
+    *,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    who: str | None = None,
+    limit: int = 200,
+) -> list[s.AuditOut]:
+    stmt = select(t.AuditEvent).order_by(t.AuditEvent.id.desc()).limit(limit)
+    if record_type:
+        stmt = stmt.where(t.AuditEvent.record_type == record_type)
+    if record_id:
+        stmt = stmt.where(t.AuditEvent.record_id == record_id)
+    if who:
+        stmt = stmt.where(t.AuditEvent.actor == who)
+    out = [s.AuditOut.model_validate(r, from_attributes=True) for r in db.scalars(stmt)]
+    audit(db, actor, "read", "audit_log", None, count=len(out))
+    db.commit()
+    return out
+
+
+def concordance(db: Session, actor: Actor) -> dict[str, Any]:
+    """How often the MDT's decisions matched netmdt's verdicts, by option and by reason.
+
+    Counts each case's latest decision at each meeting (amended ones are superseded)."""
+    superseded = select(t.Decision.supersedes_id).where(t.Decision.supersedes_id.is_not(None))
+    rows = list(db.scalars(select(t.Decision).where(t.Decision.id.not_in(superseded))))
+    by_option: dict[str, Counter[str]] = {}
+    for row in rows:
+        for option in row.chosen:
+            by_option.setdefault(option, Counter())[row.verdicts.get(option, "unknown")] += 1
+        for option, verdict in row.verdicts.items():
+            if verdict == "recommended" and option not in row.chosen:
+                by_option.setdefault(option, Counter())["recommended_not_chosen"] += 1
+    reasons = Counter(r.deviation_reason for r in rows if r.deviation)
+    audit(db, actor, "read", "report", "concordance", decisions=len(rows))
+    db.commit()
+    return {
+        "decisions": len(rows),
+        "concordant": sum(not r.deviation for r in rows),
+        "deviations": sum(r.deviation for r in rows),
+        "by_option": {o: dict(sorted(c.items())) for o, c in sorted(by_option.items())},
+        "by_deviation_reason": {k or "none": v for k, v in sorted(reasons.items())},
+    }
+
+
+def open_cases(db: Session, actor: Actor, exclude: list[int]) -> list[dict[str, Any]]:
+    """Cases that could go on an agenda: id, title and patient name (for the picker)."""
+    rows = db.execute(
+        select(t.Case.id, t.Case.title, t.Patient.name)
+        .join(t.Patient, t.Patient.id == t.Case.patient_id)
+        .where(t.Case.id.not_in(exclude))
+        .order_by(t.Patient.name, t.Case.id)
+        .limit(500)
+    ).all()
+    audit(db, actor, "list", "case", None, count=len(rows), purpose="agenda")
+    db.commit()
+    return [{"id": r.id, "title": r.title, "patient": r.name} for r in rows]

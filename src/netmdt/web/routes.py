@@ -1,0 +1,642 @@
+"""The MDT's web pages: server-rendered (Jinja2, autoescaped), plain forms, no JavaScript
+needed. Every page checks the role; every form carries a CSRF token."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import FormData
+
+from netmdt import __version__
+from netmdt.api.deps import (
+    Admin,
+    Auditor,
+    CareTeam,
+    Clinician,
+    Coordinator,
+    DbDep,
+    MaybeActor,
+    StateDep,
+)
+from netmdt.api.routes import add_user, user_input, users
+from netmdt.api.security import Throttled, authenticate, new_csrf_token, same_token
+from netmdt.assessment import VERDICTS, Assessment
+from netmdt.errors import ConflictError, Problem, RecordValidationError
+from netmdt.store import schemas as s
+from netmdt.store import services as svc
+from netmdt.web.forms import (
+    EMPTY_LIST,
+    TREATMENT_ROWS_SPARE,
+    facts_from_form,
+    form_sections,
+    outcomes,
+    therapies,
+    values_from_facts,
+    values_from_form,
+)
+
+router = APIRouter()
+templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
+VERDICT_WORDS = {
+    "recommended": "Recommended",
+    "consider": "Consider",
+    "insufficient_information": "Insufficient information",
+    "not_recommended": "Not recommended",
+    "contraindicated": "Contraindicated",
+}
+templates.env.globals.update(
+    version=__version__,
+    VERDICTS=VERDICTS,
+    VERDICT_WORDS=VERDICT_WORDS,
+    DEVIATION_REASONS=s.DEVIATION_REASONS,
+    EMPTY_LIST=EMPTY_LIST,
+)
+
+
+def csrf_token(request: Request) -> str:
+    token = request.session.get("csrf")
+    if not token:
+        token = request.session["csrf"] = new_csrf_token()
+    return str(token)
+
+
+def render(
+    request: Request, name: str, actor: svc.Actor | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {"actor": actor, "csrf": csrf_token(request), **context},
+        status_code=status_code,
+    )
+
+
+def error_page(request: Request, status: int, error: dict[str, Any]) -> Response:
+    if status == 401:
+        return render(request, "login.html", None, 401, next=request.url.path, error=None)
+    return render(request, "error.html", None, status, status=status, error=error)
+
+
+async def checked_form(request: Request) -> FormData:
+    """The submitted form, after its CSRF token is checked against the session's."""
+    form = await request.form()
+    if not same_token(str(form.get("csrf_token", "")), request.session.get("csrf")):
+        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    return form
+
+
+Form = Annotated[FormData, Depends(checked_form)]
+
+
+def redirect(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def _model(model: type[BaseModel], data: dict[str, Any]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise RecordValidationError(svc.problems_of(error)) from error
+
+
+# -- log in and out ---------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request, actor: MaybeActor, next: str = "/") -> Response:
+    return render(request, "login.html", actor, next=_local(next), error=None)
+
+
+@router.post("/login")
+async def login(request: Request, db: DbDep, state: StateDep, form: Form) -> Response:
+    name = str(form.get("name", "")).strip()
+    target = _local(str(form.get("next", "/")))
+    try:
+        user = authenticate(db, state.settings, name, str(form.get("password", "")))
+    except Throttled as error:
+        page = render(request, "login.html", None, 429, next=target, error=str(error))
+        page.headers["Retry-After"] = str(error.retry_after)
+        return page
+    if user is None:
+        return render(
+            request, "login.html", None, 401, next=target, error="Wrong user name or password."
+        )
+    request.session.clear()
+    request.session.update(uid=user.id, csrf=new_csrf_token())
+    return redirect(target)
+
+
+def _local(target: str) -> str:
+    """Only redirect within this site after logging in."""
+    return target if target.startswith("/") and not target.startswith("//") else "/"
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbDep, actor: MaybeActor, form: Form) -> Response:
+    if actor:
+        svc.audit(db, actor, "logout", "user", None)
+        db.commit()
+    request.session.clear()
+    return redirect("/login")
+
+
+@router.get("/")
+def home(actor: MaybeActor) -> Response:
+    if actor is None:
+        return redirect("/login")
+    if actor.roles & {"coordinator", "clinician"}:
+        return redirect("/meetings")
+    return redirect("/audit" if "auditor" in actor.roles else "/admin/users")
+
+
+# -- meetings ---------------------------------------------------------------------------
+
+
+@router.get("/meetings")
+def meetings(request: Request, db: DbDep, actor: CareTeam) -> Response:
+    return render(
+        request, "meetings.html", actor, meetings=svc.list_meetings(db), today=date.today()
+    )
+
+
+@router.post("/meetings")
+def create_meeting(request: Request, db: DbDep, actor: Coordinator, form: Form) -> Response:
+    attendees = [a.strip() for a in str(form.get("attendees", "")).splitlines() if a.strip()]
+    data = _model(
+        s.MeetingIn,
+        {"date": form.get("date"), "title": form.get("title", ""), "attendees": attendees},
+    )
+    meeting = svc.create_meeting(db, actor, data)
+    return redirect(f"/meetings/{meeting.id}")
+
+
+@router.get("/meetings/{meeting_id}")
+def meeting(
+    request: Request, db: DbDep, state: StateDep, actor: CareTeam, meeting_id: int
+) -> Response:
+    info = svc.get_meeting(db, meeting_id)
+    rows = []
+    for row in svc.agenda(db, actor, meeting_id):
+        _, assessment, _ = svc.current_assessment(db, actor, state.kb, row["case"].id)
+        rows.append({**row, "headline": _headline(assessment)})
+    candidates = (
+        svc.open_cases(db, actor, exclude=info.case_ids) if "coordinator" in actor.roles else []
+    )
+    return render(request, "meeting.html", actor, meeting=info, rows=rows, candidates=candidates)
+
+
+def _headline(assessment: Assessment) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {v: [] for v in VERDICTS}
+    for option in assessment.options:
+        grouped[option.verdict].append(option.name)
+    return grouped
+
+
+@router.post("/meetings/{meeting_id}/agenda")
+def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: int, form: Form) -> Response:
+    case_id = _int(form.get("case_id"), "case_id")
+    svc.add_to_agenda(db, actor, meeting_id, case_id)
+    return redirect(f"/meetings/{meeting_id}")
+
+
+def _int(value: Any, where: str) -> int:
+    try:
+        return int(str(value))
+    except ValueError:
+        raise RecordValidationError([Problem(where, "must be a whole number")]) from None
+
+
+# -- patients ---------------------------------------------------------------------------
+
+
+@router.get("/patients")
+def patients(request: Request, db: DbDep, actor: CareTeam, q: str | None = None) -> Response:
+    found = svc.list_patients(db, actor, q)
+    return render(request, "patients.html", actor, patients=found, q=q or "")
+
+
+@router.get("/patients/new")
+def new_patient(request: Request, actor: Coordinator) -> Response:
+    return render(request, "patient_new.html", actor, values={}, problems={})
+
+
+@router.post("/patients")
+def create_patient(request: Request, db: DbDep, actor: Coordinator, form: Form) -> Response:
+    values = {
+        k: str(form.get(k, "")) for k in ("name", "date_of_birth", "nhs_number", "hospital_number")
+    }
+    try:
+        data = _model(s.PatientIn, {k: v or None for k, v in values.items()})
+        patient = svc.create_patient(db, actor, data)
+    except RecordValidationError as error:
+        return render(
+            request,
+            "patient_new.html",
+            actor,
+            422,
+            values=values,
+            problems=_by_field(error.problems),
+        )
+    except ConflictError as error:
+        problems = {"nhs_number": [str(error).removeprefix("nhs_number: ")]}
+        return render(request, "patient_new.html", actor, 409, values=values, problems=problems)
+    return redirect(f"/patients/{patient.id}")
+
+
+def _by_field(problems: list[Problem]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for p in problems:
+        grouped.setdefault(p.where.removeprefix("facts."), []).append(p.message)
+    return grouped
+
+
+@router.get("/patients/find")
+def find_patient(request: Request, db: DbDep, actor: CareTeam, nhs_number: str = "") -> Response:
+    """Where links from the EHR (CDS Hooks cards) land."""
+    found = svc.find_patient(db, actor, nhs_number=nhs_number.replace(" ", ""))
+    if found is not None:
+        return redirect(f"/patients/{found.id}")
+    return render(
+        request,
+        "error.html",
+        actor,
+        404,
+        status=404,
+        error={"message": "No patient with that NHS number is registered in netmdt."},
+    )
+
+
+@router.get("/patients/{patient_id}")
+def patient(request: Request, db: DbDep, actor: CareTeam, patient_id: int) -> Response:
+    info = svc.get_patient(db, actor, patient_id)
+    cases = svc.patient_cases(db, actor, patient_id)
+    return render(request, "patient.html", actor, patient=info, cases=cases)
+
+
+# -- cases ------------------------------------------------------------------------------
+
+
+@router.get("/patients/{patient_id}/cases/new")
+def new_case(
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: int
+) -> Response:
+    info = svc.get_patient(db, actor, patient_id)
+    return _case_form(request, state, actor, patient=info, case=None, values={}, problems={})
+
+
+def _case_form(
+    request: Request,
+    state: Any,
+    actor: svc.Actor,
+    *,
+    patient: s.PatientOut,
+    case: s.CaseOut | None,
+    values: dict[str, Any],
+    problems: dict[str, list[str]],
+    status: int = 200,
+    title: str = "",
+) -> Response:
+    rows = len(values.get("history.prior_treatments", []) or []) + TREATMENT_ROWS_SPARE
+    if "history.prior_treatments.rows" in values:
+        rows = max(rows, int((values["history.prior_treatments.rows"] or ["0"])[0] or 0))
+    return render(
+        request,
+        "case_form.html",
+        actor,
+        status,
+        patient=patient,
+        case=case,
+        title=title or (case.title if case else ""),
+        sections=form_sections(state.kb),
+        values=values,
+        problems=problems,
+        therapies=therapies(),
+        outcomes=outcomes(),
+        treatment_rows=rows,
+    )
+
+
+@router.post("/patients/{patient_id}/cases")
+def create_case(
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: int, form: Form
+) -> Response:
+    info = svc.get_patient(db, actor, patient_id)
+    facts, problems = facts_from_form(form, form_sections(state.kb))
+    title = str(form.get("title", "")).strip()
+    try:
+        if problems:
+            raise RecordValidationError(problems)
+        case = svc.create_case(
+            db, actor, state.kb, patient_id, _model(s.CaseCreate, {"title": title, "facts": facts})
+        )
+    except RecordValidationError as error:
+        return _case_form(
+            request,
+            state,
+            actor,
+            patient=info,
+            case=None,
+            values=values_from_form(form),
+            problems=_by_field(error.problems),
+            status=422,
+            title=title,
+        )
+    return redirect(f"/cases/{case.id}")
+
+
+@router.get("/cases/{case_id}")
+def case_page(
+    request: Request,
+    db: DbDep,
+    state: StateDep,
+    actor: CareTeam,
+    case_id: int,
+    version: int | None = None,
+) -> Response:
+    case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id, version)
+    info = svc.get_patient(db, actor, case.patient_id)
+    decisions = svc.case_decisions(db, actor, case_id)
+    meetings = [m for m in svc.list_meetings(db) if case_id in m.case_ids]
+    grouped = {v: [o for o in assessment.options if o.verdict == v] for v in VERDICTS}
+    return render(
+        request,
+        "case.html",
+        actor,
+        case=case,
+        patient=info,
+        a=assessment,
+        grouped=grouped,
+        decisions=decisions,
+        meetings=meetings,
+        kb=state.kb,
+        latest=version is None,
+    )
+
+
+@router.get("/cases/{case_id}/edit")
+def edit_case(
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: int
+) -> Response:
+    case = svc.get_case(db, actor, case_id)
+    info = svc.get_patient(db, actor, case.patient_id)
+    return _case_form(
+        request,
+        state,
+        actor,
+        patient=info,
+        case=case,
+        values=values_from_facts(case.facts),
+        problems={},
+    )
+
+
+@router.post("/cases/{case_id}/edit")
+def save_case(
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: int, form: Form
+) -> Response:
+    case = svc.get_case(db, actor, case_id)
+    info = svc.get_patient(db, actor, case.patient_id)
+    facts, problems = facts_from_form(form, form_sections(state.kb))
+    base = _int(form.get("base_version"), "base_version")
+    note = str(form.get("note", "")).strip() or None
+    try:
+        if problems:
+            raise RecordValidationError(problems)
+        svc.update_case(
+            db,
+            actor,
+            state.kb,
+            case_id,
+            _model(s.CaseUpdate, {"base_version": base, "facts": facts, "note": note}),
+        )
+    except RecordValidationError as error:
+        return _case_form(
+            request,
+            state,
+            actor,
+            patient=info,
+            case=case,
+            values=values_from_form(form),
+            problems=_by_field(error.problems),
+            status=422,
+        )
+    except ConflictError as error:
+        return _case_form(
+            request,
+            state,
+            actor,
+            patient=info,
+            case=case,
+            values=values_from_form(form),
+            problems={"": [str(error)]},
+            status=409,
+        )
+    return redirect(f"/cases/{case_id}")
+
+
+@router.get("/cases/{case_id}/history")
+def history(request: Request, db: DbDep, actor: CareTeam, case_id: int) -> Response:
+    case = svc.get_case(db, actor, case_id)
+    versions = svc.case_versions(db, actor, case_id)
+    changes = {
+        v.version: svc.diff_facts(versions[i - 1].facts if i else {}, v.facts)
+        for i, v in enumerate(versions)
+    }
+    return render(
+        request,
+        "history.html",
+        actor,
+        case=case,
+        versions=list(reversed(versions)),
+        changes=changes,
+    )
+
+
+# -- decisions --------------------------------------------------------------------------
+
+
+@router.get("/cases/{case_id}/decision")
+def decision_form(
+    request: Request, db: DbDep, state: StateDep, actor: Clinician, case_id: int, meeting: int
+) -> Response:
+    return _decision_page(request, db, state, actor, case_id, meeting, values={}, problems={})
+
+
+def _decision_page(
+    request: Request,
+    db: DbDep,
+    state: Any,
+    actor: svc.Actor,
+    case_id: int,
+    meeting_id: int,
+    *,
+    values: dict[str, Any],
+    problems: dict[str, list[str]],
+    status: int = 200,
+) -> Response:
+    case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
+    info = svc.get_patient(db, actor, case.patient_id)
+    return render(
+        request,
+        "decision.html",
+        actor,
+        status,
+        case=case,
+        patient=info,
+        a=assessment,
+        meeting=svc.get_meeting(db, meeting_id),
+        values=values,
+        problems=problems,
+    )
+
+
+@router.post("/cases/{case_id}/decision")
+def record_decision(
+    request: Request,
+    db: DbDep,
+    state: StateDep,
+    actor: Clinician,
+    case_id: int,
+    meeting: int,
+    form: Form,
+) -> Response:
+    values = {
+        "chosen": [str(v) for v in form.getlist("chosen")],
+        "rationale": str(form.get("rationale", "")),
+        "deviation_reason": str(form.get("deviation_reason", "")) or None,
+        "deviation_text": str(form.get("deviation_text", "")) or None,
+        "case_version": _int(form.get("case_version"), "case_version"),
+    }
+    try:
+        svc.record_decision(db, actor, state.kb, meeting, case_id, _model(s.DecisionIn, values))
+    except RecordValidationError as error:
+        return _decision_page(
+            request,
+            db,
+            state,
+            actor,
+            case_id,
+            meeting,
+            values=values,
+            problems=_by_field(error.problems),
+            status=422,
+        )
+    return redirect(f"/cases/{case_id}#decisions")
+
+
+# -- the patient summary ----------------------------------------------------------------
+
+
+def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: int) -> Any:
+    from netmdt.summary import DecisionInfo, build_summary
+
+    case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
+    info = svc.get_patient(db, actor, case.patient_id)
+    decisions = svc.case_decisions(db, actor, case_id)
+    decision = None
+    if decisions:
+        last = decisions[-1]
+        when = svc.get_meeting(db, last.meeting_id).date
+        decision = DecisionInfo(meeting_date=when, chosen=last.chosen, rationale=last.rationale)
+    svc.audit(db, actor, "export", "summary", case_id)
+    db.commit()
+    return build_summary(assessment, state.kb, patient_name=info.name, decision=decision)
+
+
+@router.get("/cases/{case_id}/summary")
+def summary_page(db: DbDep, state: StateDep, actor: CareTeam, case_id: int) -> Response:
+    from netmdt.summary import summary_html
+
+    return HTMLResponse(summary_html(_summary(db, state, actor, case_id)))
+
+
+@router.get("/cases/{case_id}/summary.pdf")
+def summary_pdf(db: DbDep, state: StateDep, actor: CareTeam, case_id: int) -> Response:
+    from netmdt.summary import summary_pdf as pdf
+
+    return Response(
+        pdf(_summary(db, state, actor, case_id)),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="netmdt-summary-case-{case_id}.pdf"'},
+    )
+
+
+# -- audit, reports, users --------------------------------------------------------------
+
+
+@router.get("/audit")
+def audit_page(
+    request: Request,
+    db: DbDep,
+    actor: Auditor,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    who: str | None = None,
+) -> Response:
+    events = svc.audit_log(
+        db, actor, record_type=record_type or None, record_id=record_id or None, who=who or None
+    )
+    return render(
+        request,
+        "audit.html",
+        actor,
+        events=events,
+        filters={"record_type": record_type or "", "record_id": record_id or "", "who": who or ""},
+    )
+
+
+@router.get("/reports/concordance")
+def concordance_page(request: Request, db: DbDep, state: StateDep, actor: Auditor) -> Response:
+    report = svc.concordance(db, actor)
+    names = {o.id: o.name for o in state.kb.options.values()}
+    return render(request, "concordance.html", actor, report=report, names=names)
+
+
+@router.get("/admin/users")
+def users_page(request: Request, db: DbDep, actor: Admin) -> Response:
+    return render(
+        request, "users.html", actor, users=users(db), roles=s.ROLES, problems={}, created=None
+    )
+
+
+@router.post("/admin/users")
+def create_user(request: Request, db: DbDep, actor: Admin, form: Form) -> Response:
+    try:
+        data = user_input(
+            str(form.get("name", "")),
+            [str(r) for r in form.getlist("roles")],
+            str(form.get("password", "")),
+        )
+        user = add_user(db, actor.name, data)
+    except (RecordValidationError, ConflictError) as error:
+        problems = (
+            _by_field(error.problems)
+            if isinstance(error, RecordValidationError)
+            else {"name": [str(error).removeprefix("name: ")]}
+        )
+        return render(
+            request,
+            "users.html",
+            actor,
+            422,
+            users=users(db),
+            roles=s.ROLES,
+            problems=problems,
+            created=None,
+        )
+    return render(
+        request,
+        "users.html",
+        actor,
+        201,
+        users=users(db),
+        roles=s.ROLES,
+        problems={},
+        created=user.name,
+    )
