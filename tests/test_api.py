@@ -280,7 +280,11 @@ def test_every_patient_read_and_write_is_audited(web: Harness) -> None:
         ("clinician", "read", "assessment", "1"),
     ]
     newest = web.audit()[0]  # reading the log is audited too
-    assert (newest["actor"], newest["action"], newest["record_type"]) == ("auditor", "read", "audit_log")
+    assert (newest["actor"], newest["action"], newest["record_type"]) == (
+        "auditor",
+        "read",
+        "audit_log",
+    )
 
 
 def test_the_audit_log_is_append_only_in_the_database(web: Harness) -> None:

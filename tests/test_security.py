@@ -1,0 +1,265 @@
+"""Security of the HTTP edge: authentication and roles on every route, CSRF, escaping,
+login throttling, cookie flags, and no patient data in the logs."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.webapp import PASSWORD, ROLES, Harness, csrf_of, example_facts, login, make_harness
+
+CARE = {"coordinator", "clinician"}
+# Who may use each route: the specification the app is held to.
+ACCESS: dict[tuple[str, str], set[str]] = {
+    ("POST", "/api/assess"): CARE,
+    ("POST", "/api/patients"): {"coordinator"},
+    ("GET", "/api/patients"): CARE,
+    ("GET", "/api/patients/{patient_id}"): CARE,
+    ("GET", "/api/patients/{patient_id}/cases"): CARE,
+    ("POST", "/api/patients/{patient_id}/cases"): {"coordinator"},
+    ("GET", "/api/cases/{case_id}"): CARE,
+    ("PUT", "/api/cases/{case_id}"): {"coordinator"},
+    ("GET", "/api/cases/{case_id}/versions"): CARE,
+    ("GET", "/api/cases/{case_id}/diff"): CARE,
+    ("GET", "/api/cases/{case_id}/assessment"): CARE,
+    ("GET", "/api/cases/{case_id}/decisions"): CARE,
+    ("POST", "/api/meetings"): {"coordinator"},
+    ("GET", "/api/meetings"): CARE,
+    ("GET", "/api/meetings/{meeting_id}"): CARE,
+    ("POST", "/api/meetings/{meeting_id}/agenda"): {"coordinator"},
+    ("POST", "/api/meetings/{meeting_id}/cases/{case_id}/decision"): {"clinician"},
+    ("GET", "/api/audit"): {"auditor"},
+    ("GET", "/api/reports/concordance"): {"auditor"},
+    ("GET", "/api/users"): {"admin"},
+    ("POST", "/api/users"): {"admin"},
+    ("GET", "/meetings"): CARE,
+    ("POST", "/meetings"): {"coordinator"},
+    ("GET", "/meetings/{meeting_id}"): CARE,
+    ("POST", "/meetings/{meeting_id}/agenda"): {"coordinator"},
+    ("GET", "/patients"): CARE,
+    ("GET", "/patients/new"): {"coordinator"},
+    ("POST", "/patients"): {"coordinator"},
+    ("GET", "/patients/find"): CARE,
+    ("GET", "/patients/{patient_id}"): CARE,
+    ("GET", "/patients/{patient_id}/cases/new"): {"coordinator"},
+    ("POST", "/patients/{patient_id}/cases"): {"coordinator"},
+    ("GET", "/cases/{case_id}"): CARE,
+    ("GET", "/cases/{case_id}/edit"): {"coordinator"},
+    ("POST", "/cases/{case_id}/edit"): {"coordinator"},
+    ("GET", "/cases/{case_id}/history"): CARE,
+    ("GET", "/cases/{case_id}/decision"): {"clinician"},
+    ("POST", "/cases/{case_id}/decision"): {"clinician"},
+    ("GET", "/cases/{case_id}/summary"): CARE,
+    ("GET", "/cases/{case_id}/summary.pdf"): CARE,
+    ("GET", "/audit"): {"auditor"},
+    ("GET", "/reports/concordance"): {"auditor"},
+    ("GET", "/admin/users"): {"admin"},
+    ("POST", "/admin/users"): {"admin"},
+}
+PUBLIC = {
+    ("GET", "/healthz"),
+    ("GET", "/login"),
+    ("POST", "/login"),
+    ("POST", "/logout"),
+    ("GET", "/"),
+    ("GET", "/openapi.json"),
+    ("GET", "/docs"),
+    ("GET", "/docs/oauth2-redirect"),
+    ("GET", "/redoc"),
+}
+QUERY = {"/cases/{case_id}": "", "/cases/{case_id}/decision": "?meeting=1"}
+
+
+def routes(web: Harness) -> set[tuple[str, str]]:
+    """Every (method, path) the app serves, including those of included routers."""
+    found = set()
+    pending = list(web.app.routes)
+    while pending:
+        route = pending.pop()
+        included = getattr(route, "original_router", None)
+        if included is not None:  # FastAPI's wrapper of an included router
+            pending.extend(included.routes)
+        for method in getattr(route, "methods", None) or ():
+            if method != "HEAD":
+                found.add((method, route.path))
+    return found
+
+
+def url(path: str) -> str:
+    return re.sub(r"\{[a-z_]+\}", "1", path) + QUERY.get(path, "")
+
+
+def test_every_route_has_an_access_rule(sqlite_web: Harness) -> None:
+    assert routes(sqlite_web) - PUBLIC == set(ACCESS)
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ACCESS))
+def test_401_without_login(sqlite_web: Harness, method: str, path: str) -> None:
+    r = sqlite_web.client.request(method, url(path), follow_redirects=False)
+    assert r.status_code == 401, r.text
+
+
+@pytest.mark.parametrize(("method", "path"), sorted(ACCESS))
+def test_403_for_every_wrong_role(sqlite_web: Harness, method: str, path: str) -> None:
+    for role in sorted(set(ROLES) - ACCESS[(method, path)]):
+        r = sqlite_web.call(role, method, url(path), follow_redirects=False)
+        assert r.status_code == 403, (role, r.text)
+
+
+def test_an_unknown_token_is_401(sqlite_web: Harness) -> None:
+    r = sqlite_web.client.get("/api/patients", headers={"Authorization": "Bearer nmdt_forged"})
+    assert (r.status_code, r.headers["www-authenticate"]) == (401, "Bearer")
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_stores_nothing(sqlite_web: Harness) -> None:
+    client = sqlite_web.client
+    token = login(client, "coordinator")
+    form = {"name": "No Token", "date_of_birth": "1960-01-01"}
+    assert client.post("/patients", data=form, follow_redirects=False).status_code == 403
+    wrong = {**form, "csrf_token": "forged"}
+    assert client.post("/patients", data=wrong, follow_redirects=False).status_code == 403
+    assert sqlite_web.call("coordinator", "GET", "/api/patients").json() == []
+    ok = client.post("/patients", data={**form, "csrf_token": token}, follow_redirects=False)
+    assert ok.status_code == 303
+
+
+def test_cookie_authenticated_api_writes_need_the_csrf_header(sqlite_web: Harness) -> None:
+    client = sqlite_web.client
+    token = login(client, "coordinator")
+    body = {"name": "A B", "date_of_birth": "1960-01-01"}
+    assert client.post("/api/patients", json=body).status_code == 403
+    assert (
+        client.post("/api/patients", json=body, headers={"X-CSRF-Token": token}).status_code == 201
+    )
+
+
+def test_login_is_throttled_after_repeated_failures(sqlite_web: Harness) -> None:
+    client = sqlite_web.client
+    token = csrf_of(client.get("/login").text)
+    attempt = {"name": "clinician", "password": "wrong password!", "csrf_token": token}
+    assert [client.post("/login", data=attempt).status_code for _ in range(5)] == [401] * 5
+    right = client.post("/login", data={**attempt, "password": PASSWORD}, follow_redirects=False)
+    assert (right.status_code, right.headers["retry-after"]) == (429, "900")
+    assert "Too many failed logins" in right.text or "too many failed logins" in right.text
+
+
+def test_session_cookie_flags(tmp_path: Any) -> None:
+    for https, secure in ((False, False), (True, True)):
+        web = make_harness(f"sqlite:///{tmp_path / f'{https}.db'}", https=https)
+        token = csrf_of(web.client.get("/login").text)
+        r = web.client.post(
+            "/login",
+            data={"name": "clinician", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        cookie = r.headers["set-cookie"].lower()
+        assert ("httponly" in cookie, "samesite=lax" in cookie, "secure" in cookie) == (
+            True,
+            True,
+            secure,
+        )
+
+
+PAYLOAD = '<script>alert("x")</script>'
+ESCAPED = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
+
+
+def test_free_text_is_rendered_escaped_on_every_page(sqlite_web: Harness) -> None:
+    web = sqlite_web
+    patient = web.patient(name=PAYLOAD, hospital_number=PAYLOAD[:40])
+    facts = {
+        **example_facts(),
+        "history": {"prior_surgery": [PAYLOAD]},
+        "context": {"preferences": [PAYLOAD]},
+    }
+    r = web.call(
+        "coordinator",
+        "POST",
+        f"/api/patients/{patient['id']}/cases",
+        json={"title": PAYLOAD, "facts": facts},
+    )
+    case = r.json()
+    web.call(
+        "coordinator",
+        "PUT",
+        f"/api/cases/{case['id']}",
+        json={"base_version": 1, "facts": facts, "note": PAYLOAD},
+    )
+    meeting = web.call(
+        "coordinator",
+        "POST",
+        "/api/meetings",
+        json={"date": "2026-11-27", "title": PAYLOAD, "attendees": [PAYLOAD]},
+    ).json()
+    web.call(
+        "coordinator", "POST", f"/api/meetings/{meeting['id']}/agenda", json={"case_id": case["id"]}
+    )
+    web.call(
+        "clinician",
+        "POST",
+        f"/api/meetings/{meeting['id']}/cases/{case['id']}/decision",
+        json={
+            "chosen": ["surgery_curative"],
+            "rationale": PAYLOAD,
+            "deviation_reason": "other",
+            "deviation_text": PAYLOAD,
+        },
+    )
+    pages = {
+        "coordinator": [
+            f"/patients/{patient['id']}",
+            "/patients",
+            f"/meetings/{meeting['id']}",
+            "/meetings",
+            f"/cases/{case['id']}",
+            f"/cases/{case['id']}/edit",
+            f"/cases/{case['id']}/history",
+        ],
+        "clinician": [f"/cases/{case['id']}/decision?meeting={meeting['id']}"],
+    }
+    for role, paths in pages.items():
+        for path in paths:
+            html = web.call(role, "GET", path).text
+            assert PAYLOAD not in html, path
+            assert ESCAPED in html or ESCAPED[:30] in html, path
+
+
+def test_no_patient_data_in_the_logs(sqlite_web: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    web = sqlite_web
+    patient = web.patient(name="Zebedee Quokka")
+    web.case(patient["id"])
+    web.call("coordinator", "GET", "/patients/find?nhs_number=9434765919", follow_redirects=False)
+    web.call("coordinator", "GET", "/api/patients?q=Zebedee")
+    web.call(
+        "coordinator",
+        "POST",
+        "/api/patients",
+        json={"name": "Zebedee Quokka", "date_of_birth": "2999-01-01"},
+    )
+    client_side = ("httpx", "httpx2")  # the test client's own request log, not the app's
+    logged = "\n".join(r.getMessage() for r in caplog.records if r.name not in client_side)
+    assert "GET /patients/find 303" in logged  # requests are logged, by route template
+    for secret in ("Zebedee", "Quokka", "9434765919", "1962-03-01", "2999"):
+        assert secret not in logged
+
+
+def test_login_redirects_only_within_the_site(sqlite_web: Harness) -> None:
+    client: TestClient = sqlite_web.client
+    token = csrf_of(client.get("/login").text)
+    for target, landing in (
+        ("/patients", "/patients"),
+        ("https://evil.example/", "/"),
+        ("//evil.example", "/"),
+    ):
+        r = client.post(
+            "/login",
+            data={"name": "clinician", "password": PASSWORD, "csrf_token": token, "next": target},
+            follow_redirects=False,
+        )
+        assert r.headers["location"] == landing
+        token = csrf_of(client.get("/login").text)
