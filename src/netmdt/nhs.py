@@ -26,7 +26,7 @@ def nhs_check_digit(first9: str) -> int | None:
 
 
 def nhs_number_valid(s: str) -> bool:
-    """True if ``s`` is a valid NHS number: 10 digits (spaces allowed) with a correct check digit."""
+    """True if ``s`` is a valid NHS number: 10 digits (spaces allowed), correct check digit."""
     digits = s.replace(" ", "")
     if len(digits) != 10 or not (digits.isascii() and digits.isdigit()):
         return False
