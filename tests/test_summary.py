@@ -47,7 +47,6 @@ from netmdt.summary.words import (
 EXAMPLES = Path(netmdt.__file__).parent / "examples"
 CASES = [EXAMPLES / "si-net-liver-metastases.yaml", *sorted(EXAMPLES.glob("demo/demo-*.yaml"))]
 MAX_GRADE = 8.0
-NOT_SUITABLE = OTHER_REASON["not_suitable"]
 MEETING = date(2026, 11, 27)
 
 
@@ -86,11 +85,10 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
     )
     summary = build_summary(assessment, kb, patient_name="Ingrid Pretend", decision=decision)
     patient = {k: " ".join(v.split()) for k, v in kb.options["surgery_curative"].patient.items()}
-    more_tests = OTHER_REASON["more_tests"]
     trial = "Taking part in a research study (a clinical trial)"
     others = [
-        ("surgery_debulking", "An operation to remove most of the tumour", NOT_SUITABLE),
-        ("ssa_short_acting", "Short-acting octreotide injections", NOT_SUITABLE),
+        ("surgery_debulking", "An operation to remove most of the tumour", None),
+        ("ssa_short_acting", "Short-acting octreotide injections", None),
         ("ssa_long_acting", "Monthly somatostatin injections (octreotide or lanreotide)", None),
         ("chemotherapy", "Chemotherapy", None),
         ("interferon_alpha", "Interferon injections", None),
@@ -100,7 +98,7 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
         ("liver_embolisation", OPTION_NAMES["liver_embolisation"], None),
         ("thermal_ablation", "Destroying tumours in the liver with heat (ablation)", None),
         ("liver_transplant", "A liver transplant", None),
-        ("clinical_trial", trial, more_tests),
+        ("clinical_trial", trial, "more_tests"),
         ("everolimus", "Everolimus tablets", None),
         ("sunitinib", "Sunitinib capsules", None),
         ("telotristat", "Telotristat tablets for diarrhoea", None),
@@ -148,21 +146,22 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
             OtherOption(
                 option=option,
                 name=name,
-                reason="more_tests" if text == more_tests else "not_suitable",
-                reason_text=text or NOT_SUITABLE,
+                reason=reason or "not_suitable",
+                reason_title=OTHER_REASON[reason or "not_suitable"][0],
+                reason_text=OTHER_REASON[reason or "not_suitable"][1],
             )
-            for option, name, text in others
+            for option, name, reason in others
         ],
         next_steps=[
             NextStep(
                 text="Comparing scans taken a few months apart, to see if the tumour is growing.",
-                helps_decide=[trial],
+                helps_decide=["a clinical trial"],
                 fields=["disease.progression"],
             ),
             NextStep(
                 text="A special scan (such as a Ga-68 DOTATATE PET scan) to see if your tumour "
                 "has somatostatin docking points. Some treatments only work if it does.",
-                helps_decide=[trial],
+                helps_decide=["a clinical trial"],
                 fields=["imaging.sstr.positive"],
             ),
         ],
@@ -218,7 +217,9 @@ def test_a_contraindicated_option_is_explained_in_plain_words(kb: KnowledgeBase)
     reasons = {o.option: o.reason for o in summary.other_options}
     assert reasons["prrt_lu177_dotatate"] == "not_safe"
     text = summary_text(summary)
-    assert "Not safe for you now. Something about your health means it could do you harm" in text
+    assert (
+        "Not safe for you now.\nSomething about your health means these could do you harm" in text
+    )
     assert text.count("contraindicated") == 1  # only inside that plain explanation
 
 
@@ -287,8 +288,11 @@ def test_the_decision_aid_items_are_there(demo02: PatientSummary, kb: KnowledgeB
         # the options, what is still to find out, the decision
         "What it involves.",
         "Possible harms and side effects.",
+        "Options the team looked at that do not fit now.\nMore tests needed first.\nYour team "
+        "needs more facts before they can say if these would suit you.",
         "What is still to be found out.",
-        "A surgeon looks at your scans to judge how much of the tumour an operation could remove.",
+        "A surgeon looks at your scans to judge how much of the tumour an operation could remove."
+        "\nThis helps to decide about: surgery to remove most of the tumour.",
         "What the MDT decided.",
         "Tablets.",
     ]:

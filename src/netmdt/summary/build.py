@@ -23,6 +23,7 @@ from netmdt.summary.words import (
     OPTION_NAMES,
     OTHER_REASON,
     REGISTRY_ON_HOLD,
+    SHORT_NAMES,
     STANDING,
     VERDICT_REASON,
     next_step_text,
@@ -102,7 +103,8 @@ def _other(o: OptionAssessment) -> OtherOption:
         option=o.option,
         name=plain_name(o.option),
         reason=reason,
-        reason_text=OTHER_REASON[reason],
+        reason_title=OTHER_REASON[reason][0],
+        reason_text=OTHER_REASON[reason][1],
     )
 
 
@@ -114,7 +116,7 @@ def _next_steps(assessment: Assessment) -> list[NextStep]:
         fields.append(inv.field)
         settles.extend(s for s in inv.settles if s not in settles)
     return [
-        NextStep(text=text, helps_decide=[plain_name(s) for s in settles], fields=fields)
+        NextStep(text=text, helps_decide=[SHORT_NAMES[s] for s in settles], fields=fields)
         for text, (fields, settles) in steps.items()
     ]
 

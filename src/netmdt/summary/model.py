@@ -44,14 +44,15 @@ class OtherOption(_Model):
     option: str
     name: str
     reason: OtherReason
-    reason_text: str
+    reason_title: str  # e.g. "Not suitable now"
+    reason_text: str  # what that means, in plain words
 
 
 class NextStep(_Model):
     """Something still to be found out, in plain words, and which options it helps decide."""
 
     text: str
-    helps_decide: list[str]  # plain option names
+    helps_decide: list[str]  # short plain option names
     fields: list[str]  # the case fields behind it (for the care team; not shown)
 
 

@@ -35,20 +35,51 @@ OPTION_NAMES: Final[dict[str, str]] = {
     "clinical_trial": "Taking part in a research study (a clinical trial)",
 }
 
+# Short names, for lists of options inside a sentence.
+SHORT_NAMES: Final[dict[str, str]] = {
+    "surgery_curative": "surgery to remove the tumour",
+    "surgery_debulking": "surgery to remove most of the tumour",
+    "endoscopic_resection": "endoscopic removal",
+    "active_surveillance": "active surveillance",
+    "ssa_short_acting": "short-acting octreotide",
+    "ssa_long_acting": "monthly somatostatin injections",
+    "telotristat": "telotristat",
+    "interferon_alpha": "interferon",
+    "chemotherapy": "chemotherapy",
+    "everolimus": "everolimus",
+    "sunitinib": "sunitinib",
+    "prrt_lu177_dotatate": "Lu-177 PRRT",
+    "prrt_y90_dotatoc": "Y-90 PRRT",
+    "mibg_i131": "I-131 MIBG",
+    "liver_embolisation": "embolisation",
+    "thermal_ablation": "ablation",
+    "liver_transplant": "a liver transplant",
+    "clinical_trial": "a clinical trial",
+}
+
 STANDING: Final[dict[str, str]] = {
     "chosen": "Your team chose this at the MDT meeting.",
     "recommended": "netmdt's guide says this fits your situation well.",
     "consider": "netmdt's guide says this may fit. It is worth talking about with your team.",
 }
 
-# Why an option is only listed by name. Never a verdict word without its plain meaning.
-OTHER_REASON: Final[dict[str, str]] = {
-    "not_suitable": "Not suitable now. It does not fit your type of tumour or your situation at "
-    "the moment, or another treatment would suit you better.",
-    "not_safe": "Not safe for you now. Something about your health means it could do you harm "
-    "(doctors call this contraindicated).",
-    "more_tests": "More tests needed first. Your team needs more facts before they can say if "
-    "it would suit you.",
+# Why an option is only listed by name: a heading, then what it means. Never a verdict word
+# without its plain meaning.
+OTHER_REASON: Final[dict[str, tuple[str, str]]] = {
+    "more_tests": (
+        "More tests needed first",
+        "Your team needs more facts before they can say if these would suit you.",
+    ),
+    "not_safe": (
+        "Not safe for you now",
+        "Something about your health means these could do you harm at the moment. Doctors call "
+        "this contraindicated.",
+    ),
+    "not_suitable": (
+        "Not suitable now",
+        "These do not fit your type of tumour or your situation at the moment, or another "
+        "treatment would suit you better.",
+    ),
 }
 VERDICT_REASON: Final[dict[str, OtherReason]] = {
     "not_recommended": "not_suitable",
