@@ -300,6 +300,12 @@ GLOSSARY: Final[tuple[tuple[str, str, str], ...]] = (
         "medicine that sticks to the docking points on tumour cells and kills them with radiation.",
     ),
     (
+        "Lu-177, Y-90 and I-131",
+        r"Lu-177|Y-90|I-131",
+        "Radioactive forms of lutetium, yttrium and iodine. They give off the radiation in "
+        "these treatments.",
+    ),
+    (
         "MIBG",
         r"\bMIBG\b",
         "A substance that some tumours take up. With a little radioactive "
@@ -352,6 +358,13 @@ GLOSSARY: Final[tuple[tuple[str, str, str], ...]] = (
         "Flushing, diarrhoea and other symptoms caused "
         "by hormones, mainly serotonin, that some NETs release into the blood.",
     ),
+    (
+        "Pancreas",
+        r"pancrea",
+        "An organ behind the stomach. It makes juices that help digest food, and hormones "
+        "such as insulin.",
+    ),
+    ("Leukaemia", r"leukaemia", "A cancer of the blood cells."),
     (
         "Serotonin",
         r"serotonin",
