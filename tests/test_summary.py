@@ -354,3 +354,10 @@ def test_pdf_renders_with_the_patients_options(demo02: PatientSummary) -> None:
     text = " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
     for option in demo02.options:
         assert option.name in text, option.name
+
+
+def test_the_readability_table_in_the_docs_names_every_case() -> None:
+    doc = (Path(__file__).parent.parent / "docs/patient-summary.md").read_text()
+    for path in CASES:
+        case_id = path.stem.split("-")[0] + "-" + path.stem.split("-")[1]
+        assert (path.stem if case_id == "si-net" else case_id) in doc, path.stem
