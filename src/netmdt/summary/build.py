@@ -1,0 +1,167 @@
+"""Build the patient summary from one assessment (pure: no I/O, no clock)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from netmdt.assessment import Assessment, OptionAssessment
+from netmdt.kb import KnowledgeBase
+from netmdt.summary.model import (
+    AboutKnowledgeBase,
+    Decision,
+    DecisionInfo,
+    GlossaryEntry,
+    NextStep,
+    OtherOption,
+    PatientSummary,
+    Standing,
+    SummaryOption,
+)
+from netmdt.summary.words import (
+    FUNDING,
+    GLOSSARY_PATTERNS,
+    OPTION_NAMES,
+    OTHER_REASON,
+    REGISTRY_ON_HOLD,
+    SHORT_NAMES,
+    STANDING,
+    VERDICT_REASON,
+    next_step_text,
+)
+
+# Terms the page's own fixed wording always uses (title, introduction, contact).
+ALWAYS_IN_GLOSSARY = ("NET", "MDT", "NET nurse specialist", "Knowledge base", "Guideline")
+
+
+def build_summary(
+    assessment: Assessment,
+    kb: KnowledgeBase,
+    *,
+    patient_name: str | None = None,
+    decision: DecisionInfo | None = None,
+) -> PatientSummary:
+    """The plain-language summary of one assessment, for the patient.
+
+    Options discussed in full: those the MDT chose (``decision``), then netmdt's
+    ``recommended`` and ``consider`` options. Every other option is named with its plain
+    reason. Raises ``ValueError`` if ``decision`` chooses an option the assessment lacks.
+    """
+    known = {o.option for o in assessment.options}
+    chosen = list(decision.chosen) if decision else []
+    if unknown := [c for c in chosen if c not in known]:
+        raise ValueError(f"decision.chosen: unknown option(s) {unknown}; known: {sorted(known)}")
+    options = [_option(assessment.option(c), "chosen", kb) for c in chosen] + [
+        _option(o, o.verdict, kb)
+        for o in assessment.options
+        if (o.verdict == "recommended" or o.verdict == "consider") and o.option not in chosen
+    ]
+    shown = {o.option for o in options}
+    summary = PatientSummary(
+        patient_name=patient_name,
+        case_id=assessment.case_id,
+        assessed_on=assessment.assessed_on,
+        options=options,
+        other_options=[_other(o) for o in assessment.options if o.option not in shown],
+        next_steps=_next_steps(assessment),
+        decision=_decision(decision) if decision else None,
+        knowledge_base=_about(assessment, kb),
+        funding_statement=" ".join(kb.funding_statement.split()),
+    )
+    return summary.model_copy(update={"glossary": _glossary(_texts(summary))})
+
+
+def plain_name(option_id: str) -> str:
+    return OPTION_NAMES[option_id]
+
+
+def _option(o: OptionAssessment, standing: Standing, kb: KnowledgeBase) -> SummaryOption:
+    patient = kb.options[o.option].patient
+    return SummaryOption(
+        option=o.option,
+        name=plain_name(o.option),
+        standing=standing,
+        standing_text=STANDING[standing],
+        what_it_is=_clean(patient["what_it_is"]),
+        what_it_involves=_clean(patient["what_it_involves"]),
+        benefits=_clean(patient["benefits"]),
+        harms=_clean(patient["harms"]),
+        funding=_funding(o),
+        awaiting_review=o.review_needed,
+    )
+
+
+def _funding(o: OptionAssessment) -> str | None:
+    text = FUNDING[o.funding.pathway]
+    if text and o.funding.registry_status == "on_hold":
+        return f"{text} {REGISTRY_ON_HOLD}"
+    return text
+
+
+def _other(o: OptionAssessment) -> OtherOption:
+    reason = VERDICT_REASON[o.verdict]  # only negative or unsettled verdicts come here
+    return OtherOption(
+        option=o.option,
+        name=plain_name(o.option),
+        reason=reason,
+        reason_title=OTHER_REASON[reason][0],
+        reason_text=OTHER_REASON[reason][1],
+    )
+
+
+def _next_steps(assessment: Assessment) -> list[NextStep]:
+    """Each plain step once, in the assessment's order, with every option it helps decide."""
+    steps: dict[str, tuple[list[str], list[str]]] = {}
+    for inv in assessment.next_investigations:
+        fields, settles = steps.setdefault(next_step_text(inv.field), ([], []))
+        fields.append(inv.field)
+        settles.extend(s for s in inv.settles if s not in settles)
+    return [
+        NextStep(text=text, helps_decide=[SHORT_NAMES[s] for s in settles], fields=fields)
+        for text, (fields, settles) in steps.items()
+    ]
+
+
+def _decision(info: DecisionInfo) -> Decision:
+    paragraphs = (info.rationale or "").replace("\r\n", "\n").split("\n\n")
+    return Decision(
+        meeting_date=info.meeting_date,
+        chosen=[plain_name(c) for c in info.chosen],
+        rationale=[" ".join(p.split()) for p in paragraphs if p.strip()],
+    )
+
+
+def _about(assessment: Assessment, kb: KnowledgeBase) -> AboutKnowledgeBase:
+    criteria = [c for option in kb.options.values() for c in option.criteria]
+    ref = assessment.knowledge_base
+    return AboutKnowledgeBase(
+        version=ref.version,
+        updated=ref.updated,
+        fingerprint=ref.fingerprint,
+        rules=len(criteria),
+        rules_awaiting_review=sum(c.review for c in criteria),
+        sources=len(kb.sources),
+    )
+
+
+def _texts(summary: PatientSummary) -> Iterable[str]:
+    for o in summary.options:
+        yield from (o.name, o.what_it_is, o.what_it_involves, o.benefits, o.harms)
+    yield from (o.name for o in summary.other_options)
+    for step in summary.next_steps:
+        yield step.text
+        yield from step.helps_decide
+    if summary.decision:
+        yield from summary.decision.rationale
+
+
+def _glossary(texts: Iterable[str]) -> list[GlossaryEntry]:
+    text = "\n".join(texts)
+    return [
+        GlossaryEntry(term=term, meaning=meaning)
+        for term, pattern, meaning in GLOSSARY_PATTERNS
+        if term in ALWAYS_IN_GLOSSARY or pattern.search(text)
+    ]
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split())

@@ -1,0 +1,91 @@
+"""The patient summary as data: what the page says, before it is rendered."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Standing = Literal["chosen", "recommended", "consider"]
+OtherReason = Literal["not_suitable", "not_safe", "more_tests"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DecisionInfo(_Model):
+    """What the MDT decided at its meeting (entered by the team, not by netmdt)."""
+
+    meeting_date: date
+    chosen: list[str]  # option ids
+    rationale: str | None = None  # free text from the team; escaped when rendered
+
+
+class SummaryOption(_Model):
+    """One option the patient is told about in full."""
+
+    option: str
+    name: str  # plain name
+    standing: Standing
+    standing_text: str  # what the standing means, in plain words
+    what_it_is: str
+    what_it_involves: str
+    benefits: str
+    harms: str
+    funding: str | None  # who pays, in plain words; None when netmdt cannot say
+    awaiting_review: bool  # some rule behind this option awaits a clinician's check
+
+
+class OtherOption(_Model):
+    """An option the team looked at that does not fit now: named, with the plain reason."""
+
+    option: str
+    name: str
+    reason: OtherReason
+    reason_title: str  # e.g. "Not suitable now"
+    reason_text: str  # what that means, in plain words
+
+
+class NextStep(_Model):
+    """Something still to be found out, in plain words, and which options it helps decide."""
+
+    text: str
+    helps_decide: list[str]  # short plain option names
+    fields: list[str]  # the case fields behind it (for the care team; not shown)
+
+
+class Decision(_Model):
+    meeting_date: date
+    chosen: list[str]  # plain option names
+    rationale: list[str]  # paragraphs
+
+
+class GlossaryEntry(_Model):
+    term: str
+    meaning: str
+
+
+class AboutKnowledgeBase(_Model):
+    version: str
+    updated: str
+    fingerprint: str
+    rules: int
+    rules_awaiting_review: int
+    sources: int
+
+
+class PatientSummary(_Model):
+    """Everything the patient summary says; rendered by ``summary_html`` / ``summary_pdf``."""
+
+    patient_name: str | None
+    case_id: str | None
+    assessed_on: date | None
+    options: list[SummaryOption]
+    other_options: list[OtherOption]
+    next_steps: list[NextStep]
+    decision: Decision | None
+    glossary: list[GlossaryEntry] = Field(default_factory=list)
+    knowledge_base: AboutKnowledgeBase
+    funding_statement: str
