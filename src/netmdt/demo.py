@@ -30,8 +30,8 @@ class DemoLogin:
     patients_loaded: int
 
 
-def demo_cases() -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(patient identity, case facts) for each demo case, in file order."""
+def demo_cases() -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
+    """(patient identity, case title, case facts) for each demo case, in file order."""
     folder = files("netmdt.examples").joinpath("demo")
     people = yaml.safe_load(folder.joinpath("patients.yaml").read_text())
     found = []
@@ -39,7 +39,9 @@ def demo_cases() -> list[tuple[dict[str, Any], dict[str, Any]]]:
         if not entry.name.endswith(".yaml") or entry.name == "patients.yaml":
             continue
         facts = yaml.safe_load(entry.read_text())
-        found.append((people[facts["id"]], facts))
+        person = dict(people[facts["id"]])
+        person.pop("sex", None)  # a case fact, not part of the patient record
+        found.append((person, str(person.pop("title")), facts))
     return found
 
 
@@ -69,9 +71,7 @@ def load_demo(sessions: sessionmaker[Session], kb: KnowledgeBase, today: date) -
             db, SYSTEM, s.MeetingIn(date=today, title="NET MDT (demo)", attendees=_attendees())
         )
         loaded = 0
-        for identity, facts in demo_cases():
-            person = dict(identity)
-            title = str(person.pop("title", None) or facts["id"].replace("-", " "))
+        for person, title, facts in demo_cases():
             patient = svc.create_patient(db, SYSTEM, s.PatientIn.model_validate(person))
             case = svc.create_case(
                 db, SYSTEM, kb, patient.id, s.CaseCreate(title=title, facts=_jsonable(facts))

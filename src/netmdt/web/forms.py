@@ -198,6 +198,11 @@ def _treatments(form: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | None, l
     return ([] if _getlist(form, base) == [EMPTY_LIST] else None), problems
 
 
+_HAS_NONE = frozenset(
+    p for p, f in case_fields().items() if "none" in f.type.values and f.type.kind == "list"
+)
+
+
 def values_from_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
     """Form values (dotted path -> value) to fill the form with stored facts."""
     flat: dict[str, Any] = {}
@@ -207,6 +212,10 @@ def values_from_facts(facts: Mapping[str, Any]) -> dict[str, Any]:
             path = prefix + key
             if isinstance(value, Mapping):
                 walk(value, path + ".")
+            elif value == []:
+                # Recorded as none: ticks the "none" box (a list that has a "none" value,
+                # the functional syndrome, shows its own "none"; saved as [none]).
+                flat[path] = ["none"] if path in _HAS_NONE else [EMPTY_LIST]
             elif path == "history.prior_treatments":
                 flat[path] = value
                 for i, row in enumerate(value):

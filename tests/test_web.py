@@ -1,0 +1,256 @@
+"""The web pages, driven as a browser would drive them: real forms, real CSRF tokens."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from netmdt.demo import demo_cases
+from tests.webapp import PATIENT, Harness, csrf_of, example_facts, login
+
+
+class FormReader(HTMLParser):
+    """What a browser would submit for the page's main form, untouched."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__()
+        self.action, self.inside, self.fields = action, False, []  # type: ignore[var-annotated]
+        self._select: str | None = None
+        self._textarea: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind not in ("checkbox", "radio") or "checked" in a:
+                self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select = a.get("name")
+            self._selected: str | None = None
+            self._first: str | None = None
+        elif tag == "option" and self._select:
+            if self._first is None:
+                self._first = a.get("value") or ""
+            if "selected" in a:
+                self._selected = a.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.fields.append((self._textarea, ""))
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            name, text = self.fields[-1]
+            self.fields[-1] = (name, text + data)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "select" and self._select:
+            chosen = self._selected if self._selected is not None else self._first
+            self.fields.append((self._select, chosen or ""))
+            self._select = None
+        elif tag == "textarea":
+            self._textarea = None
+        elif tag == "form":
+            self.inside = False
+
+
+def submission(html: str, action: str) -> list[tuple[str, str]]:
+    reader = FormReader(action)
+    reader.feed(html)
+    return list(reader.fields)
+
+
+def test_patient_form_names_the_field_with_a_wrong_nhs_number(sqlite_web: Harness) -> None:
+    client = sqlite_web.client
+    token = login(client, "coordinator")
+    form = {**PATIENT, "nhs_number": "943 476 5918", "csrf_token": token}
+    r = client.post("/patients", data=form)
+    assert r.status_code == 422
+    assert "nhs_number: must be 10 digits whose last digit is the modulus-11 check digit" in r.text
+    assert 'value="943 476 5918"' in r.text  # what was typed is kept
+    assert 'aria-invalid="true" aria-describedby="err-nhs_number"' in r.text
+
+
+def test_case_form_validates_inline_then_creates_the_case(web: Harness) -> None:
+    client = web.client
+    patient = web.patient()
+    token = login(client, "coordinator")
+    new = client.get(f"/patients/{patient['id']}/cases/new")
+    fields = dict(submission(new.text, f"/patients/{patient['id']}/cases"))
+    fields.update(
+        {"title": "Incidental NET", "tumour.ki67_percent": "abc", "performance.ecog": "1.5"}
+    )
+    r = client.post(f"/patients/{patient['id']}/cases", data=fields)
+    assert r.status_code == 422
+    assert "tumour.ki67_percent: must be a number" in r.text
+    assert "performance.ecog: must be a whole number" in r.text
+    assert web.call("coordinator", "GET", f"/api/patients/{patient['id']}/cases").json() == []
+    fields.update(
+        {
+            "tumour.ki67_percent": "2.5",
+            "performance.ecog": "1",
+            "tumour.type": "net",
+            "pregnant": "false",
+        }
+    )
+    r = client.post(f"/patients/{patient['id']}/cases", data=fields, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    case = web.call(
+        "coordinator", "GET", r.headers["location"].replace("/cases", "/api/cases")
+    ).json()
+    assert case["facts"] == {
+        "age_years": 64,
+        "assessed_on": case["facts"]["assessed_on"],
+        "pregnant": False,
+        "tumour": {"type": "net", "ki67_percent": 2.5},
+        "performance": {"ecog": 1},
+    }
+    page = client.get(r.headers["location"]).text
+    assert "Options by verdict" in page and "Insufficient information" in page
+    assert token
+
+
+@pytest.mark.parametrize("index", range(len(demo_cases())))
+def test_the_edit_form_round_trips_every_demo_case_unchanged(
+    sqlite_web: Harness, index: int
+) -> None:
+    person, title, facts = demo_cases()[index]
+    web = sqlite_web
+    patient = web.patient(
+        name=person["name"],
+        date_of_birth=str(person["date_of_birth"]),
+        nhs_number=person["nhs_number"],
+    )
+    stored = web.case(patient["id"], {k: _json(v) for k, v in facts.items() if k != "id"})
+    login(web.client, "coordinator")
+    page = web.client.get(f"/cases/{stored['id']}/edit").text
+    fields = submission(page, f"/cases/{stored['id']}/edit")
+    r = web.client.post(
+        f"/cases/{stored['id']}/edit", data=_multidict(fields), follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    diff = web.call("coordinator", "GET", f"/api/cases/{stored['id']}/diff?from=1&to=2").json()
+    assert diff == []
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json(v) for v in value]
+    return value.isoformat() if hasattr(value, "isoformat") else value
+
+
+def _multidict(fields: list[tuple[str, str]]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for name, value in fields:
+        out.setdefault(name, []).append(value)
+    return out
+
+
+def test_a_stale_form_is_refused_with_409_and_nothing_is_lost(sqlite_web: Harness) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"])
+    login(web.client, "coordinator")
+    fields = _multidict(
+        submission(web.client.get(f"/cases/{case['id']}/edit").text, f"/cases/{case['id']}/edit")
+    )
+    web.call(
+        "coordinator",
+        "PUT",
+        f"/api/cases/{case['id']}",
+        json={"base_version": 1, "facts": {**example_facts(), "sex": "male"}},
+    )
+    fields["sex"] = ["other"]
+    r = web.client.post(f"/cases/{case['id']}/edit", data=fields)
+    assert r.status_code == 409
+    assert "someone else saved it first" in r.text
+    assert (
+        web.call("coordinator", "GET", f"/api/cases/{case['id']}").json()["facts"]["sex"] == "male"
+    )
+
+
+def test_history_shows_the_changed_facts(sqlite_web: Harness) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"])
+    facts = {**example_facts(), "labs": {**example_facts()["labs"], "egfr_ml_min": 40}}
+    web.call(
+        "coordinator",
+        "PUT",
+        f"/api/cases/{case['id']}",
+        json={"base_version": 1, "facts": facts, "note": "new bloods"},
+    )
+    page = web.call("clinician", "GET", f"/cases/{case['id']}/history").text
+    assert "1 change(s) from version 1" in page
+    assert (
+        '<th scope="row">labs.egfr_ml_min</th><td><del>78.0</del></td><td><ins>40.0</ins></td>'
+        in page
+    )
+
+
+def test_clinician_records_a_deviating_decision_and_the_auditor_sees_it(
+    sqlite_web: Harness,
+) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"])
+    meeting = web.meeting(case["id"])
+    clinician = TestClient(web.app)
+    login(clinician, "clinician")
+    page = clinician.get(f"/cases/{case['id']}/decision?meeting={meeting['id']}").text
+    fields = _multidict(submission(page, f"/cases/{case['id']}/decision?meeting={meeting['id']}"))
+    fields.update(chosen=["surgery_curative"], rationale=["Surgeon will attempt resection"])
+    r = clinician.post(f"/cases/{case['id']}/decision?meeting={meeting['id']}", data=fields)
+    assert r.status_code == 422 and "deviation_reason: required" in r.text
+    fields.update(deviation_reason=["patient_preference"])
+    r = clinician.post(
+        f"/cases/{case['id']}/decision?meeting={meeting['id']}", data=fields, follow_redirects=False
+    )
+    assert r.status_code == 303
+    agenda = clinician.get(f"/meetings/{meeting['id']}").text
+    assert "surgery_curative" in agenda and "Deviation" in agenda
+    report = web.call("auditor", "GET", "/reports/concordance").text
+    assert "0 matched netmdt" in report and "Patient preference</th><td>1</td>" in report
+
+
+def test_the_meeting_page_lists_the_agenda_with_headline_verdicts(sqlite_web: Harness) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"])
+    meeting = web.meeting(case["id"])
+    page = web.call("clinician", "GET", f"/meetings/{meeting['id']}").text
+    assert "Ann Example" in page and "PRRT question" in page
+    assert '<span class="verdict v-recommended">Recommended</span>' in page
+
+
+def test_patient_summary_page_and_pdf(sqlite_web: Harness) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"])
+    html = web.call("clinician", "GET", f"/cases/{case['id']}/summary")
+    assert html.status_code == 200 and "Ann Example" in html.text
+    pdf = web.call("clinician", "GET", f"/cases/{case['id']}/summary.pdf")
+    assert (pdf.headers["content-type"], pdf.content[:5]) == ("application/pdf", b"%PDF-")
+    events = [(e["action"], e["record_type"]) for e in web.audit()]
+    assert events.count(("export", "summary")) == 2
+
+
+def test_find_by_nhs_number_lands_on_the_patient(sqlite_web: Harness) -> None:
+    patient = sqlite_web.patient()
+    r = sqlite_web.call(
+        "clinician", "GET", "/patients/find?nhs_number=943 476 5919", follow_redirects=False
+    )
+    assert r.headers["location"] == f"/patients/{patient['id']}"
+    assert (
+        sqlite_web.call("clinician", "GET", "/patients/find?nhs_number=9990000018").status_code
+        == 404
+    )
+
+
+def test_csrf_token_on_every_form(sqlite_web: Harness) -> None:
+    token = login(sqlite_web.client, "coordinator")
+    page = sqlite_web.client.get("/meetings").text
+    assert csrf_of(page) == token
