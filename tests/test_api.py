@@ -44,7 +44,8 @@ def test_nhs_number_with_a_wrong_check_digit_is_refused_and_nothing_stored(web: 
         "the input is invalid",
         (
             "nhs_number",
-            "must be 10 digits whose last digit is the modulus-11 check digit (NHS Data Dictionary)",
+            "must be 10 digits whose last digit is the modulus-11 check digit "
+            "(NHS Data Dictionary)",
             "value_error",
         ),
     )
@@ -144,7 +145,8 @@ def test_an_edit_from_a_stale_version_is_refused_with_409(web: Harness) -> None:
     )
     assert r.json() == error(
         "conflict",
-        f"case {case['id']} is at version 2, not 1: someone else saved it first; reload, then edit again",
+        f"case {case['id']} is at version 2, not 1: "
+        "someone else saved it first; reload, then edit again",
     )
     assert web.call("clinician", "GET", f"/api/cases/{case['id']}").json()["facts"]["sex"] == "male"
 

@@ -120,7 +120,7 @@ def test_case_form_validates_inline_then_creates_the_case(web: Harness) -> None:
 def test_the_edit_form_round_trips_every_demo_case_unchanged(
     sqlite_web: Harness, index: int
 ) -> None:
-    person, title, facts = demo_cases()[index]
+    person, _title, facts = demo_cases()[index]
     web = sqlite_web
     patient = web.patient(
         name=person["name"],

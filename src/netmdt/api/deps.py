@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,8 +15,11 @@ from netmdt.api.security import TokenCache, same_token
 from netmdt.config import Settings
 from netmdt.kb import KnowledgeBase
 from netmdt.store import tables as t
+from netmdt.store.schemas import MAX_ID
 from netmdt.store.services import Actor
 
+Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id")]
+VersionNo = Annotated[int, Query(ge=1, le=MAX_ID, description="A case version number")]
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -7,7 +7,17 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 from pydantic import ValidationError
 
-from netmdt.api.deps import Admin, Auditor, CareTeam, Clinician, Coordinator, DbDep, StateDep
+from netmdt.api.deps import (
+    Admin,
+    Auditor,
+    CareTeam,
+    Clinician,
+    Coordinator,
+    DbDep,
+    Id,
+    StateDep,
+    VersionNo,
+)
 from netmdt.api.security import hash_password
 from netmdt.assessment import Assessment
 from netmdt.case import parse_case
@@ -54,12 +64,12 @@ def list_patients(db: DbDep, actor: CareTeam, q: str | None = None) -> list[s.Pa
 
 
 @router.get("/patients/{patient_id}", response_model=s.PatientOut, responses=ERRORS)
-def get_patient(db: DbDep, actor: CareTeam, patient_id: int) -> s.PatientOut:
+def get_patient(db: DbDep, actor: CareTeam, patient_id: Id) -> s.PatientOut:
     return svc.get_patient(db, actor, patient_id)
 
 
 @router.get("/patients/{patient_id}/cases", response_model=list[s.CaseOut], responses=ERRORS)
-def patient_cases(db: DbDep, actor: CareTeam, patient_id: int) -> list[s.CaseOut]:
+def patient_cases(db: DbDep, actor: CareTeam, patient_id: Id) -> list[s.CaseOut]:
     return svc.patient_cases(db, actor, patient_id)
 
 
@@ -67,26 +77,26 @@ def patient_cases(db: DbDep, actor: CareTeam, patient_id: int) -> list[s.CaseOut
     "/patients/{patient_id}/cases", status_code=201, response_model=s.CaseOut, responses=ERRORS
 )
 def create_case(
-    db: DbDep, state: StateDep, actor: Coordinator, patient_id: int, data: s.CaseCreate
+    db: DbDep, state: StateDep, actor: Coordinator, patient_id: Id, data: s.CaseCreate
 ) -> s.CaseOut:
     return svc.create_case(db, actor, state.kb, patient_id, data)
 
 
 @router.get("/cases/{case_id}", response_model=s.CaseOut, responses=ERRORS)
-def get_case(db: DbDep, actor: CareTeam, case_id: int) -> s.CaseOut:
+def get_case(db: DbDep, actor: CareTeam, case_id: Id) -> s.CaseOut:
     return svc.get_case(db, actor, case_id)
 
 
 @router.put("/cases/{case_id}", response_model=s.CaseOut, responses=ERRORS)
 def update_case(
-    db: DbDep, state: StateDep, actor: Coordinator, case_id: int, data: s.CaseUpdate
+    db: DbDep, state: StateDep, actor: Coordinator, case_id: Id, data: s.CaseUpdate
 ) -> s.CaseOut:
     """Save a new version. Refused with 409 when ``base_version`` is not the current one."""
     return svc.update_case(db, actor, state.kb, case_id, data)
 
 
 @router.get("/cases/{case_id}/versions", response_model=list[s.VersionOut], responses=ERRORS)
-def case_versions(db: DbDep, actor: CareTeam, case_id: int) -> list[s.VersionOut]:
+def case_versions(db: DbDep, actor: CareTeam, case_id: Id) -> list[s.VersionOut]:
     return svc.case_versions(db, actor, case_id)
 
 
@@ -94,7 +104,7 @@ def case_versions(db: DbDep, actor: CareTeam, case_id: int) -> list[s.VersionOut
 def case_diff(
     db: DbDep,
     actor: CareTeam,
-    case_id: int,
+    case_id: Id,
     from_version: int = Query(ge=1, alias="from"),
     to_version: int = Query(ge=1, alias="to"),
 ) -> list[s.Change]:
@@ -109,14 +119,14 @@ def case_diff(
 
 @router.get("/cases/{case_id}/assessment", response_model=Assessment, responses=ERRORS)
 def case_assessment(
-    db: DbDep, state: StateDep, actor: CareTeam, case_id: int, version: int | None = None
+    db: DbDep, state: StateDep, actor: CareTeam, case_id: Id, version: VersionNo | None = None
 ) -> Assessment:
     """The assessment of the current (or given) version under the current knowledge base."""
     return svc.current_assessment(db, actor, state.kb, case_id, version)[1]
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[s.DecisionOut], responses=ERRORS)
-def case_decisions(db: DbDep, actor: CareTeam, case_id: int) -> list[s.DecisionOut]:
+def case_decisions(db: DbDep, actor: CareTeam, case_id: Id) -> list[s.DecisionOut]:
     return svc.case_decisions(db, actor, case_id)
 
 
@@ -131,12 +141,12 @@ def list_meetings(db: DbDep, actor: CareTeam) -> list[s.MeetingOut]:
 
 
 @router.get("/meetings/{meeting_id}", response_model=s.MeetingOut, responses=ERRORS)
-def get_meeting(db: DbDep, actor: CareTeam, meeting_id: int) -> s.MeetingOut:
+def get_meeting(db: DbDep, actor: CareTeam, meeting_id: Id) -> s.MeetingOut:
     return svc.get_meeting(db, meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/agenda", response_model=s.MeetingOut, responses=ERRORS)
-def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: int, data: s.AgendaIn) -> s.MeetingOut:
+def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: Id, data: s.AgendaIn) -> s.MeetingOut:
     return svc.add_to_agenda(db, actor, meeting_id, data.case_id)
 
 
@@ -150,8 +160,8 @@ def record_decision(
     db: DbDep,
     state: StateDep,
     actor: Clinician,
-    meeting_id: int,
-    case_id: int,
+    meeting_id: Id,
+    case_id: Id,
     data: s.DecisionIn,
 ) -> s.DecisionOut:
     """Record the MDT's decision. A choice that differs from netmdt's verdicts needs a

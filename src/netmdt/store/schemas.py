@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from netmdt.case.history import OptionId
 from netmdt.nhs import nhs_number_valid, normalise_nhs_number
 
+MAX_ID = 2_147_483_647  # the largest id PostgreSQL's INTEGER and SQLite both hold
+RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Role = Literal["admin", "coordinator", "clinician", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "coordinator", "clinician", "auditor")
 DeviationReason = Literal[
@@ -81,7 +83,7 @@ class CaseCreate(_In):
 
 
 class CaseUpdate(_In):
-    base_version: int = Field(ge=1, description="The version the edit was made from")
+    base_version: int = Field(ge=1, le=MAX_ID, description="The version the edit was made from")
     facts: dict[str, Any]
     note: str | None = Field(default=None, max_length=2000)
 
@@ -125,7 +127,7 @@ class MeetingOut(BaseModel):
 
 
 class AgendaIn(_In):
-    case_id: int
+    case_id: RecordId
 
 
 class DecisionIn(_In):
@@ -137,7 +139,10 @@ class DecisionIn(_In):
     deviation_reason: DeviationReason | None = None
     deviation_text: str | None = Field(default=None, max_length=2000)
     case_version: int | None = Field(
-        default=None, ge=1, description="The case version discussed (default: the current one)"
+        default=None,
+        ge=1,
+        le=MAX_ID,
+        description="The case version discussed (default: the current one)",
     )
 
 

@@ -21,8 +21,10 @@ from netmdt.api.deps import (
     Clinician,
     Coordinator,
     DbDep,
+    Id,
     MaybeActor,
     StateDep,
+    VersionNo,
 )
 from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Throttled, authenticate, new_csrf_token, same_token
@@ -178,7 +180,7 @@ def create_meeting(request: Request, db: DbDep, actor: Coordinator, form: Form) 
 
 @router.get("/meetings/{meeting_id}")
 def meeting(
-    request: Request, db: DbDep, state: StateDep, actor: CareTeam, meeting_id: int
+    request: Request, db: DbDep, state: StateDep, actor: CareTeam, meeting_id: Id
 ) -> Response:
     info = svc.get_meeting(db, meeting_id)
     rows = []
@@ -199,7 +201,7 @@ def _headline(assessment: Assessment) -> dict[str, list[str]]:
 
 
 @router.post("/meetings/{meeting_id}/agenda")
-def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: int, form: Form) -> Response:
+def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: Id, form: Form) -> Response:
     case_id = _int(form.get("case_id"), "case_id")
     svc.add_to_agenda(db, actor, meeting_id, case_id)
     return redirect(f"/meetings/{meeting_id}")
@@ -273,7 +275,7 @@ def find_patient(request: Request, db: DbDep, actor: CareTeam, nhs_number: str =
 
 
 @router.get("/patients/{patient_id}")
-def patient(request: Request, db: DbDep, actor: CareTeam, patient_id: int) -> Response:
+def patient(request: Request, db: DbDep, actor: CareTeam, patient_id: Id) -> Response:
     info = svc.get_patient(db, actor, patient_id)
     cases = svc.patient_cases(db, actor, patient_id)
     return render(request, "patient.html", actor, patient=info, cases=cases)
@@ -284,7 +286,7 @@ def patient(request: Request, db: DbDep, actor: CareTeam, patient_id: int) -> Re
 
 @router.get("/patients/{patient_id}/cases/new")
 def new_case(
-    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: int
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: Id
 ) -> Response:
     info = svc.get_patient(db, actor, patient_id)
     return _case_form(request, state, actor, patient=info, case=None, values={}, problems={})
@@ -324,7 +326,7 @@ def _case_form(
 
 @router.post("/patients/{patient_id}/cases")
 def create_case(
-    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: int, form: Form
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: Id, form: Form
 ) -> Response:
     info = svc.get_patient(db, actor, patient_id)
     facts, problems = facts_from_form(form, form_sections(state.kb))
@@ -356,8 +358,8 @@ def case_page(
     db: DbDep,
     state: StateDep,
     actor: CareTeam,
-    case_id: int,
-    version: int | None = None,
+    case_id: Id,
+    version: VersionNo | None = None,
 ) -> Response:
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id, version)
     info = svc.get_patient(db, actor, case.patient_id)
@@ -381,7 +383,7 @@ def case_page(
 
 @router.get("/cases/{case_id}/edit")
 def edit_case(
-    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: int
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: Id
 ) -> Response:
     case = svc.get_case(db, actor, case_id)
     info = svc.get_patient(db, actor, case.patient_id)
@@ -398,7 +400,7 @@ def edit_case(
 
 @router.post("/cases/{case_id}/edit")
 def save_case(
-    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: int, form: Form
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: Id, form: Form
 ) -> Response:
     case = svc.get_case(db, actor, case_id)
     info = svc.get_patient(db, actor, case.patient_id)
@@ -441,7 +443,7 @@ def save_case(
 
 
 @router.get("/cases/{case_id}/history")
-def history(request: Request, db: DbDep, actor: CareTeam, case_id: int) -> Response:
+def history(request: Request, db: DbDep, actor: CareTeam, case_id: Id) -> Response:
     case = svc.get_case(db, actor, case_id)
     versions = svc.case_versions(db, actor, case_id)
     changes = {
@@ -463,7 +465,7 @@ def history(request: Request, db: DbDep, actor: CareTeam, case_id: int) -> Respo
 
 @router.get("/cases/{case_id}/decision")
 def decision_form(
-    request: Request, db: DbDep, state: StateDep, actor: Clinician, case_id: int, meeting: int
+    request: Request, db: DbDep, state: StateDep, actor: Clinician, case_id: Id, meeting: Id
 ) -> Response:
     return _decision_page(request, db, state, actor, case_id, meeting, values={}, problems={})
 
@@ -473,8 +475,8 @@ def _decision_page(
     db: DbDep,
     state: Any,
     actor: svc.Actor,
-    case_id: int,
-    meeting_id: int,
+    case_id: Id,
+    meeting_id: Id,
     *,
     values: dict[str, Any],
     problems: dict[str, list[str]],
@@ -502,8 +504,8 @@ def record_decision(
     db: DbDep,
     state: StateDep,
     actor: Clinician,
-    case_id: int,
-    meeting: int,
+    case_id: Id,
+    meeting: Id,
     form: Form,
 ) -> Response:
     values = {
@@ -533,7 +535,7 @@ def record_decision(
 # -- the patient summary ----------------------------------------------------------------
 
 
-def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: int) -> Any:
+def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
     from netmdt.summary import DecisionInfo, build_summary
 
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
@@ -550,14 +552,14 @@ def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: int) -> Any:
 
 
 @router.get("/cases/{case_id}/summary")
-def summary_page(db: DbDep, state: StateDep, actor: CareTeam, case_id: int) -> Response:
+def summary_page(db: DbDep, state: StateDep, actor: CareTeam, case_id: Id) -> Response:
     from netmdt.summary import summary_html
 
     return HTMLResponse(summary_html(_summary(db, state, actor, case_id)))
 
 
 @router.get("/cases/{case_id}/summary.pdf")
-def summary_pdf(db: DbDep, state: StateDep, actor: CareTeam, case_id: int) -> Response:
+def summary_pdf(db: DbDep, state: StateDep, actor: CareTeam, case_id: Id) -> Response:
     from netmdt.summary import summary_pdf as pdf
 
     return Response(
