@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netmdt import __version__
 from netmdt.api.deps import AppState
@@ -65,7 +65,6 @@ def healthz() -> dict[str, str]:
 
 
 def _middleware(app: FastAPI, settings: Settings) -> None:
-    app.middleware("http")(_log_requests)
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
@@ -74,6 +73,7 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=settings.https,
     )
+    app.add_middleware(RequestLog)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -83,18 +83,33 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
         )
 
 
-async def _log_requests(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
+class RequestLog:
     """One log line per request: method, route *template*, status, time. Never the URL
-    itself (its query could hold an NHS number) and never a body."""
-    start = time.perf_counter()
-    response = await call_next(request)
-    route = request.scope.get("route")
-    template = getattr(route, "path", "(unmatched)")
-    ms = (time.perf_counter() - start) * 1000
-    log.info("%s %s %d %.1fms", request.method, template, response.status_code, ms)
-    return response
+    itself (its query could hold an NHS number) and never a body. Pure ASGI, so it costs
+    microseconds, not a task per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            template = getattr(scope.get("route"), "path", "(unmatched)")
+            ms = (time.perf_counter() - start) * 1000
+            log.info("%s %s %d %.1fms", scope["method"], template, status, ms)
 
 
 def error_body(code: str, message: str, problems: list[Problem] = ()) -> dict[str, Any]:  # type: ignore[assignment]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Query, Response
 from pydantic import ValidationError
 
 from netmdt.api.deps import (
@@ -37,20 +37,26 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def assessment_response(assessment: Assessment) -> Response:
+    """The assessment as JSON, serialised once by pydantic (FastAPI's own response
+    validation and encoding would take several times longer than the engine)."""
+    return Response(assessment.model_dump_json(), media_type="application/json")
+
+
 @router.post("/assess", response_model=Assessment, responses=ERRORS, tags=["assess"])
-def assess_case(
+async def assess_case(
     state: StateDep,
     actor: CareTeam,
     case: dict[str, Any] = Body(  # noqa: B008
         description="A case in the case format (v1); nothing is stored"
     ),
-) -> Assessment:
+) -> Response:
     """Assess one case (not stored). The same as ``netmdt assess``."""
     try:
         parsed = parse_case(case)
     except CaseValidationError as error:
         raise RecordValidationError(error.problems) from error
-    return assess(parsed, state.kb)
+    return assessment_response(assess(parsed, state.kb))
 
 
 @router.post("/patients", status_code=201, response_model=s.PatientOut, responses=ERRORS)
@@ -120,9 +126,9 @@ def case_diff(
 @router.get("/cases/{case_id}/assessment", response_model=Assessment, responses=ERRORS)
 def case_assessment(
     db: DbDep, state: StateDep, actor: CareTeam, case_id: Id, version: VersionNo | None = None
-) -> Assessment:
+) -> Response:
     """The assessment of the current (or given) version under the current knowledge base."""
-    return svc.current_assessment(db, actor, state.kb, case_id, version)[1]
+    return assessment_response(svc.current_assessment(db, actor, state.kb, case_id, version)[1])
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[s.DecisionOut], responses=ERRORS)

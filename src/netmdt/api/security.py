@@ -88,6 +88,11 @@ class TokenCache:
         self.ttl = ttl
         self._seen: dict[str, tuple[float, Actor]] = {}
 
+    def cached(self, token: str) -> Actor | None:
+        """The token's user if it was verified less than ``ttl`` seconds ago."""
+        hit = self._seen.get(_token_hash(token))
+        return hit[1] if hit and hit[0] > time.monotonic() else None
+
     def actor(self, db: Session, token: str) -> Actor | None:
         key = _token_hash(token)
         hit = self._seen.get(key)

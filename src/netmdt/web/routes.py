@@ -23,6 +23,7 @@ from netmdt.api.deps import (
     DbDep,
     Id,
     MaybeActor,
+    QueryId,
     StateDep,
     VersionNo,
 )
@@ -465,7 +466,7 @@ def history(request: Request, db: DbDep, actor: CareTeam, case_id: Id) -> Respon
 
 @router.get("/cases/{case_id}/decision")
 def decision_form(
-    request: Request, db: DbDep, state: StateDep, actor: Clinician, case_id: Id, meeting: Id
+    request: Request, db: DbDep, state: StateDep, actor: Clinician, case_id: Id, meeting: QueryId
 ) -> Response:
     return _decision_page(request, db, state, actor, case_id, meeting, values={}, problems={})
 
@@ -505,7 +506,7 @@ def record_decision(
     state: StateDep,
     actor: Clinician,
     case_id: Id,
-    meeting: Id,
+    meeting: QueryId,
     form: Form,
 ) -> Response:
     values = {

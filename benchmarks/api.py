@@ -1,0 +1,132 @@
+"""HTTP throughput and latency of ``POST /api/assess`` beside ``GET /healthz``.
+
+The app runs in its own process (``netmdt serve``: uvicorn, one worker, SQLite, request
+logging on as in production) on loopback; this process drives it with 1, 8 and 32
+concurrent keep-alive clients (asyncio, httpx2) for a fixed time per run, and prints
+requests/s, p50 and p99 latency, and assess's throughput as a share of healthz's.
+
+    python -m benchmarks.api [--seconds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import yaml
+
+ROOT = Path(__file__).parent.parent
+ROW = "{:>7}  {:<16} {:>8} {:>8} {:>8} {:>6}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def prepare(db_url: str) -> str:
+    """Create the database, a clinician and an API token; return the token."""
+    from netmdt.api.routes import add_user, user_input
+    from netmdt.api.security import create_token
+    from netmdt.store.db import make_engine, migrate, session_factory
+
+    engine = make_engine(db_url)
+    migrate(engine)
+    with session_factory(engine)() as db:
+        user = add_user(db, "bench", user_input("bench", ["clinician"], "benchmark password"))
+        return create_token(db, user)
+
+
+def example_case() -> dict[str, Any]:
+    raw = yaml.safe_load((ROOT / "src/netmdt/examples/si-net-liver-metastases.yaml").read_text())
+    return dict(json.loads(json.dumps(raw, default=str)))
+
+
+async def run(
+    base: str, method: str, path: str, clients: int, seconds: float, **kw: Any
+) -> tuple[float, list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    stop = time.perf_counter() + seconds
+    limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                start = time.perf_counter()
+                r = await client.request(method, path, **kw)
+                latencies.append(time.perf_counter() - start)
+                errors += r.status_code != 200
+
+        began = time.perf_counter()
+        await asyncio.gather(*(worker() for _ in range(clients)))
+        elapsed = time.perf_counter() - began
+    return len(latencies) / elapsed, latencies, errors
+
+
+def pct(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else 0.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--seconds", type=float, default=5.0, help="duration of each run")
+    args = parser.parse_args()
+    folder = Path(tempfile.mkdtemp(prefix="netmdt-bench-"))
+    db_url = f"sqlite:///{folder / 'bench.db'}"
+    token = prepare(db_url)
+    port = free_port()
+    env = {**os.environ, "NETMDT_DATABASE_URL": db_url}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "netmdt.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx2.get(base + "/healthz").status_code == 200:
+                    break
+            except httpx2.TransportError:
+                time.sleep(0.05)
+        headers = {"Authorization": f"Bearer {token}"}
+        case = example_case()
+        print(f"netmdt API on loopback, one uvicorn worker, {args.seconds:g} s per run")
+        print(ROW.format("clients", "endpoint", "req/s", "p50 ms", "p99 ms", "errors"))
+        for clients in (1, 8, 32):
+            rates = {}
+            for label, method, path, kw in (
+                ("GET /healthz", "GET", "/healthz", {}),
+                ("POST /api/assess", "POST", "/api/assess", {"json": case, "headers": headers}),
+            ):
+                asyncio.run(run(base, method, path, clients, 0.5, **kw))  # warm up
+                rate, lat, errors = asyncio.run(
+                    run(base, method, path, clients, args.seconds, **kw)
+                )
+                rates[label] = rate
+                p50, p99 = f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}"
+                print(ROW.format(clients, label, f"{rate:.0f}", p50, p99, errors))
+            share = rates["POST /api/assess"] / rates["GET /healthz"]
+            print(f"{clients:>7}  assess / healthz throughput: {share:.0%}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
