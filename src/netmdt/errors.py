@@ -7,10 +7,13 @@ The hierarchy::
     │   ├── CaseFileError        the file is missing, unreadable, or not YAML/JSON
     │   └── CaseValidationError  the content breaks the case format (every problem listed)
     ├── KnowledgeBaseError       the knowledge base is invalid (every problem listed)
-    └── CohortError              a cohort screen cannot run (bad filter, option or output)
+    ├── CohortError              a cohort screen cannot run (bad filter, option or output)
+    └── FhirError                FHIR input cannot be imported (every problem listed, each
+                                 naming the resource type, id and element)
 
 Every error carries *where* it happened: a field path for case problems, a
-file / option / criterion / key path for knowledge-base problems. Foreign
+file / option / criterion / key path for knowledge-base problems, a
+``ResourceType/id.element`` for FHIR problems. Foreign
 exceptions (pydantic, YAML, OS) are translated once, at the edge where they are
 caught, with ``raise ... from``. The engine never raises because data are
 missing: missing data are unknown, not errors.
@@ -65,3 +68,7 @@ class KnowledgeBaseError(_ProblemsError):
 
 class CohortError(NetmdtError):
     """A cohort screen cannot run: an unknown option, a bad filter, an unusable output."""
+
+
+class FhirError(_ProblemsError):
+    """FHIR input cannot be imported; ``problems`` name the resource type, id and element."""
