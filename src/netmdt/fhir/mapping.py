@@ -118,6 +118,8 @@ def map_resources(
 
 def _patient(ctx: Ctx) -> None:
     r = ctx.resource
+    if ctx.id:
+        ctx.fact("id", f"Patient/{ctx.id}", "Patient.id", None)
     birth = parse_date(r.get("birthDate"))
     died = parse_date(r.get("deceasedDateTime"))
     if birth is not None:
