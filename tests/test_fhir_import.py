@@ -254,15 +254,17 @@ def test_the_functional_si_net_bundle_round_trips_to_the_expected_case_and_verdi
     assert result.report.warnings == []
 
 
-def test_adding_the_progression_the_record_lacks_settles_prrt() -> None:
+def test_after_adding_the_progression_the_record_lacks_prrt_needs_only_two_facts() -> None:
     result = import_fhir(HERE / "si-net-bundle.json", assessed_on=DAY)
     data = result.case.model_dump()
     data["disease"].update(progression="progressive", progression_date=date(2026, 9, 1))
     data["performance"]["comorbidities"] = []
     data["context"] = {"health_system": "nhs_england"}
     prrt = assess(Case.model_validate(data)).option("prrt_lu177_dotatate")
-    assert prrt.verdict in ("recommended", "consider", "insufficient_information")
-    assert "disease.progression" not in [m.field for m in prrt.missing]
+    assert (prrt.verdict, [m.field for m in prrt.missing]) == (
+        "insufficient_information",
+        ["disease.carcinoid_heart_disease", "performance.life_expectancy_months"],
+    )
 
 
 def test_the_newest_value_wins_and_the_older_is_reported() -> None:
