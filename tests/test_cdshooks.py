@@ -115,9 +115,7 @@ def prefetch_of(bundle_path: Path) -> dict[str, Any]:
         "medicationRequests": "MedicationRequest",
         "procedures": "Procedure",
     }
-    out: dict[str, Any] = {
-        "patient": next(r for r in resources if r["resourceType"] == "Patient")
-    }
+    out: dict[str, Any] = {"patient": next(r for r in resources if r["resourceType"] == "Patient")}
     for key, kind in kinds.items():
         entries = [{"resource": r} for r in resources if r["resourceType"] == kind]
         out[key] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
@@ -170,9 +168,12 @@ def _stable(card: dict[str, Any]) -> dict[str, Any]:
     return json.loads(text)
 
 
-EXPECTED_DETAIL = """\
-**Key options that cannot be judged yet:** Surgery with curative intent, Lu-177 DOTATATE PRRT (Lutathera, lutetium (177Lu) oxodotreotide).
-
+EXPECTED_DETAIL = (
+    (
+        "**Key options that cannot be judged yet:** Surgery with curative intent, Lu-177 "
+        "DOTATATE PRRT (Lutathera, lutetium (177Lu) oxodotreotide).\n\n"
+    )
+    + """\
 **Recommended**
 - Long-acting somatostatin analogue (octreotide LAR, lanreotide Autogel)
 
@@ -181,6 +182,7 @@ EXPECTED_DETAIL = """\
 
 **Insufficient information**
 """
+)
 
 
 def test_a_patient_view_call_returns_one_card_built_from_the_prefetch(
@@ -287,8 +289,7 @@ def _hs256_with_public_key() -> str:
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     now = int(time.time())
-    claims = {"iss": EHR, "aud": f"{BASE}/{SERVICE_ID}", "exp": now + 300, "iat": now,
-              "jti": "x1"}  # fmt: skip
+    claims = {"iss": EHR, "aud": f"{BASE}/{SERVICE_ID}", "exp": now + 300, "iat": now, "jti": "x1"}
     header = jwt.utils.base64url_encode(json.dumps({"alg": "HS256", "kid": "rsa-1"}).encode())
     body = jwt.utils.base64url_encode(json.dumps(claims).encode())
     import hashlib
@@ -301,8 +302,7 @@ def _hs256_with_public_key() -> str:
 
 def _alg_none() -> str:
     now = int(time.time())
-    claims = {"iss": EHR, "aud": f"{BASE}/{SERVICE_ID}", "exp": now + 300, "iat": now,
-              "jti": "x2"}  # fmt: skip
+    claims = {"iss": EHR, "aud": f"{BASE}/{SERVICE_ID}", "exp": now + 300, "iat": now, "jti": "x2"}
     return jwt.encode(claims, None, algorithm="none")
 
 
@@ -311,17 +311,21 @@ BAD_TOKENS = {
     "garbage": (lambda: "not-a-jwt", "invalid_token"),
     "alg_none": (_alg_none, "unsupported_algorithm"),
     "hs256_signed_with_the_public_key": (_hs256_with_public_key, "unsupported_algorithm"),
-    "expired": (lambda: token(exp=int(time.time()) - 120, iat=int(time.time()) - 300),
-                "expired_token"),
-    "wrong_audience": (lambda: token(aud="https://elsewhere.example.org/cds-services"),
-                       "wrong_audience"),
+    "expired": (
+        lambda: token(exp=int(time.time()) - 120, iat=int(time.time()) - 300),
+        "expired_token",
+    ),
+    "wrong_audience": (
+        lambda: token(aud="https://elsewhere.example.org/cds-services"),
+        "wrong_audience",
+    ),
     "unknown_issuer": (lambda: token(iss="https://stranger.example.org"), "unknown_issuer"),
     "signed_by_another_key": (lambda: token(OTHER_KEY), "invalid_signature"),
     "unknown_kid": (lambda: token(kid="nope"), "invalid_token"),
     "no_jti": (lambda: token(jti=None), "invalid_token"),
     "no_iat": (lambda: token(iat=None), "invalid_token"),
     "lives_an_hour": (lambda: token(exp=int(time.time()) + 3600), "invalid_token"),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", sorted(BAD_TOKENS))
@@ -388,10 +392,15 @@ def test_missing_prefetch_is_fetched_from_the_fhir_server(recorder: Recorder) ->
     response = call(client, body, token())
     assert response.status_code == 200, response.text
     assert seen == [
-        (f"https://fhir.ehr.example.org/r4/{q}".replace("{{context.patientId}}", "si-net-patient"),
-         "Bearer opaque-token")
-        for k, q in PREFETCH.items() if k != "patient"
-    ]  # fmt: skip
+        (
+            f"https://fhir.ehr.example.org/r4/{q}".replace(
+                "{{context.patientId}}", "si-net-patient"
+            ),
+            "Bearer opaque-token",
+        )
+        for k, q in PREFETCH.items()
+        if k != "patient"
+    ]
     assert response.json()["cards"][0]["indicator"] == "warning"
 
 
@@ -408,7 +417,9 @@ def test_a_malformed_request_gets_the_error_shape(client: TestClient) -> None:
         headers={"Authorization": f"Bearer {token()}"},
     )
     assert response.status_code == 400
-    assert response.json() == {"error": {"code": "invalid_request", "message": "the body is not JSON"}}
+    assert response.json() == {
+        "error": {"code": "invalid_request", "message": "the body is not JSON"}
+    }
     response = call(client, {"hook": "patient-view"}, token())
     assert response.status_code == 400
     assert response.json() == {

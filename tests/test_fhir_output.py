@@ -79,26 +79,42 @@ def test_an_action_carries_the_verdict_reasons_funding_and_sources() -> None:
         f"Funding: {ssa.funding.pathway.replace('_', ' ')}. {ssa.funding.note}",
         "textEquivalent": f"{ssa.name}: recommended",
         "code": [
-            {"coding": [{"system": "urn:netmdt:fhir:option", "code": "ssa_long_acting",
-                         "display": ssa.name}]},
+            {
+                "coding": [
+                    {
+                        "system": "urn:netmdt:fhir:option",
+                        "code": "ssa_long_acting",
+                        "display": ssa.name,
+                    }
+                ]
+            },
             {"coding": [{"system": "urn:netmdt:fhir:verdict", "code": "recommended"}]},
-            {"coding": [{"system": "urn:netmdt:fhir:funding-pathway",
-                         "code": ssa.funding.pathway}]},
+            {
+                "coding": [
+                    {"system": "urn:netmdt:fhir:funding-pathway", "code": ssa.funding.pathway}
+                ]
+            },
         ],
         "documentation": [
-            {"type": "citation", "label": s, "citation": sources[s].citation,
-             **({"url": sources[s].url} if sources[s].url else {})}
+            {
+                "type": "citation",
+                "label": s,
+                "citation": sources[s].citation,
+                **({"url": sources[s].url} if sources[s].url else {}),
+            }
             for s in cited
         ],
-    }  # fmt: skip
+    }
 
 
 def test_a_complete_assessment_is_a_success_without_data_requirements() -> None:
     case, a = si_net()
-    complete = a.model_copy(update={
-        "next_investigations": [],
-        "options": [o.model_copy(update={"missing": []}) for o in a.options],
-    })  # fmt: skip
+    complete = a.model_copy(
+        update={
+            "next_investigations": [],
+            "options": [o.model_copy(update={"missing": []}) for o in a.options],
+        }
+    )
     guidance = to_fhir(complete, case)["entry"][0]["resource"]
     assert guidance["status"] == "success"
     assert "dataRequirement" not in guidance
@@ -112,8 +128,18 @@ def test_the_same_assessment_gives_the_same_ids() -> None:
 def test_assess_format_fhir_prints_the_bundle(tmp_path: Path) -> None:
     out = tmp_path / "case.yaml"
     runner = CliRunner()
-    imported = runner.invoke(app, ["fhir", "import", str(HERE / "si-net-bundle.json"),
-                                   "--assessed-on", "2026-11-27", "--out", str(out)])  # fmt: skip
+    imported = runner.invoke(
+        app,
+        [
+            "fhir",
+            "import",
+            str(HERE / "si-net-bundle.json"),
+            "--assessed-on",
+            "2026-11-27",
+            "--out",
+            str(out),
+        ],
+    )
     assert imported.exit_code == 0
     result = runner.invoke(app, ["assess", str(out), "--format", "fhir"])
     assert result.exit_code == 0, result.output

@@ -43,8 +43,10 @@ def verify_bearer(authorization: str | None, config: CdsConfig, audiences: list[
     header, claims = _unverified(token)
     alg = header.get("alg")
     if alg not in ALGORITHMS:
-        raise AuthError("unsupported_algorithm",
-                        f"alg {alg!r} is not allowed; use one of {', '.join(ALGORITHMS)}")
+        raise AuthError(
+            "unsupported_algorithm",
+            f"alg {alg!r} is not allowed; use one of {', '.join(ALGORITHMS)}",
+        )
     iss = claims.get("iss")
     jwks = config.trusted_issuers.get(iss) if isinstance(iss, str) else None
     if jwks is None:
@@ -111,5 +113,6 @@ def _check_lifetime(claims: dict[str, Any], config: CdsConfig) -> None:
         raise AuthError("invalid_token", "exp and iat must be numbers")
     limit = config.max_token_lifetime_seconds + config.leeway_seconds
     if exp - iat > limit or exp - time.time() > limit:
-        raise AuthError("invalid_token",
-                        f"the token lives longer than {config.max_token_lifetime_seconds} s")
+        raise AuthError(
+            "invalid_token", f"the token lives longer than {config.max_token_lifetime_seconds} s"
+        )

@@ -44,9 +44,10 @@ def patient_card(
 ) -> dict[str, Any]:
     """One card for a patient-view hook (CDS Hooks 2.0 Card)."""
     key_unknown = [
-        o for o in assessment.options
+        o
+        for o in assessment.options
         if o.option in config.key_options and o.verdict == "insufficient_information"
-    ]  # fmt: skip
+    ]
     card: dict[str, Any] = {
         "uuid": str(uuid.uuid4()),
         "summary": _summary(assessment),
@@ -56,8 +57,9 @@ def patient_card(
         "overrideReasons": [
             {"system": OVERRIDE_SYSTEM, "code": c, "display": d} for c, d in OVERRIDE_REASONS
         ],
-        "links": [{"label": "Full netmdt assessment", "url": _link(patient, config),
-                   "type": "absolute"}],
+        "links": [
+            {"label": "Full netmdt assessment", "url": _link(patient, config), "type": "absolute"}
+        ],
     }
     suggestions = _suggestions(assessment, patient)
     if suggestions:
@@ -98,8 +100,10 @@ def _detail(a: Assessment, report: ImportReport, key_unknown: list[Any]) -> str:
         f"From the record: {len(report.facts)} facts used, {len(report.unmapped)} items not "
         f"mapped, {len(report.unknown)} case fields unknown."
     )
-    lines.append("netmdt never decides: the MDT decides. Knowledge base "
-                 f"{a.knowledge_base.version} ({a.knowledge_base.fingerprint}).")
+    lines.append(
+        "netmdt never decides: the MDT decides. Knowledge base "
+        f"{a.knowledge_base.version} ({a.knowledge_base.fingerprint})."
+    )
     return "\n".join(lines)
 
 
@@ -115,9 +119,13 @@ def _main_citation(a: Assessment) -> str | None:
     """The URL of the source cited most often by the positive options' reasons."""
     urls = {s.id: s.url for s in a.knowledge_base.sources if s.url}
     cited = Counter(
-        s for o in a.options if o.verdict in ("recommended", "consider")
-        for r in o.reasons for s in r.sources if s in urls
-    )  # fmt: skip
+        s
+        for o in a.options
+        if o.verdict in ("recommended", "consider")
+        for r in o.reasons
+        for s in r.sources
+        if s in urls
+    )
     if not cited:
         cited = Counter(s for o in a.options for r in o.reasons for s in r.sources if s in urls)
     return urls[cited.most_common(1)[0][0]] if cited else None
@@ -146,13 +154,17 @@ def _suggestions(a: Assessment, patient: dict[str, Any]) -> list[dict[str, Any]]
             "intent": "proposal",
             "subject": {"reference": f"Patient/{patient.get('id')}"},
             "code": code,
-            "reasonCode": [{"text": f"netmdt: settles {len(inv.settles)} option(s): "
-                            + ", ".join(inv.settles)}],
+            "reasonCode": [
+                {"text": f"netmdt: settles {len(inv.settles)} option(s): " + ", ".join(inv.settles)}
+            ],
         }
-        out.append({
-            "label": f"Order: {inv.label}"[:140],
-            "uuid": str(uuid.uuid4()),
-            "actions": [{"type": "create", "description": inv.how_to_find_out,
-                         "resource": request}],
-        })  # fmt: skip
+        out.append(
+            {
+                "label": f"Order: {inv.label}"[:140],
+                "uuid": str(uuid.uuid4()),
+                "actions": [
+                    {"type": "create", "description": inv.how_to_find_out, "resource": request}
+                ],
+            }
+        )
     return out

@@ -101,8 +101,9 @@ def create_cds_router(
             caller = _authorise(request, config, service_id)
             hook = _parse(HookRequest, await request.body())
             if hook.hook != "patient-view":
-                raise _Refusal(400, "unsupported_hook", f"this service answers patient-view, "
-                               f"not {hook.hook!r}")
+                raise _Refusal(
+                    400, "unsupported_hook", f"this service answers patient-view, not {hook.hook!r}"
+                )
             resources = await _resources(hook, config, http_transport)
             timings: dict[str, float] = {}
             card, event_args = await run_in_threadpool(
@@ -114,8 +115,14 @@ def create_cds_router(
         if on_card is not None:
             on_card(CardEvent(service_id=service_id, issuer=caller.iss, **event_args))
         total = (time.perf_counter() - started) * 1000
-        log.info("cds call: service=%s resources=%d import_ms=%.1f assess_ms=%.1f total_ms=%.1f",
-                 service_id, len(resources), timings["import"], timings["assess"], total)
+        log.info(
+            "cds call: service=%s resources=%d import_ms=%.1f assess_ms=%.1f total_ms=%.1f",
+            service_id,
+            len(resources),
+            timings["import"],
+            timings["assess"],
+            total,
+        )
         server_timing = ", ".join(f"{k};dur={v:.2f}" for k, v in timings.items())
         return JSONResponse({"cards": [card]}, headers={"Server-Timing": server_timing})
 
@@ -130,18 +137,20 @@ def create_cds_router(
         received = now()
         for item in body.feedback:
             reason = item.overrideReason.reason if item.overrideReason else None
-            on_feedback(FeedbackEvent(
-                service_id=service_id,
-                card_uuid=item.card,
-                outcome=item.outcome,
-                accepted_suggestions=[s.id for s in item.acceptedSuggestions],
-                override_reason_code=(reason or {}).get("code"),
-                override_reason_display=(reason or {}).get("display"),
-                user_comment=item.overrideReason.userComment if item.overrideReason else None,
-                outcome_timestamp=item.outcomeTimestamp,
-                issuer=caller.iss,
-                received_at=received,
-            ))  # fmt: skip
+            on_feedback(
+                FeedbackEvent(
+                    service_id=service_id,
+                    card_uuid=item.card,
+                    outcome=item.outcome,
+                    accepted_suggestions=[s.id for s in item.acceptedSuggestions],
+                    override_reason_code=(reason or {}).get("code"),
+                    override_reason_display=(reason or {}).get("display"),
+                    user_comment=item.overrideReason.userComment if item.overrideReason else None,
+                    outcome_timestamp=item.outcomeTimestamp,
+                    issuer=caller.iss,
+                    received_at=received,
+                )
+            )
         log.info("cds feedback: service=%s items=%d", service_id, len(body.feedback))
         return JSONResponse({})
 
@@ -181,9 +190,12 @@ async def _resources(
     prefetch = hook.prefetch or {}
     missing = [k for k in PREFETCH if prefetch.get(k) is None]
     if missing and (hook.fhirServer is None or hook.fhirAuthorization is None):
-        raise _Refusal(412, "prefetch_missing",
-                       f"prefetch {', '.join(missing)} missing and no fhirServer with "
-                       "fhirAuthorization to fetch it")
+        raise _Refusal(
+            412,
+            "prefetch_missing",
+            f"prefetch {', '.join(missing)} missing and no fhirServer with "
+            "fhirAuthorization to fetch it",
+        )
     fetched = {}
     if missing:
         fetched = await _fetch(hook, missing, config, transport)
@@ -192,8 +204,9 @@ async def _resources(
         resources += _unwrap(fetched[key] if key in fetched else prefetch[key], key)
     patients = [r for r in resources if r.get("resourceType") == "Patient"]
     if not patients or any(str(p.get("id")) != hook.context.patientId for p in patients):
-        raise _Refusal(400, "patient_mismatch",
-                       "the Patient in the prefetch is not context.patientId")
+        raise _Refusal(
+            400, "patient_mismatch", "the Patient in the prefetch is not context.patientId"
+        )
     return resources
 
 
@@ -203,7 +216,11 @@ def _unwrap(value: Any, key: str) -> list[dict[str, Any]]:
     if value["resourceType"] != "Bundle":
         return [value]
     entries = value.get("entry") or []
-    return [e["resource"] for e in entries if isinstance(e, dict) and isinstance(e.get("resource"), dict)]
+    return [
+        e["resource"]
+        for e in entries
+        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
+    ]
 
 
 async def _fetch(
@@ -241,13 +258,16 @@ async def _get_all(client: httpx.AsyncClient, url: str, key: str) -> dict[str, A
             response.raise_for_status()
             page = response.json()
         except (httpx.HTTPError, ValueError):
-            raise _Refusal(502, "fhir_server_error",
-                           f"the FHIR server did not answer the {key} query") from None
+            raise _Refusal(
+                502, "fhir_server_error", f"the FHIR server did not answer the {key} query"
+            ) from None
         if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
             return page if isinstance(page, dict) else {}
         first = first or page
         entries += page.get("entry") or []
-        next_url = next((ln.get("url") for ln in page.get("link", []) if ln.get("relation") == "next"), None)
+        next_url = next(
+            (ln.get("url") for ln in page.get("link", []) if ln.get("relation") == "next"), None
+        )
     return {**(first or {"resourceType": "Bundle", "type": "searchset"}), "entry": entries}
 
 
@@ -273,8 +293,13 @@ def _assess(
     t2 = time.perf_counter()
     patient = next(r for r in resources if r.get("resourceType") == "Patient")
     card = patient_card(assessment, result.report, patient, config)
-    timings.update({"import": (t1 - t0) * 1000, "assess": (t2 - t1) * 1000,
-                    "card": (time.perf_counter() - t2) * 1000})
+    timings.update(
+        {
+            "import": (t1 - t0) * 1000,
+            "assess": (t2 - t1) * 1000,
+            "card": (time.perf_counter() - t2) * 1000,
+        }
+    )
     event = {
         "hook_instance": hook.hookInstance,
         "card_uuid": card["uuid"],

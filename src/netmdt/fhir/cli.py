@@ -42,8 +42,11 @@ def import_cmd(
     ] = None,
     report: Annotated[
         bool,
-        typer.Option("--report", help="Print every fact's provenance, what was not mapped "
-                     "and what is unknown (on stderr)."),
+        typer.Option(
+            "--report",
+            help="Print every fact's provenance, what was not mapped "
+            "and what is unknown (on stderr).",
+        ),
     ] = False,
     health_system: Annotated[
         str | None, typer.Option("--health-system", help="nhs_england or other.")

@@ -15,7 +15,9 @@ import yaml
 
 
 def _load(name: str) -> Any:
-    text = resources.files("netmdt.fhir").joinpath("codes").joinpath(name).read_text(encoding="utf-8")
+    text = (
+        resources.files("netmdt.fhir").joinpath("codes").joinpath(name).read_text(encoding="utf-8")
+    )
     return yaml.safe_load(text)
 
 
@@ -152,7 +154,12 @@ def tables() -> Tables:
         ),
         scores=tuple(
             ScoreRule(
-                s["field"], frozenset(s["codes"]), *s["range"], s["answers"], s["source"]
+                s["field"],
+                frozenset(s["codes"]),
+                s["range"][0],
+                s["range"][1],
+                s["answers"],
+                s["source"],
             )
             for s in obs["scores"]
         ),

@@ -22,12 +22,14 @@ from netmdt.fhir.mapping import Candidate, Mapped, map_resources
 from netmdt.fhir.read import read_input
 from netmdt.fhir.report import Fact, ImportReport, ImportResult, Unmapped
 
-LIST_FIELDS = frozenset({
-    "disease.extrahepatic_metastases",
-    "tumour.functional_syndrome",
-    "history.prior_surgery",
-    "history.prior_liver_directed_therapy",
-})  # fmt: skip
+LIST_FIELDS = frozenset(
+    {
+        "disease.extrahepatic_metastases",
+        "tumour.functional_syndrome",
+        "history.prior_surgery",
+        "history.prior_liver_directed_therapy",
+    }
+)
 TREATMENTS = "history.prior_treatments"
 HealthSystem = Literal["nhs_england", "other"]
 
@@ -53,10 +55,17 @@ def import_fhir(
     mapped = map_resources(found.resources, tables(), day)
     candidates = _validated(mapped, strict)
     if health_system is not None:
-        candidates.append(Candidate(Fact(
-            field="context.health_system", value=health_system, resource_type="(caller)",
-            resource_id=None, element="health_system argument",
-        )))  # fmt: skip
+        candidates.append(
+            Candidate(
+                Fact(
+                    field="context.health_system",
+                    value=health_system,
+                    resource_type="(caller)",
+                    resource_id=None,
+                    element="health_system argument",
+                )
+            )
+        )
     chosen, superseded = _resolve(candidates)
     case, chosen = _build(chosen, day, mapped.unmapped)
     report = ImportReport(
@@ -113,11 +122,16 @@ def _report_invalid(
         element = f"{rtype}.{loc}" if loc else rtype
         msg = str(e.get("msg"))
         problems.append(Problem(f"{rtype}/{rid}.{loc}".rstrip("."), msg, "invalid_resource"))
-        mapped.unmapped.append(Unmapped(
-            resource_type=rtype, resource_id=rid, element=element, code=None,
-            reason=f"not valid FHIR R4 (read with the R4B model): {msg}; the resource was "
-            "not used",
-        ))  # fmt: skip
+        mapped.unmapped.append(
+            Unmapped(
+                resource_type=rtype,
+                resource_id=rid,
+                element=element,
+                code=None,
+                reason=f"not valid FHIR R4 (read with the R4B model): {msg}; the resource was "
+                "not used",
+            )
+        )
     mapped.warnings.append(
         f"{rtype}/{rid} is not valid FHIR ({len(errors)} problem(s)); it was not used"
     )
@@ -152,16 +166,27 @@ def _derived_dates(chosen: list[Fact]) -> list[Fact]:
     labs = [f for f in chosen if f.field.startswith("labs.") and f.date is not None]
     if labs:
         oldest = min(labs, key=lambda f: f.date or date.max)
-        out.append(oldest.model_copy(update={
-            "field": "labs.date", "value": oldest.date,
-            "note": "the date of the oldest laboratory value used",
-        }))  # fmt: skip
+        out.append(
+            oldest.model_copy(
+                update={
+                    "field": "labs.date",
+                    "value": oldest.date,
+                    "note": "the date of the oldest laboratory value used",
+                }
+            )
+        )
     for source in ("imaging.sstr.positive", "imaging.sstr.modality"):
         f = next((f for f in chosen if f.field == source and f.date is not None), None)
         if f is not None:
-            out.append(f.model_copy(update={
-                "field": "imaging.sstr.date", "value": f.date, "note": f"the date of {source}",
-            }))  # fmt: skip
+            out.append(
+                f.model_copy(
+                    update={
+                        "field": "imaging.sstr.date",
+                        "value": f.date,
+                        "note": f"the date of {source}",
+                    }
+                )
+            )
             break
     return out
 
@@ -181,11 +206,15 @@ def _build(chosen: list[Fact], day: date, unmapped: list[Unmapped]) -> tuple[Cas
                     [Problem(p.where, p.message, "case") for p in exc.problems]
                 ) from exc
             for f, why in rejected:
-                unmapped.append(Unmapped(
-                    resource_type=f.resource_type, resource_id=f.resource_id,
-                    element=f.element, code=None,
-                    reason=f"{f.field} = {f.value!r} rejected by the case format: {why}",
-                ))  # fmt: skip
+                unmapped.append(
+                    Unmapped(
+                        resource_type=f.resource_type,
+                        resource_id=f.resource_id,
+                        element=f.element,
+                        code=None,
+                        reason=f"{f.field} = {f.value!r} rejected by the case format: {why}",
+                    )
+                )
             dropped = {id(f) for f, _ in rejected}
             chosen = [f for f in chosen if id(f) not in dropped]
     raise FhirError([Problem("", "the imported facts do not form a valid case", "case")])
@@ -197,7 +226,7 @@ def _rejected(chosen: list[Fact], problems: list[Problem]) -> list[tuple[Fact, s
         where = p.where.split(".")
         for f in chosen:
             path = f.field.split(".")
-            if where and path == where[: len(path)] or (p.where and path[: len(where)] == where):
+            if (where and path == where[: len(path)]) or (p.where and path[: len(where)] == where):
                 out.append((f, p.message))
     return out
 
@@ -215,10 +244,14 @@ def _case_data(chosen: list[Fact], day: date) -> dict[str, Any]:
         else:
             _set(data, f.field, f.value)
     if treatments:
-        _set(data, TREATMENTS, [
-            {k: v for k, v in t.items() if v is not None and not k.startswith("_")}
-            for t in treatments.values()
-        ])  # fmt: skip
+        _set(
+            data,
+            TREATMENTS,
+            [
+                {k: v for k, v in t.items() if v is not None and not k.startswith("_")}
+                for t in treatments.values()
+            ],
+        )
     return data
 
 

@@ -25,7 +25,9 @@ from netmdt.fhir._fhirvalues import (
 from netmdt.fhir.codes import CodedRule, QuantityRule, ScoreRule, Tables, TreatmentRule
 from netmdt.fhir.report import Fact, Unmapped
 
-HISTOLOGY_EXT = "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
+HISTOLOGY_EXT = (
+    "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-histology-morphology-behavior"
+)
 SNOMED_POSITIVE = "snomed|10828004"
 SNOMED_NEGATIVE = "snomed|260385009"
 SSTR_RESULT = "netmdt|sstr-imaging"
@@ -92,15 +94,18 @@ class Ctx:
         self.out.candidates.append((self.resource, Candidate(f, rank)))
 
     def skip(self, element: str, code: str | None, reason: str) -> None:
-        self.out.unmapped.append(Unmapped(
-            resource_type=self.type, resource_id=self.id, element=element, code=code,
-            reason=reason,
-        ))  # fmt: skip
+        self.out.unmapped.append(
+            Unmapped(
+                resource_type=self.type,
+                resource_id=self.id,
+                element=element,
+                code=code,
+                reason=reason,
+            )
+        )
 
 
-def map_resources(
-    resources: list[dict[str, Any]], tables: Tables, assessed_on: date
-) -> Mapped:
+def map_resources(resources: list[dict[str, Any]], tables: Tables, assessed_on: date) -> Mapped:
     out = Mapped()
     index = {f"{r.get('resourceType')}/{r.get('id')}": r for r in resources}
     for r in resources:
@@ -165,8 +170,12 @@ def _condition(ctx: Ctx) -> None:
         ctx.fact("tumour.functional_syndrome", syndrome, "Condition.code", day, k)
     elif any(k in t.other_cancers for k in code_keys + morph):
         k = next(k for k in code_keys + morph if k in t.other_cancers)
-        ctx.skip("Condition.code", k, f"{t.other_cancers[k].display}: not a neuroendocrine "
-                 "neoplasm; netmdt's tumour types do not include it (tumour.type stays unknown)")
+        ctx.skip(
+            "Condition.code",
+            k,
+            f"{t.other_cancers[k].display}: not a neuroendocrine "
+            "neoplasm; netmdt's tumour types do not include it (tumour.type stays unknown)",
+        )
         ctx.out.warnings.append(
             f"Condition/{ctx.id} is a cancer that is not neuroendocrine "
             f"({t.other_cancers[k].display}); netmdt's rules are for neuroendocrine neoplasms"
@@ -176,7 +185,9 @@ def _condition(ctx: Ctx) -> None:
 
 
 def _histology(r: dict[str, Any]) -> list[dict[str, Any]]:
-    return [e for e in r.get("extension", []) if isinstance(e, dict) and e.get("url") == HISTOLOGY_EXT]
+    return [
+        e for e in r.get("extension", []) if isinstance(e, dict) and e.get("url") == HISTOLOGY_EXT
+    ]
 
 
 def _status(concept: Any) -> str | None:
@@ -202,8 +213,14 @@ def _primary(
         site_keys = [k for k in keys(site, t) if k in t.body_sites]
         if site_keys:
             e = t.body_sites[site_keys[0]]
-            ctx.fact("tumour.primary_site", e.value["site"], "Condition.bodySite", day,
-                     f"{e.key} {e.display}", 0)
+            ctx.fact(
+                "tumour.primary_site",
+                e.value["site"],
+                "Condition.bodySite",
+                day,
+                f"{e.key} {e.display}",
+                0,
+            )
         else:
             ctx.skip("Condition.bodySite", first_code(site), "body site not in netmdt's tables")
 
@@ -276,17 +293,23 @@ def _quantity(ctx: Ctx, rule: QuantityRule, day: date | None) -> None:
         ctx.skip("Observation.value[x]", code, f"{rule.field}: no numeric valueQuantity")
         return
     if q.get("comparator"):
-        ctx.skip("Observation.valueQuantity.comparator", code,
-                 f"{rule.field}: a value {q['comparator']} {value} is not an exact value")
+        ctx.skip(
+            "Observation.valueQuantity.comparator",
+            code,
+            f"{rule.field}: a value {q['comparator']} {value} is not an exact value",
+        )
         return
     if rule.ratio_to_uln:
         _ratio_to_uln(ctx, rule, value, q, day)
         return
     factor, unit = _unit_factor(rule, q)
     if factor is None:
-        ctx.skip("Observation.valueQuantity.unit", code,
-                 f"{rule.field}: unit {unit!r} cannot be converted (known: "
-                 f"{', '.join(u for u in rule.units if u)})")
+        ctx.skip(
+            "Observation.valueQuantity.unit",
+            code,
+            f"{rule.field}: unit {unit!r} cannot be converted (known: "
+            f"{', '.join(u for u in rule.units if u)})",
+        )
         return
     note = f"{value} {unit} x {factor}" if factor != 1 else None
     ctx.fact(rule.field, _round(value * factor), "Observation.valueQuantity", day, note)
@@ -298,22 +321,35 @@ def _ratio_to_uln(
     code = first_code(ctx.resource.get("code"))
     for rr in ctx.resource.get("referenceRange", []):
         high = rr.get("high") if isinstance(rr, dict) else None
-        uln = number(high.get("value")) if isinstance(high, dict) else None
+        if not isinstance(high, dict):
+            continue
+        uln = number(high.get("value"))
         if uln is None or uln <= 0:
             continue
         units = {str(high.get(k)) for k in ("code", "unit") if high.get(k)} & {
             str(q.get(k)) for k in ("code", "unit") if q.get(k)
         }
         if not units and (high.get("unit") or high.get("code")):
-            ctx.skip("Observation.referenceRange.high", code,
-                     f"{rule.field}: the reference range is in another unit than the value")
+            ctx.skip(
+                "Observation.referenceRange.high",
+                code,
+                f"{rule.field}: the reference range is in another unit than the value",
+            )
             return
-        ctx.fact(rule.field, _round(value / uln), "Observation.valueQuantity",
-                 day, f"{value} / upper limit of normal {uln} (Observation.referenceRange.high)")
+        ctx.fact(
+            rule.field,
+            _round(value / uln),
+            "Observation.valueQuantity",
+            day,
+            f"{value} / upper limit of normal {uln} (Observation.referenceRange.high)",
+        )
         return
-    ctx.skip("Observation.referenceRange", code,
-             f"{rule.field}: no reference range with an upper limit, so the value cannot be "
-             "expressed as a multiple of the upper limit of normal")
+    ctx.skip(
+        "Observation.referenceRange",
+        code,
+        f"{rule.field}: no reference range with an upper limit, so the value cannot be "
+        "expressed as a multiple of the upper limit of normal",
+    )
 
 
 def _score(ctx: Ctx, rule: ScoreRule, day: date | None) -> None:
@@ -329,8 +365,11 @@ def _score(ctx: Ctx, rule: ScoreRule, day: date | None) -> None:
             if k.startswith("loinc|") and answer in rule.answers:
                 value, element = rule.answers[answer], "Observation.valueCodeableConcept"
     if value is None or not rule.low <= value <= rule.high:
-        ctx.skip("Observation.value[x]", code,
-                 f"{rule.field}: no score between {rule.low} and {rule.high}")
+        ctx.skip(
+            "Observation.value[x]",
+            code,
+            f"{rule.field}: no score between {rule.low} and {rule.high}",
+        )
         return
     ctx.fact(rule.field, value, element, day)
 
@@ -347,13 +386,21 @@ def _coded(ctx: Ctx, rule: CodedRule, day: date | None) -> None:
         if grade:
             ctx.fact(rule.field, grade, "Observation.value[x]", day, "grade read from the text")
             return
-    ctx.skip("Observation.value[x]", first_code(concept) or first_code(r.get("code")),
-             f"{rule.field}: answer not recognised (an unknown answer stays unknown)")
+    ctx.skip(
+        "Observation.value[x]",
+        first_code(concept) or first_code(r.get("code")),
+        f"{rule.field}: answer not recognised (an unknown answer stays unknown)",
+    )
 
 
 def _grade(concept: Any, text: Any) -> str | None:
-    found = " ".join([words(concept), " ".join(str(c.get("code", "")) for c in codings(concept)),
-                      str(text or "")]).lower()
+    found = " ".join(
+        [
+            words(concept),
+            " ".join(str(c.get("code", "")) for c in codings(concept)),
+            str(text or ""),
+        ]
+    ).lower()
     m = re.search(r"\b(?:g|grade)\s*([123])\b", found)
     return f"G{m.group(1)}" if m else None
 
@@ -363,11 +410,14 @@ def _sstr_result(ctx: Ctx, day: date | None) -> None:
     t = ctx.tables
     value_keys = keys(r.get("valueCodeableConcept"), t)
     positive = (
-        r["valueBoolean"] if isinstance(r.get("valueBoolean"), bool)
-        else True if SNOMED_POSITIVE in value_keys
-        else False if SNOMED_NEGATIVE in value_keys
+        r["valueBoolean"]
+        if isinstance(r.get("valueBoolean"), bool)
+        else True
+        if SNOMED_POSITIVE in value_keys
+        else False
+        if SNOMED_NEGATIVE in value_keys
         else None
-    )  # fmt: skip
+    )
     if positive is None:
         ctx.skip("Observation.value[x]", SSTR_RESULT, "SSTR imaging result not positive/negative")
     else:
@@ -392,7 +442,9 @@ def _sstr_component(ctx: Ctx, comp: dict[str, Any], day: date | None) -> None:
         return
     path, kind = spec
     if kind == "code":
-        vk = [k for k in keys(comp.get("valueCodeableConcept"), ctx.tables) if k.startswith("netmdt|")]
+        vk = [
+            k for k in keys(comp.get("valueCodeableConcept"), ctx.tables) if k.startswith("netmdt|")
+        ]
         value: Any = vk[0].split("|", 1)[1] if vk else None
     else:
         value = comp.get(kind)
@@ -405,8 +457,14 @@ def _sstr_component(ctx: Ctx, comp: dict[str, Any], day: date | None) -> None:
 # ------------------------------------------------------------------ treatments
 
 _MED_SKIP = {"entered-in-error", "cancelled", "draft", "not-taken", "unknown"}
-_MED_DATES = ("effectivePeriod", "effectiveDateTime", "authoredOn", "dateAsserted",
-              "occurenceDateTime", "effectiveInstant")
+_MED_DATES = (
+    "effectivePeriod",
+    "effectiveDateTime",
+    "authoredOn",
+    "dateAsserted",
+    "occurenceDateTime",
+    "effectiveInstant",
+)
 
 
 def _medication(ctx: Ctx) -> None:
@@ -417,8 +475,7 @@ def _medication(ctx: Ctx) -> None:
         return
     rule = _match(ctx.tables.medications, set(keys(concept, ctx.tables)), words(concept))
     if rule is None or rule.therapy is None:
-        ctx.skip(element, first_code(concept),
-                 "medication not one of netmdt's treatment options")
+        ctx.skip(element, first_code(concept), "medication not one of netmdt's treatment options")
         return
     start, _ = first_date(r, _MED_DATES)
     period = r.get("effectivePeriod") if isinstance(r.get("effectivePeriod"), dict) else {}
@@ -437,7 +494,9 @@ def _medication_concept(ctx: Ctx) -> tuple[Any, str]:
     return (med or {}).get("code"), f"{ctx.type}.medicationReference"
 
 
-def _match(rules: tuple[TreatmentRule, ...], code_keys: set[str], text: str) -> TreatmentRule | None:
+def _match(
+    rules: tuple[TreatmentRule, ...], code_keys: set[str], text: str
+) -> TreatmentRule | None:
     return next((rule for rule in rules if rule.matches(code_keys, text)), None)
 
 
@@ -492,7 +551,9 @@ def _procedure_facts(rule: TreatmentRule, day: date | None) -> Iterator[tuple[st
 def _sstr_procedure(ctx: Ctx, text: str, day: date | None) -> bool:
     for modality, patterns in ctx.tables.sstr_imaging:
         if any(p.search(text) for p in patterns):
-            ctx.fact("imaging.sstr.modality", modality, f"{ctx.type}.code", day, f"matched {text!r}")
+            ctx.fact(
+                "imaging.sstr.modality", modality, f"{ctx.type}.code", day, f"matched {text!r}"
+            )
             return True
     return False
 
@@ -501,8 +562,11 @@ def _diagnostic_report(ctx: Ctx) -> None:
     r = ctx.resource
     day, _ = first_date(r, _OBS_DATES)
     if not _sstr_procedure(ctx, words(r.get("code")), day):
-        ctx.skip("DiagnosticReport.code", first_code(r.get("code")),
-                 "report not in netmdt's tables (its Observations are read on their own)")
+        ctx.skip(
+            "DiagnosticReport.code",
+            first_code(r.get("code")),
+            "report not in netmdt's tables (its Observations are read on their own)",
+        )
 
 
 def _round(value: float) -> float:
@@ -510,8 +574,11 @@ def _round(value: float) -> float:
 
 
 def _medication_resource(ctx: Ctx) -> None:
-    ctx.skip("Medication", first_code(ctx.resource.get("code")),
-             "read through the MedicationStatement or MedicationRequest that refers to it")
+    ctx.skip(
+        "Medication",
+        first_code(ctx.resource.get("code")),
+        "read through the MedicationStatement or MedicationRequest that refers to it",
+    )
 
 
 HANDLERS: dict[str, Callable[[Ctx], None]] = {

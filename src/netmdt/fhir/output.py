@@ -80,9 +80,7 @@ def _subject(case: Case) -> dict[str, str] | None:
     return None
 
 
-def _guidance_response(
-    a: Assessment, subject: dict[str, str] | None, ids: _Ids
-) -> dict[str, Any]:
+def _guidance_response(a: Assessment, subject: dict[str, str] | None, ids: _Ids) -> dict[str, Any]:
     requirements = list(_data_requirements(a))
     g: dict[str, Any] = {
         "resourceType": "GuidanceResponse",
@@ -115,16 +113,16 @@ def _data_requirements(a: Assessment) -> Iterator[dict[str, Any]]:
             "extension": [{"url": CASE_FIELD_EXT, "valueString": path}],
         }
         if path in loinc:
-            req["codeFilter"] = [{
-                "path": "code",
-                "code": [{"system": "http://loinc.org", "code": c} for c in loinc[path]],
-            }]  # fmt: skip
+            req["codeFilter"] = [
+                {
+                    "path": "code",
+                    "code": [{"system": "http://loinc.org", "code": c} for c in loinc[path]],
+                }
+            ]
         yield req
 
 
-def _request_group(
-    a: Assessment, subject: dict[str, str] | None, ids: _Ids
-) -> dict[str, Any]:
+def _request_group(a: Assessment, subject: dict[str, str] | None, ids: _Ids) -> dict[str, Any]:
     rg: dict[str, Any] = {
         "resourceType": "RequestGroup",
         "id": ids.make("requestgroup"),
@@ -180,7 +178,9 @@ def _validate(bundle: dict[str, Any]) -> None:
     try:
         get_fhir_model_class("Bundle").model_validate(bundle)
     except ValidationError as exc:  # a bug in this module, reported with its location
-        raise FhirError([
-            Problem(".".join(str(p) for p in e["loc"]), e["msg"], "invalid_output")
-            for e in exc.errors(include_url=False)
-        ]) from exc  # fmt: skip
+        raise FhirError(
+            [
+                Problem(".".join(str(p) for p in e["loc"]), e["msg"], "invalid_output")
+                for e in exc.errors(include_url=False)
+            ]
+        ) from exc

@@ -106,9 +106,7 @@ def _take(data: Any, where: str, found: Input) -> None:
 
 
 def _one_patient(found: Input) -> None:
-    ids = sorted(
-        {str(r.get("id")) for r in found.resources if r.get("resourceType") == "Patient"}
-    )
+    ids = sorted({str(r.get("id")) for r in found.resources if r.get("resourceType") == "Patient"})
     if len(ids) > 1:
         found.problems.append(
             Problem(
