@@ -92,6 +92,18 @@ class Tables:
     procedures: tuple[TreatmentRule, ...]
     sstr_imaging: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
 
+    @property
+    def by_loinc(self) -> dict[str, list[QuantityRule | ScoreRule | CodedRule]]:
+        """Every observation rule, by the LOINC codes it reads (built once)."""
+        index = self.__dict__.get("_by_loinc")
+        if index is None:
+            index = {}
+            for rule in (*self.quantities, *self.scores, *self.coded):
+                for code in sorted(rule.codes):
+                    index.setdefault(code, []).append(rule)
+            object.__setattr__(self, "_by_loinc", index)
+        return index
+
     def key(self, system: str | None, code: str | None) -> str | None:
         """``short-name|code`` for a coding, or None when the system is not one we know."""
         name = self.systems.get(system or "")

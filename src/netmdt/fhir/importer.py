@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any, Literal
 
@@ -53,20 +54,13 @@ def import_fhir(
     day = assessed_on or date.today()
     found = read_input(source)
     mapped = map_resources(found.resources, tables(), day)
-    candidates = _validated(mapped, strict)
+    extra = []
     if health_system is not None:
-        candidates.append(
-            Candidate(
-                Fact(
-                    field="context.health_system",
-                    value=health_system,
-                    resource_type="(caller)",
-                    resource_id=None,
-                    element="health_system argument",
-                )
-            )
-        )
-    chosen, superseded = _resolve(candidates)
+        extra.append(Candidate(Fact(
+            field="context.health_system", value=health_system, resource_type="(caller)",
+            resource_id=None, element="health_system argument",
+        )))  # fmt: skip
+    chosen, superseded = _resolve_valid(mapped, extra, strict)
     case, chosen = _build(chosen, day, mapped.unmapped)
     report = ImportReport(
         facts=chosen,
@@ -82,24 +76,39 @@ def import_fhir(
 # ------------------------------------------------------------------ validation
 
 
-def _validated(mapped: Mapped, strict: bool) -> list[Candidate]:
-    """Candidates from resources that are valid FHIR (R4B models); the others set aside."""
+def _resolve_valid(
+    mapped: Mapped, extra: list[Candidate], strict: bool
+) -> tuple[list[Fact], list[Fact]]:
+    """Choose the facts, then check every resource that gave a chosen fact against the
+    FHIR R4B model; an invalid one is set aside and the choice made again without it.
+
+    Only resources whose values are used are validated: a record holds many superseded
+    values, and validating them all would cost more than the rest of the import together.
+    """
     from fhir.resources.R4B import get_fhir_model_class
 
-    verdict: dict[int, list[dict[str, Any]] | None] = {}
+    by_fact = {id(c.fact): r for r, c in mapped.candidates}
+    invalid: set[int] = set()
+    checked: set[int] = set()
     problems: list[Problem] = []
-    kept: list[Candidate] = []
-    for resource, cand in mapped.candidates:
-        key = id(resource)
-        if key not in verdict:
-            verdict[key] = _errors(resource, get_fhir_model_class)
-            if verdict[key]:
-                problems += _report_invalid(resource, verdict[key] or [], mapped)
-        if not verdict[key]:
-            kept.append(cand)
-    if strict and problems:
-        raise FhirError(problems)
-    return kept
+    while True:
+        candidates = [c for r, c in mapped.candidates if id(r) not in invalid] + extra
+        chosen, superseded = _resolve(candidates)
+        fresh = False
+        for f in chosen:
+            resource = by_fact.get(id(f))
+            if resource is None or id(resource) in checked:
+                continue
+            checked.add(id(resource))
+            errors = _errors(resource, get_fhir_model_class)
+            if errors:
+                invalid.add(id(resource))
+                problems += _report_invalid(resource, errors, mapped)
+                fresh = True
+        if strict and problems:
+            raise FhirError(problems)
+        if not fresh:
+            return chosen, superseded
 
 
 def _errors(resource: dict[str, Any], model_class: Any) -> list[dict[str, Any]] | None:
@@ -292,8 +301,10 @@ def _unknown(case: Case) -> list[str]:
     return [p for p in leaf_paths(Case) if _get(case, p) is None]
 
 
-def leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
-    out = []
+@cache
+def leaf_paths(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
+    """Every leaf field path of a model (a list of sub-models counts as one leaf)."""
+    out: list[str] = []
     for name, info in model.model_fields.items():
         sub = _model_of(info.annotation)
         is_list = "list[" in str(info.annotation)
@@ -301,7 +312,7 @@ def leaf_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
             out += leaf_paths(sub, f"{prefix}{name}.")
         else:
             out.append(f"{prefix}{name}")
-    return out
+    return tuple(out)
 
 
 def _get(obj: Any, path: str) -> Any:

@@ -254,21 +254,21 @@ def _observation(ctx: Ctx) -> None:
         return
     day, _ = first_date(r, _OBS_DATES)
     t = ctx.tables
-    loinc = {k.split("|", 1)[1] for k in keys(r.get("code"), t) if k.startswith("loinc|")}
-    code_keys = set(keys(r.get("code"), t))
-    found = False
-    for q in t.quantities:
-        if loinc & q.codes:
-            found = True
-            _quantity(ctx, q, day)
-    for s in t.scores:
-        if loinc & s.codes:
-            found = True
-            _score(ctx, s, day)
-    for c in t.coded:
-        if loinc & c.codes:
-            found = True
-            _coded(ctx, c, day)
+    code_keys = keys(r.get("code"), t)
+    rules = [
+        rule
+        for k in dict.fromkeys(code_keys)
+        if k.startswith("loinc|")
+        for rule in t.by_loinc.get(k[6:], ())
+    ]
+    found = bool(rules)
+    for rule in {id(rule): rule for rule in rules}.values():
+        if isinstance(rule, QuantityRule):
+            _quantity(ctx, rule, day)
+        elif isinstance(rule, ScoreRule):
+            _score(ctx, rule, day)
+        else:
+            _coded(ctx, rule, day)
     if SSTR_RESULT in code_keys:
         found = True
         _sstr_result(ctx, day)
