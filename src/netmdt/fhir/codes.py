@@ -98,7 +98,12 @@ class Tables:
         index = self.__dict__.get("_by_loinc")
         if index is None:
             index = {}
-            for rule in (*self.quantities, *self.scores, *self.coded):
+            every: tuple[QuantityRule | ScoreRule | CodedRule, ...] = (
+                *self.quantities,
+                *self.scores,
+                *self.coded,
+            )
+            for rule in every:
                 for code in sorted(rule.codes):
                     index.setdefault(code, []).append(rule)
             object.__setattr__(self, "_by_loinc", index)
