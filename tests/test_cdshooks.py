@@ -526,3 +526,19 @@ def test_trusted_issuers_load_from_a_jwks_file(tmp_path: Path) -> None:
     assert config.trusted_issuers == {EHR: JWKS}
     with pytest.raises(ValueError, match="not a JWK Set"):
         CdsConfig(service_base_url=BASE, app_base_url=APP, trusted_issuers={EHR: {"k": 1}})
+
+
+def test_every_error_code_the_service_can_answer_is_documented() -> None:
+    import re
+
+    root = Path(__file__).parent.parent
+    source = "".join(
+        (root / "src/netmdt/cdshooks" / f).read_text() for f in ("auth.py", "router.py")
+    )
+    codes = set(re.findall(r'(?:_Refusal\(\s*\d{3},\s*|AuthError\(\s*)"([a-z_]+)"', source))
+    assert len(codes) >= 15, codes
+    errors_doc = (root / "docs/errors.md").read_text()
+    fhir_doc = (root / "docs/fhir.md").read_text()
+    for code in codes:
+        assert f"`{code}`" in errors_doc, code
+        assert f"`{code}`" in fhir_doc or code in ("missing_token",), code

@@ -736,3 +736,29 @@ def test_the_cli_refuses_bad_input_with_exit_2_and_one_line_per_problem(tmp_path
     )
     assert result.exit_code == 2
     assert result.stderr == "--assessed-on: '27/11/2026' is not an ISO date (YYYY-MM-DD)\n"
+
+
+def test_every_fhir_problem_code_is_documented() -> None:
+    import re
+
+    root = Path(__file__).parent.parent
+    source = "".join(p.read_text() for p in (root / "src/netmdt/fhir").glob("*.py"))
+    codes = set()
+    for start in (m.end() for m in re.finditer(r"\bProblem\(", source)):
+        depth, end = 1, start
+        while depth:
+            depth += {"(": 1, ")": -1}.get(source[end], 0)
+            end += 1
+        codes.add(re.findall(r'"([a-z_]+)"', source[start:end])[-1])
+    assert codes == {
+        "not_fhir",
+        "file",
+        "json",
+        "several_patients",
+        "invalid_resource",
+        "case",
+        "invalid_output",
+    }
+    errors_doc = (root / "docs/errors.md").read_text()
+    for code in codes:
+        assert f"`{code}`" in errors_doc, code
