@@ -542,3 +542,27 @@ def test_every_error_code_the_service_can_answer_is_documented() -> None:
     for code in codes:
         assert f"`{code}`" in errors_doc, code
         assert f"`{code}`" in fhir_doc or code in ("missing_token",), code
+
+
+def test_a_prefetch_that_is_not_fhir_is_refused_with_the_error_shape(client: TestClient) -> None:
+    broken = {**SI_NET, "conditions": {"resourceType": "Bundle", "entry": [{"resource": {}}]}}
+    response = call(client, hook_body(broken), token())
+    assert response.status_code == 400
+    assert response.json() == {
+        "error": {
+            "code": "invalid_fhir",
+            "message": "input[1]: not a FHIR resource (a JSON object with resourceType)",
+        }
+    }
+
+
+def test_logs_carry_no_patient_data(client: TestClient, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    with caplog.at_level(logging.DEBUG, logger="netmdt"):
+        assert call(client, hook_body(SI_NET), token()).status_code == 200
+        assert call(client, hook_body(SI_NET, patient="x"), token()).status_code == 400
+    text = caplog.text
+    assert "cds call: service=netmdt-patient-view resources=24" in text
+    for secret in ("si-net-patient", "9000000009", "Alice", "1968"):
+        assert secret not in text

@@ -623,7 +623,11 @@ def test_a_value_the_case_format_rejects_is_reported_not_imported() -> None:
         ),
         (
             [{"id": "x"}],
-            [Problem("[0]", "not a FHIR resource (a JSON object with resourceType)", "not_fhir")],
+            [
+                Problem(
+                    "input[0]", "not a FHIR resource (a JSON object with resourceType)", "not_fhir"
+                )
+            ],
         ),
         (
             {"resourceType": "Bundle", "entry": {}},
@@ -762,3 +766,55 @@ def test_every_fhir_problem_code_is_documented() -> None:
     errors_doc = (root / "docs/errors.md").read_text()
     for code in codes:
         assert f"`{code}`" in errors_doc, code
+
+
+def test_a_folder_of_resource_files_imports_like_the_bundle(tmp_path: Path) -> None:
+    bundle = json.loads((HERE / "pnet-bundle.json").read_text())
+    for entry in bundle["entry"]:
+        r = entry["resource"]
+        (tmp_path / f"{r['resourceType']}-{r['id']}.json").write_text(json.dumps(r))
+    from_folder = import_fhir(tmp_path, assessed_on=DAY)
+    assert from_folder.case == import_fhir(bundle, assessed_on=DAY).case == case(PNET_CASE)
+
+
+def test_a_medication_reference_is_followed_to_its_medication() -> None:
+    med = {
+        "resourceType": "Medication",
+        "id": "m1",
+        "code": {
+            "coding": [
+                {
+                    "system": "http://snomed.info/sct",
+                    "code": "0",
+                    "display": "Everolimus 10mg tablets",
+                }
+            ]
+        },
+    }
+    statement = {
+        "resourceType": "MedicationStatement",
+        "id": "s1",
+        "status": "completed",
+        "medicationReference": {"reference": "Medication/m1"},
+        "subject": {"reference": "Patient/p1"},
+        "effectivePeriod": {"start": "2025-01-01", "end": "2025-09-30"},
+    }
+    result = import_fhir([patient(), med, statement], assessed_on=DAY)
+    assert result.case.history is not None
+    assert result.case.history.model_dump(exclude_none=True) == {
+        "prior_treatments": [
+            {"therapy": "everolimus", "start": date(2025, 1, 1), "end": date(2025, 9, 30)}
+        ]
+    }
+    assert [u.reason for u in result.report.unmapped] == [
+        "read through the MedicationStatement or MedicationRequest that refers to it"
+    ]
+
+
+def test_the_public_api_is_sorted_and_complete() -> None:
+    import netmdt.cdshooks
+    import netmdt.fhir
+
+    for module in (netmdt.fhir, netmdt.cdshooks):
+        assert module.__all__ == sorted(module.__all__)
+        assert all(getattr(module, name) for name in module.__all__)

@@ -36,7 +36,7 @@ def read_input(source: Any) -> Input:
         _take(source, str(source.get("resourceType", "input")), found)
     elif isinstance(source, list):
         for i, item in enumerate(source):
-            _take(item, f"[{i}]", found)
+            _take(item, f"input[{i}]", found)
     else:
         found.problems.append(
             Problem(
