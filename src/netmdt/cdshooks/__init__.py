@@ -11,14 +11,14 @@ from netmdt.cdshooks.router import PREFETCH, SERVICE_ID, create_cds_router, erro
 
 __all__ = [
     "ALGORITHMS",
+    "PREFETCH",
+    "SERVICE_ID",
     "AuthError",
     "CardEvent",
     "CdsConfig",
     "FeedbackEvent",
     "InMemoryJtiStore",
     "JtiStore",
-    "PREFETCH",
-    "SERVICE_ID",
     "create_cds_router",
     "error_response",
     "verify_bearer",
