@@ -81,6 +81,7 @@ def make_client(
         app_base_url=APP,
         trusted_issuers={EHR: JWKS},
         jti_store=InMemoryJtiStore(),
+        freeze_heap=False,  # the test process creates many routers
     )
     app = FastAPI()
     app.include_router(
@@ -566,3 +567,17 @@ def test_logs_carry_no_patient_data(client: TestClient, caplog: pytest.LogCaptur
     assert "cds call: service=netmdt-patient-view resources=24" in text
     for secret in ("si-net-patient", "9000000009", "Alice", "1968"):
         assert secret not in text
+
+
+def test_the_router_freezes_the_start_up_heap_unless_told_not_to(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import gc
+
+    calls: list[str] = []
+    monkeypatch.setattr(gc, "freeze", lambda: calls.append("freeze"))
+    for freeze in (True, False):
+        config = CdsConfig(service_base_url=BASE, app_base_url=APP, trusted_issuers={EHR: JWKS},
+                           freeze_heap=freeze)  # fmt: skip
+        create_cds_router(config, on_feedback=lambda e: None)
+    assert calls == ["freeze"]

@@ -59,7 +59,9 @@ class CdsConfig(BaseModel):
     ``app_base_url``: the web app's public URL, for the card's link to the full assessment.
     ``trusted_issuers``: each allowed ``iss`` and its JSON Web Key Set (a dict, or a path to
     a JSON file holding one). ``key_options``: the options whose unknown verdict turns a
-    card's indicator to ``warning`` (docs/fhir.md).
+    card's indicator to ``warning`` (docs/fhir.md). ``freeze_heap``: after warming up,
+    move every object alive at start-up out of the garbage collector's view
+    (``gc.freeze``), so full collections stay short (docs/design-choices.md).
     """
 
     model_config = ConfigDict(arbitrary_types_allowed=True, frozen=True)
@@ -75,6 +77,7 @@ class CdsConfig(BaseModel):
     leeway_seconds: int = 30
     fhir_timeout_seconds: float = 10.0
     timezone: str = "Europe/London"
+    freeze_heap: bool = True
 
     @field_validator("service_base_url", "app_base_url")
     @classmethod
