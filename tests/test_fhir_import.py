@@ -821,3 +821,54 @@ def test_the_public_api_is_sorted_and_complete() -> None:
     for module in (netmdt.fhir, netmdt.cdshooks):
         assert module.__all__ == sorted(module.__all__, key=isort_style)
         assert all(getattr(module, name) for name in module.__all__)
+
+
+@pytest.mark.parametrize(
+    ("name", "cancer"),
+    [
+        (
+            "Darin_Skiles_31c343e9-5d7f-444e-9be4-56b1a6ec6146.json",
+            "Primary malignant neoplasm of colon",
+        ),
+        (
+            "Austin_Franecki_f23eef30-acb2-49da-8091-159b61dc1ed5.json",
+            "Non-small cell lung cancer (disorder)",
+        ),
+    ],
+)
+def test_a_cancer_that_is_not_neuroendocrine_is_said_so_and_left_unknown(
+    name: str, cancer: str
+) -> None:
+    result = import_fhir(EXTERNAL / "synthea-r4" / name, assessed_on=DAY)
+    assert result.case.tumour is None
+    assert any(
+        f"a cancer that is not neuroendocrine ({cancer})" in w for w in result.report.warnings
+    )
+
+
+def test_the_cli_strict_and_health_system_options(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps([patient(), bad_ki67()][1]))
+    runner = CliRunner()
+    result = runner.invoke(app, ["fhir", "import", str(bad), "--strict"])
+    assert result.exit_code == 2
+    assert result.stderr.startswith("Observation/ki.effectiveDateTime: ")
+    result = runner.invoke(
+        app,
+        [
+            "fhir",
+            "import",
+            str(HERE / "pnet-bundle.json"),
+            "--assessed-on",
+            "2026-11-27",
+            "--health-system",
+            "nhs_england",
+        ],
+    )
+    assert result.exit_code == 0
+    assert yaml.safe_load(result.stdout)["context"] == {"health_system": "nhs_england"}
+    result = runner.invoke(
+        app, ["fhir", "import", str(HERE / "pnet-bundle.json"), "--health-system", "nhs_scotland"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "--health-system: 'nhs_scotland'; allowed: nhs_england, other\n"

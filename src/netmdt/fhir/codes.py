@@ -93,6 +93,11 @@ class Tables:
     sstr_imaging: tuple[tuple[str, tuple[re.Pattern[str], ...]], ...]
 
     @property
+    def uris(self) -> dict[str, str]:
+        """Short name -> code-system URI."""
+        return {name: uri for uri, name in self.systems.items()}
+
+    @property
     def by_loinc(self) -> dict[str, list[QuantityRule | ScoreRule | CodedRule]]:
         """Every observation rule, by the LOINC codes it reads (built once)."""
         index = self.__dict__.get("_by_loinc")

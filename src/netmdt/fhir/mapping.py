@@ -94,6 +94,10 @@ class Ctx:
         self.out.candidates.append((self.resource, Candidate(f, rank)))
 
     def skip(self, element: str, code: str | None, reason: str) -> None:
+        """Report what could not be mapped; ``code`` as ``system-uri|code``."""
+        if code is not None:
+            name, _, value = code.partition("|")
+            code = f"{self.tables.uris.get(name, name)}|{value}"
         self.out.unmapped.append(
             Unmapped(
                 resource_type=self.type,
