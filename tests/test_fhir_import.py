@@ -561,7 +561,7 @@ def test_a_resolved_metastasis_and_a_refuted_diagnosis_are_not_used() -> None:
     assert result.case.disease is None and result.case.tumour is None
     assert [u.reason for u in result.report.unmapped] == [
         "metastasis recorded as resolved",
-        "refuted",
+        "diagnosis refuted",
     ]
 
 

@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -112,7 +113,7 @@ def create_cds_router(
                 _assess, hook, resources, config, knowledge, now(), timings
             )
         except _Refusal as r:
-            log.info("cds call refused: service=%s status=%s code=%s", service_id, r.status, r.code)
+            log.info("cds call refused: status=%s code=%s", r.status, r.code)
             return error_response(r.status, r.code, r.message)
         if on_card is not None:
             on_card(CardEvent(service_id=service_id, issuer=caller.iss, **event_args))
@@ -134,7 +135,7 @@ def create_cds_router(
             caller = _authorise(request, config, service_id)
             body = _parse(FeedbackRequest, await request.body())
         except _Refusal as r:
-            log.info("cds feedback refused: service=%s code=%s", service_id, r.code)
+            log.info("cds feedback refused: status=%s code=%s", r.status, r.code)
             return error_response(r.status, r.code, r.message)
         received = now()
         for item in body.feedback:
@@ -218,8 +219,15 @@ async def _resources(
             "fhirAuthorization to fetch it",
         )
     fetched = {}
-    if missing:
-        fetched = await _fetch(hook, missing, config, transport)
+    if missing and hook.fhirServer is not None and hook.fhirAuthorization is not None:
+        fetched = await _fetch(
+            hook.fhirServer,
+            hook.fhirAuthorization.access_token,
+            hook.context.patientId,
+            missing,
+            config,
+            transport,
+        )
     resources: list[dict[str, Any]] = []
     for key in PREFETCH:
         resources += _unwrap(fetched[key] if key in fetched else prefetch[key], key)
@@ -245,23 +253,22 @@ def _unwrap(value: Any, key: str) -> list[dict[str, Any]]:
 
 
 async def _fetch(
-    hook: HookRequest,
+    server: str,
+    access_token: str,
+    patient_id: str,
     keys: list[str],
     config: CdsConfig,
     transport: httpx.AsyncBaseTransport | None,
 ) -> dict[str, Any]:
-    assert hook.fhirServer is not None and hook.fhirAuthorization is not None
-    base = hook.fhirServer.rstrip("/")
-    headers = {
-        "Authorization": f"Bearer {hook.fhirAuthorization.access_token}",
-        "Accept": "application/fhir+json",
-    }
+    """The prefetch queries netmdt was not sent, asked of the EHR's FHIR server."""
+    base = server.rstrip("/")
+    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/fhir+json"}
     out: dict[str, Any] = {}
     async with httpx.AsyncClient(
         transport=transport, timeout=config.fhir_timeout_seconds, headers=headers
     ) as client:
         for key in keys:
-            query = PREFETCH[key].replace("{{context.patientId}}", hook.context.patientId)
+            query = PREFETCH[key].replace("{{context.patientId}}", quote(patient_id, safe=""))
             out[key] = await _get_all(client, f"{base}/{query}", key)
     return out
 

@@ -157,17 +157,17 @@ def _condition(ctx: Ctx) -> None:
     r = ctx.resource
     status = _status(r.get("verificationStatus"))
     if status in _NOT_TRUE:
-        ctx.skip("Condition.verificationStatus", first_code(r.get("code")), f"{status}")
+        ctx.skip("Condition.verificationStatus", first_code(r.get("code")), f"diagnosis {status}")
         return
-    day, element = first_date(r, ("onsetDateTime", "onsetPeriod", "recordedDate"))
+    day, _ = first_date(r, ("onsetDateTime", "onsetPeriod", "recordedDate"))
     t = ctx.tables
     code_keys = keys(r.get("code"), t)
     morph = [k for ext in _histology(r) for k in keys(ext.get("valueCodeableConcept"), t)]
     primary = [k for k in morph + code_keys if k in t.primary]
     if primary:
-        _primary(ctx, code_keys, morph, day, element)
+        _primary(ctx, code_keys, morph, day)
     elif any(k in t.metastases for k in code_keys):
-        _metastasis(ctx, code_keys, day, element, _status(r.get("clinicalStatus")))
+        _metastasis(ctx, code_keys, day, _status(r.get("clinicalStatus")))
     elif any(k in t.syndromes for k in code_keys):
         k = next(k for k in code_keys if k in t.syndromes)
         syndrome = t.syndromes[k].value["syndrome"]
@@ -200,9 +200,7 @@ def _status(concept: Any) -> str | None:
     return None
 
 
-def _primary(
-    ctx: Ctx, code_keys: list[str], morph: list[str], day: date | None, element: str
-) -> None:
+def _primary(ctx: Ctx, code_keys: list[str], morph: list[str], day: date | None) -> None:
     t = ctx.tables
     sources = [(k, "Condition.code", 1) for k in code_keys] + [
         (k, "Condition.extension[histology-morphology-behavior]", 2) for k in morph
@@ -229,9 +227,7 @@ def _primary(
             ctx.skip("Condition.bodySite", first_code(site), "body site not in netmdt's tables")
 
 
-def _metastasis(
-    ctx: Ctx, code_keys: list[str], day: date | None, element: str, clinical: str | None
-) -> None:
+def _metastasis(ctx: Ctx, code_keys: list[str], day: date | None, clinical: str | None) -> None:
     t = ctx.tables
     k = next(k for k in code_keys if k in t.metastases)
     if clinical in _INACTIVE:
