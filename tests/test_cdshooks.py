@@ -581,3 +581,10 @@ def test_the_router_freezes_the_start_up_heap_unless_told_not_to(
                            freeze_heap=freeze)  # fmt: skip
         create_cds_router(config, on_feedback=lambda e: None)
     assert calls == ["freeze"]
+
+
+def test_an_unknown_time_zone_is_refused_when_the_service_is_configured() -> None:
+    with pytest.raises(ValueError, match="unknown time zone 'Mars/Olympus'"):
+        CdsConfig(
+            service_base_url=BASE, app_base_url=APP, trusted_issuers={}, timezone="Mars/Olympus"
+        )
