@@ -872,3 +872,56 @@ def test_the_cli_strict_and_health_system_options(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert result.stderr == "--health-system: 'nhs_scotland'; allowed: nhs_england, other\n"
+
+
+def _mutations(resource: dict[str, Any]) -> Any:
+    """The resource with one element (top level or one below) replaced by a wrong type."""
+    for key, value in resource.items():
+        if key in ("resourceType",):
+            continue
+        for wrong in ("x", 7, [], {}, [1], None, True):
+            yield {**resource, key: wrong}
+        if isinstance(value, dict):
+            for sub in value:
+                for wrong in ("x", [], {}, None):
+                    yield {**resource, key: {**value, sub: wrong}}
+        if isinstance(value, list) and value and isinstance(value[0], dict):
+            for sub in value[0]:
+                for wrong in ("x", [], {}, None):
+                    yield {**resource, key: [{**value[0], sub: wrong}, *value[1:]]}
+
+
+@pytest.mark.parametrize("name", ["si-net-bundle.json", "pnet-bundle.json"])
+def test_no_malformed_resource_causes_anything_but_a_fhir_error(name: str) -> None:
+    bundle = json.loads((HERE / name).read_text())
+    resources = [e["resource"] for e in bundle["entry"]]
+    tried = 0
+    for i, resource in enumerate(resources):
+        for mutated in _mutations(resource):
+            tried += 1
+            try:
+                result = import_fhir(
+                    [*resources[:i], mutated, *resources[i + 1 :]], assessed_on=DAY
+                )
+            except FhirError:
+                continue
+            assert isinstance(result.case, Case)
+    assert tried > 500
+
+
+def test_a_wrongly_shaped_element_is_named_in_the_report() -> None:
+    net = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
+        "bodySite": "ileum",
+        "code": {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C7A.012"}]},
+    }
+    result = import_fhir([patient(), net], assessed_on=DAY)
+    assert result.case.tumour is None
+    assert [(u.resource_id, u.element) for u in result.report.unmapped] == [
+        ("c1", "Condition.bodySite")
+    ]
+    assert result.report.warnings == [
+        "Condition/c1 is not valid FHIR (1 problem(s)); it was not used"
+    ]

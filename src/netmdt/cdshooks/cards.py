@@ -15,6 +15,7 @@ from urllib.parse import urlencode
 
 from netmdt.assessment import VERDICTS, Assessment
 from netmdt.cdshooks.config import CdsConfig
+from netmdt.fhir._fhirvalues import items
 from netmdt.fhir.codes import tables
 from netmdt.fhir.report import ImportReport
 
@@ -132,8 +133,8 @@ def _main_citation(a: Assessment) -> str | None:
 
 
 def _link(patient: dict[str, Any], config: CdsConfig) -> str:
-    for ident in patient.get("identifier", []):
-        if isinstance(ident, dict) and ident.get("system") == NHS_NUMBER and ident.get("value"):
+    for ident in items(patient, "identifier"):
+        if ident.get("system") == NHS_NUMBER and ident.get("value"):
             query = {"nhs_number": str(ident["value"]).replace(" ", "")}
             break
     else:

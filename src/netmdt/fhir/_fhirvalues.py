@@ -8,11 +8,15 @@ from typing import Any
 from netmdt.fhir.codes import Tables
 
 
+def items(obj: Any, key: str) -> list[dict[str, Any]]:
+    """The objects of a list element (``obj[key]``): absent, null or malformed gives []."""
+    value = obj.get(key) if isinstance(obj, dict) else None
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
 def codings(concept: Any) -> list[dict[str, Any]]:
     """The codings of a CodeableConcept (an empty list for anything else)."""
-    if not isinstance(concept, dict):
-        return []
-    return [c for c in concept.get("coding", []) if isinstance(c, dict)]
+    return items(concept, "coding")
 
 
 def keys(concept: Any, t: Tables) -> list[str]:

@@ -124,7 +124,8 @@ def _errors(resource: dict[str, Any], model_class: Any) -> list[dict[str, Any]] 
 def _report_invalid(
     resource: dict[str, Any], errors: list[dict[str, Any]], mapped: Mapped
 ) -> list[Problem]:
-    rtype, rid = str(resource.get("resourceType")), resource.get("id")
+    rtype = str(resource.get("resourceType"))
+    rid = None if resource.get("id") is None else str(resource.get("id"))
     problems = []
     for e in errors:
         loc = ".".join(str(p) for p in e.get("loc", ()))

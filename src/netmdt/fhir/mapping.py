@@ -17,6 +17,7 @@ from netmdt.fhir._fhirvalues import (
     codings,
     first_code,
     first_date,
+    items,
     keys,
     number,
     parse_date,
@@ -117,9 +118,39 @@ def map_resources(resources: list[dict[str, Any]], tables: Tables, assessed_on: 
         handler = HANDLERS.get(ctx.type)
         if handler is None:
             ctx.skip(ctx.type, None, "a resource type netmdt does not read")
-        else:
+            continue
+        try:
             handler(ctx)
+        except (AttributeError, TypeError, KeyError, ValueError, IndexError):
+            why = _fhir_problem(r)
+            if why is None:
+                raise  # valid FHIR that the handler cannot read: a bug, not bad input
+            _malformed(ctx, why)
     return out
+
+
+def _fhir_problem(resource: dict[str, Any]) -> str | None:
+    """The first way the resource breaks the FHIR R4 (R4B) model, or None if it is valid."""
+    from fhir.resources.R4B import get_fhir_model_class
+    from pydantic import ValidationError
+
+    rtype = str(resource.get("resourceType"))
+    try:
+        get_fhir_model_class(rtype).model_validate(resource)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        return f"{rtype}.{'.'.join(str(p) for p in first['loc'])}: {first['msg']}"
+    except (KeyError, ValueError, TypeError) as exc:
+        return f"{rtype}: {exc}"
+    return None
+
+
+def _malformed(ctx: Ctx, why: str) -> None:
+    """A resource the handler could not read because it is not valid FHIR: drop what it
+    gave, and say why."""
+    ctx.out.candidates = [(r, c) for r, c in ctx.out.candidates if r is not ctx.resource]
+    ctx.skip(ctx.type, None, f"not valid FHIR R4 ({why}); the resource was not used")
+    ctx.out.warnings.append(f"{ctx.type}/{ctx.id} is not valid FHIR; it was not used")
 
 
 # ------------------------------------------------------------------ Patient
@@ -189,9 +220,7 @@ def _condition(ctx: Ctx) -> None:
 
 
 def _histology(r: dict[str, Any]) -> list[dict[str, Any]]:
-    return [
-        e for e in r.get("extension", []) if isinstance(e, dict) and e.get("url") == HISTOLOGY_EXT
-    ]
+    return [e for e in items(r, "extension") if e.get("url") == HISTOLOGY_EXT]
 
 
 def _status(concept: Any) -> str | None:
@@ -211,7 +240,7 @@ def _primary(ctx: Ctx, code_keys: list[str], morph: list[str], day: date | None)
             continue
         for path, value in entry.value["set"].items():
             ctx.fact(path, value, where, day, f"{k} {entry.display}", rank)
-    for site in ctx.resource.get("bodySite", []):
+    for site in items(ctx.resource, "bodySite"):
         site_keys = [k for k in keys(site, t) if k in t.body_sites]
         if site_keys:
             e = t.body_sites[site_keys[0]]
@@ -319,7 +348,7 @@ def _ratio_to_uln(
     ctx: Ctx, rule: QuantityRule, value: float, q: dict[str, Any], day: date | None
 ) -> None:
     code = first_code(ctx.resource.get("code"))
-    for rr in ctx.resource.get("referenceRange", []):
+    for rr in items(ctx.resource, "referenceRange"):
         high = rr.get("high") if isinstance(rr, dict) else None
         if not isinstance(high, dict):
             continue
@@ -422,7 +451,7 @@ def _sstr_result(ctx: Ctx, day: date | None) -> None:
         ctx.skip("Observation.value[x]", SSTR_RESULT, "SSTR imaging result not positive/negative")
     else:
         ctx.fact("imaging.sstr.positive", positive, "Observation.value[x]", day)
-    for comp in r.get("component", []):
+    for comp in items(r, "component"):
         _sstr_component(ctx, comp, day)
 
 
@@ -487,10 +516,11 @@ def _medication_concept(ctx: Ctx) -> tuple[Any, str]:
     r = ctx.resource
     if "medicationCodeableConcept" in r:
         return r["medicationCodeableConcept"], f"{ctx.type}.medicationCodeableConcept"
-    ref = (r.get("medicationReference") or {}).get("reference", "")
+    reference = r.get("medicationReference")
+    ref = reference.get("reference", "") if isinstance(reference, dict) else ""
     med = ctx.index.get(str(ref))
     if med is None and str(ref).startswith("#"):
-        med = next((c for c in r.get("contained", []) if f"#{c.get('id')}" == ref), None)
+        med = next((c for c in items(r, "contained") if f"#{c.get('id')}" == ref), None)
     return (med or {}).get("code"), f"{ctx.type}.medicationReference"
 
 

@@ -93,7 +93,9 @@ def _take(data: Any, where: str, found: Input) -> None:
             f"{label}.id: {bundle_id!r} breaks the FHIR id pattern [A-Za-z0-9-.]{{1,64}}; "
             "the Bundle is only a wrapper, so its entries were read as usual"
         )
-    entries = data.get("entry", [])
+    entries = data.get("entry")
+    if entries is None:
+        entries = []
     if not isinstance(entries, list):
         found.problems.append(Problem(f"{label}.entry", "must be a list", "not_fhir"))
         return
