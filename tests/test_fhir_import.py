@@ -925,3 +925,30 @@ def test_a_wrongly_shaped_element_is_named_in_the_report() -> None:
     assert result.report.warnings == [
         "Condition/c1 is not valid FHIR (1 problem(s)); it was not used"
     ]
+
+
+def test_a_snomed_morphology_in_the_mcode_extension_gives_type_and_grade() -> None:
+    condition = {
+        "resourceType": "Condition",
+        "id": "c1",
+        "subject": {"reference": "Patient/p1"},
+        "onsetDateTime": "2026-01-05",
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/us/mcode/StructureDefinition/"
+                "mcode-histology-morphology-behavior",
+                "valueCodeableConcept": {
+                    "coding": [{"system": "http://snomed.info/sct", "code": "1286770005"}]
+                },
+            }
+        ],
+        "code": {"text": "Neuroendocrine tumour of pancreas"},
+        "bodySite": [{"coding": [{"system": "http://snomed.info/sct", "code": "15776009"}]}],
+    }
+    result = import_fhir([patient(), condition], assessed_on=DAY)
+    assert result.case.tumour is not None
+    assert result.case.tumour.model_dump(exclude_none=True) == {
+        "type": "net",
+        "primary_site": "pancreas",
+        "grade": "G2",
+    }
