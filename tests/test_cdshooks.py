@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from fhir.resources.R4B.servicerequest import ServiceRequest
 
 from netmdt.cdshooks import (
     PREFETCH,
@@ -255,7 +256,8 @@ def test_a_patient_view_call_returns_one_card_built_from_the_prefetch(
             }
         ],
     }
-    assert first["label"].startswith("Order: ")
+    assert first["label"] == "Find out: Progression in the last 12 months (RECIST)"
+    ServiceRequest.model_validate(first["actions"][0]["resource"])
     [event] = recorder.cards
     assert event == CardEvent(
         service_id=SERVICE_ID,

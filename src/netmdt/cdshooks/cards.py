@@ -161,7 +161,7 @@ def _suggestions(a: Assessment, patient: dict[str, Any]) -> list[dict[str, Any]]
         }
         out.append(
             {
-                "label": f"Order: {inv.label}"[:140],
+                "label": f"Find out: {inv.label}"[:140],
                 "uuid": str(uuid.uuid4()),
                 "actions": [
                     {"type": "create", "description": inv.how_to_find_out, "resource": request}
