@@ -17,7 +17,7 @@ from netmdt.engine.assess import assess
 from netmdt.errors import FhirError, Problem
 from netmdt.fhir import ImportResult, import_fhir
 from netmdt.fhir.codes import tables
-from netmdt.fhir.importer import leaf_paths
+from netmdt.fhir.importer import LIST_FIELDS, leaf_paths
 
 HERE = Path(__file__).parent / "fhir"
 EXTERNAL = HERE / "external"
@@ -38,13 +38,36 @@ def test_the_external_examples_are_all_here() -> None:
     assert len(EXTERNAL_FILES) == 34
 
 
+def assert_every_value_has_its_provenance(result: ImportResult) -> None:
+    """Each known case field has a fact naming its resource, and each fact is in the case."""
+    case_data = result.case.model_dump(exclude_none=True)
+
+    def value_at(path: str) -> Any:
+        node: Any = case_data
+        for part in path.split("."):
+            node = node.get(part) if isinstance(node, dict) else None
+        return node
+
+    known = {p for p in leaf_paths(Case) if value_at(p) is not None} - {"assessed_on"}
+    facts = {f.field for f in result.report.facts}
+    assert facts == known
+    assert set(result.report.unknown) == set(leaf_paths(Case)) - known - {"assessed_on"}
+    for f in result.report.facts:
+        if f.field not in ("history.prior_treatments", *LIST_FIELDS):
+            assert value_at(f.field) == f.value, f.field
+
+
 @pytest.mark.parametrize("path", EXTERNAL_FILES, ids=lambda p: p.name[:50])
-def test_every_external_file_imports(path: Path) -> None:
+def test_every_external_file_imports_with_every_value_traced(path: Path) -> None:
     result = import_fhir(path, assessed_on=DAY)
     assert result.case.assessed_on == DAY
-    known = set(leaf_paths(Case)) - set(result.report.unknown)
-    assert {f.field for f in result.report.facts} <= known | {"id"}
     assert result.report.resources  # something was read
+    assert_every_value_has_its_provenance(result)
+
+
+@pytest.mark.parametrize("name", ["si-net-bundle.json", "pnet-bundle.json"])
+def test_every_value_of_our_bundles_is_traced(name: str) -> None:
+    assert_every_value_has_its_provenance(import_fhir(HERE / name, assessed_on=DAY))
 
 
 # ------------------------------------------------------------------ mCODE
