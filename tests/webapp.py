@@ -110,6 +110,7 @@ class Harness:
 
 
 def make_harness(url: str, **settings: Any) -> Harness:
+    settings.setdefault("cds_freeze_heap", False)
     app = create_app(Settings(database_url=url, secret_key="test-secret", **settings))
     tokens = {}
     with app.state.netmdt.sessions() as db:

@@ -23,6 +23,7 @@ from netmdt.assessment import VERDICTS, Assessment, OptionAssessment
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess
 from netmdt.errors import NetmdtError
+from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
 from netmdt.service_cli import serve, token_app, user_app
 
@@ -37,6 +38,7 @@ app.add_typer(kb_app, name="kb")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.command("serve")(serve)
+app.add_typer(fhir_app, name="fhir")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 
@@ -63,6 +65,7 @@ class Format(StrEnum):
     text = "text"
     json = "json"
     jsonl = "jsonl"
+    fhir = "fhir"
 
 
 def _fail(error: NetmdtError) -> typer.Exit:
@@ -95,7 +98,7 @@ def assess_cmd(
         list[str], typer.Argument(help="Case files (YAML/JSON), or - for JSON lines on stdin.")
     ],
     format: Annotated[
-        Format | None, typer.Option("--format", "-f", help="text, json or jsonl.")
+        Format | None, typer.Option("--format", "-f", help="text, json, jsonl or fhir.")
     ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Text: every criterion with its status and sources.")
@@ -107,11 +110,16 @@ def assess_cmd(
     many = len(cases) > 1 or "-" in cases
     fmt = format or (Format.jsonl if many else Format.text)
     try:
-        assessments = [assess(c, knowledge) for c in _cases(cases)]  # validate all before printing
+        read = list(_cases(cases))
+        assessments = [assess(c, knowledge) for c in read]  # validate all before printing
     except NetmdtError as e:
         raise _fail(e) from None
-    for a in assessments:
-        if fmt is Format.text:
+    for c, a in zip(read, assessments, strict=True):
+        if fmt is Format.fhir:
+            from netmdt.fhir.output import to_fhir
+
+            print(json.dumps(to_fhir(a, c), indent=None if many else 2))
+        elif fmt is Format.text:
             _print_text(a, explain)
         elif fmt is Format.json and not many:
             print(a.model_dump_json(indent=2))

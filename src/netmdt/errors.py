@@ -8,13 +8,16 @@ The hierarchy::
     │   └── CaseValidationError  the content breaks the case format (every problem listed)
     ├── KnowledgeBaseError       the knowledge base is invalid (every problem listed)
     ├── CohortError              a cohort screen cannot run (bad filter, option or output)
+    ├── FhirError                FHIR input cannot be imported (every problem listed, each
+    │                            naming the resource type, id and element)
     └── StoreError               a stored record cannot be read or written
         ├── NotFoundError        no such record
         ├── ConflictError        an edit based on a stale version, or a duplicate (HTTP 409)
         └── RecordValidationError  the input breaks a rule (every problem listed; HTTP 422)
 
 Every error carries *where* it happened: a field path for case problems, a
-file / option / criterion / key path for knowledge-base problems. Foreign
+file / option / criterion / key path for knowledge-base problems, a
+``ResourceType/id.element`` for FHIR problems. Foreign
 exceptions (pydantic, YAML, OS) are translated once, at the edge where they are
 caught, with ``raise ... from``. The engine never raises because data are
 missing: missing data are unknown, not errors.
@@ -89,3 +92,7 @@ class ConflictError(StoreError):
 
 class RecordValidationError(_ProblemsError, StoreError):
     """The input breaks a rule; ``problems`` lists every violation (field path, message)."""
+
+
+class FhirError(_ProblemsError):
+    """FHIR input cannot be imported; ``problems`` name the resource type, id and element."""

@@ -3,13 +3,14 @@ the JSON API, the web pages and the error handlers. Nothing is created at import
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
@@ -21,10 +22,12 @@ from netmdt import __version__
 from netmdt.api.deps import AppState
 from netmdt.api.routes import router as api_router
 from netmdt.api.security import TokenCache
+from netmdt.cdshooks import CardEvent, CdsConfig, FeedbackEvent, create_cds_router
 from netmdt.config import Settings
 from netmdt.errors import ConflictError, NotFoundError, Problem, RecordValidationError
 from netmdt.kb import KnowledgeBase, load_kb
 from netmdt.store.db import make_engine, migrate, session_factory
+from netmdt.store.services import audit
 
 log = logging.getLogger("netmdt.http")
 STATIC = Path(__file__).parent.parent / "web" / "static"
@@ -55,8 +58,52 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     from netmdt.web.routes import router as web_router
 
     app.include_router(web_router, include_in_schema=False)
+    app.include_router(_cds_router(app.state.netmdt))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
+
+
+def _cds_router(state: AppState) -> APIRouter:
+    """The CDS Hooks service, its feedback and its cards written to the audit log."""
+    settings = state.settings
+    issuers: dict[str, Any] = {}
+    if settings.cds_issuers_file:
+        issuers = json.loads(Path(settings.cds_issuers_file).read_text())
+    config = CdsConfig(
+        service_base_url=settings.base_url.rstrip("/") + "/cds-services",
+        app_base_url=settings.base_url.rstrip("/"),
+        trusted_issuers=issuers,
+        freeze_heap=settings.cds_freeze_heap,
+    )
+
+    def on_feedback(event: FeedbackEvent) -> None:
+        with state.sessions() as db:
+            audit(
+                db,
+                f"cds:{event.issuer}",
+                f"cds_{event.outcome}",
+                "cds_card",
+                event.card_uuid,
+                override_reason=event.override_reason_code,
+                accepted_suggestions=len(event.accepted_suggestions),
+            )
+            db.commit()
+
+    def on_card(event: CardEvent) -> None:
+        with state.sessions() as db:
+            audit(
+                db,
+                f"cds:{event.issuer}",
+                "read",
+                "fhir_patient",
+                event.patient_fhir_id,
+                card=event.card_uuid,
+                indicator=event.indicator,
+                kb_version=event.knowledge_base_version,
+            )
+            db.commit()
+
+    return create_cds_router(config, on_feedback=on_feedback, on_card=on_card, kb=state.kb)
 
 
 def healthz() -> dict[str, str]:

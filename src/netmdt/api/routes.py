@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -23,6 +24,7 @@ from netmdt.assessment import Assessment
 from netmdt.case import parse_case
 from netmdt.engine.assess import assess
 from netmdt.errors import CaseValidationError, ConflictError, Problem, RecordValidationError
+from netmdt.fhir import to_fhir
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store import tables as t
@@ -129,6 +131,19 @@ def case_assessment(
 ) -> Response:
     """The assessment of the current (or given) version under the current knowledge base."""
     return assessment_response(svc.current_assessment(db, actor, state.kb, case_id, version)[1])
+
+
+@router.get(
+    "/cases/{case_id}/assessment.fhir",
+    responses={**ERRORS, 200: {"content": {"application/fhir+json": {}}}},
+)
+def case_assessment_fhir(
+    db: DbDep, state: StateDep, actor: CareTeam, case_id: Id, version: VersionNo | None = None
+) -> Response:
+    """The assessment as FHIR R4: a Bundle of a GuidanceResponse and a RequestGroup."""
+    case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id, version)
+    bundle = to_fhir(assessment, svc.case_of(case_id, case.facts))
+    return Response(json.dumps(bundle), media_type="application/fhir+json")
 
 
 @router.get("/cases/{case_id}/decisions", response_model=list[s.DecisionOut], responses=ERRORS)

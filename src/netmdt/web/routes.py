@@ -260,8 +260,13 @@ def _by_field(problems: list[Problem]) -> dict[str, list[str]]:
 
 
 @router.get("/patients/find")
-def find_patient(request: Request, db: DbDep, actor: CareTeam, nhs_number: str = "") -> Response:
-    """Where links from the EHR (CDS Hooks cards) land."""
+def find_patient(
+    request: Request, db: DbDep, actor: CareTeam, nhs_number: str = "", fhir_id: str = ""
+) -> Response:
+    """Where links from the EHR (CDS Hooks cards) land: by NHS number. A record known only
+    by its EHR (FHIR) id cannot be matched here: the user is sent to the patient search."""
+    if not nhs_number and fhir_id:
+        return redirect("/patients")
     found = svc.find_patient(db, actor, nhs_number=nhs_number.replace(" ", ""))
     if found is not None:
         return redirect(f"/patients/{found.id}")

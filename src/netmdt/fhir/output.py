@@ -1,0 +1,186 @@
+"""``to_fhir``: an assessment as a FHIR Bundle (a GuidanceResponse and a RequestGroup).
+
+The GuidanceResponse says whether the assessment is complete (``success``) or needs more
+facts (``data-required``, with one ``dataRequirement`` per missing fact). The RequestGroup
+holds one action per option: its verdict, reasons, funding route and sources. Every
+resource is checked by building the ``fhir.resources`` R4B model before it is returned.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from netmdt.assessment import Assessment, OptionAssessment
+from netmdt.case import Case
+from netmdt.errors import FhirError, Problem
+from netmdt.fhir.codes import tables
+
+OPTION_SYSTEM = "urn:netmdt:fhir:option"
+VERDICT_SYSTEM = "urn:netmdt:fhir:verdict"
+FUNDING_SYSTEM = "urn:netmdt:fhir:funding-pathway"
+CASE_FIELD_EXT = "urn:netmdt:fhir:case-field"
+MODULE = "urn:netmdt:knowledge-base"
+
+# Which FHIR resource type would carry each case section (for dataRequirement.type).
+_SECTION_TYPE = {
+    "tumour": "Condition",
+    "disease": "Condition",
+    "imaging": "DiagnosticReport",
+    "labs": "Observation",
+    "performance": "Observation",
+    "history": "Procedure",
+    "context": "Patient",
+}
+_FIELD_TYPE = {
+    "tumour.ki67_percent": "Observation",
+    "tumour.grade": "Observation",
+    "tumour.mitotic_count_per_2mm2": "Observation",
+    "history.prior_treatments": "MedicationStatement",
+    "pregnant": "Observation",
+    "breastfeeding": "Observation",
+}
+
+
+def to_fhir(assessment: Assessment, case: Case) -> dict[str, Any]:
+    """The assessment as a FHIR R4 Bundle (type ``collection``); validated with R4B models."""
+    ids = _Ids(assessment)
+    subject = _subject(case)
+    request_group = _request_group(assessment, subject, ids)
+    guidance = _guidance_response(assessment, subject, ids)
+    bundle = {
+        "resourceType": "Bundle",
+        "id": ids.make("bundle"),
+        "type": "collection",
+        "entry": [
+            {"fullUrl": f"urn:uuid:{guidance['id']}", "resource": guidance},
+            {"fullUrl": f"urn:uuid:{request_group['id']}", "resource": request_group},
+        ],
+    }
+    _validate(bundle)
+    return bundle
+
+
+class _Ids:
+    """Stable ids: the same assessment gives the same ids (uuid5 of case, date and KB)."""
+
+    def __init__(self, a: Assessment) -> None:
+        self.seed = f"netmdt:{a.case_id}:{a.assessed_on}:{a.knowledge_base.fingerprint}"
+
+    def make(self, kind: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.seed}:{kind}"))
+
+
+def _subject(case: Case) -> dict[str, str] | None:
+    if case.id and case.id.startswith("Patient/"):
+        return {"reference": case.id}
+    return None
+
+
+def _guidance_response(a: Assessment, subject: dict[str, str] | None, ids: _Ids) -> dict[str, Any]:
+    requirements = list(_data_requirements(a))
+    g: dict[str, Any] = {
+        "resourceType": "GuidanceResponse",
+        "id": ids.make("guidance"),
+        "moduleUri": f"{MODULE}:{a.knowledge_base.version}",
+        "status": "data-required" if requirements else "success",
+        "result": {"reference": f"urn:uuid:{ids.make('requestgroup')}"},
+        "note": [{"text": w} for w in a.warnings]
+        + [{"text": f"knowledge base {a.knowledge_base.version} ({a.knowledge_base.fingerprint})"}],
+    }
+    if a.assessed_on:
+        g["occurrenceDateTime"] = a.assessed_on.isoformat()
+    if subject:
+        g["subject"] = subject
+    if requirements:
+        g["dataRequirement"] = requirements
+    return g
+
+
+def _data_requirements(a: Assessment) -> Iterator[dict[str, Any]]:
+    """One requirement per missing fact, in the order of the next investigations."""
+    loinc = {q.field: sorted(q.codes) for q in tables().quantities} | {
+        s.field: sorted(s.codes) for s in tables().scores
+    }
+    seen: list[str] = [inv.field for inv in a.next_investigations]
+    seen += [m.field for o in a.options for m in o.missing if m.field not in seen]
+    for path in dict.fromkeys(seen):
+        req: dict[str, Any] = {
+            "type": _FIELD_TYPE.get(path, _SECTION_TYPE.get(path.split(".")[0], "Observation")),
+            "extension": [{"url": CASE_FIELD_EXT, "valueString": path}],
+        }
+        if path in loinc:
+            req["codeFilter"] = [
+                {
+                    "path": "code",
+                    "code": [{"system": "http://loinc.org", "code": c} for c in loinc[path]],
+                }
+            ]
+        yield req
+
+
+def _request_group(a: Assessment, subject: dict[str, str] | None, ids: _Ids) -> dict[str, Any]:
+    rg: dict[str, Any] = {
+        "resourceType": "RequestGroup",
+        "id": ids.make("requestgroup"),
+        "status": "draft",
+        "intent": "proposal",
+        "action": [_action(o, a) for o in a.options],
+    }
+    if a.assessed_on:
+        rg["authoredOn"] = a.assessed_on.isoformat()
+    if subject:
+        rg["subject"] = subject
+    return rg
+
+
+def _action(o: OptionAssessment, a: Assessment) -> dict[str, Any]:
+    sources = {s.id: s for s in a.knowledge_base.sources}
+    cited = dict.fromkeys(s for r in o.reasons for s in r.sources)
+    action: dict[str, Any] = {
+        "title": o.name,
+        "description": _description(o),
+        "textEquivalent": f"{o.name}: {o.verdict.replace('_', ' ')}",
+        "code": [
+            {"coding": [{"system": OPTION_SYSTEM, "code": o.option, "display": o.name}]},
+            {"coding": [{"system": VERDICT_SYSTEM, "code": o.verdict}]},
+            {"coding": [{"system": FUNDING_SYSTEM, "code": o.funding.pathway}]},
+        ],
+    }
+    docs = [_citation(sources[s]) for s in cited if s in sources]
+    if docs:
+        action["documentation"] = docs
+    return action
+
+
+def _description(o: OptionAssessment) -> str:
+    lines = [f"Verdict: {o.verdict.replace('_', ' ')}. {o.summary}".strip()]
+    lines += [f"{r.status.upper()}: {r.text}" for r in o.reasons if r.status != "met"]
+    if o.missing:
+        lines.append("Missing: " + ", ".join(m.label for m in o.missing))
+    lines.append(f"Funding: {o.funding.pathway.replace('_', ' ')}. {o.funding.note}".strip())
+    return "\n".join(lines)
+
+
+def _citation(source: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {"type": "citation", "label": source.id, "citation": source.citation}
+    if source.url:
+        doc["url"] = source.url
+    return doc
+
+
+def _validate(bundle: dict[str, Any]) -> None:
+    from fhir.resources.R4B import get_fhir_model_class
+
+    try:
+        get_fhir_model_class("Bundle").model_validate(bundle)
+    except ValidationError as exc:  # a bug in this module, reported with its location
+        raise FhirError(
+            [
+                Problem(".".join(str(p) for p in e["loc"]), e["msg"], "invalid_output")
+                for e in exc.errors(include_url=False)
+            ]
+        ) from exc

@@ -1,0 +1,100 @@
+"""The pieces wired together in the app: the CDS Hooks service (its cards and feedback
+land in the audit log) and the FHIR output of a stored case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from netmdt.cdshooks import SERVICE_ID
+from netmdt.fhir import to_fhir
+from netmdt.store.services import case_of
+from tests.test_cdshooks import EHR, JWKS, SI_NET, hook_body, token
+from tests.webapp import Harness, make_harness
+
+
+def cds_app(tmp_path: Path) -> Harness:
+    issuers = tmp_path / "issuers.json"
+    issuers.write_text(json.dumps({EHR: JWKS}))
+    return make_harness(
+        f"sqlite:///{tmp_path / 'netmdt.db'}",
+        base_url="https://netmdt.example.org",
+        cds_issuers_file=str(issuers),
+    )
+
+
+def test_a_cds_card_and_its_feedback_are_audited(tmp_path: Path) -> None:
+    web = cds_app(tmp_path)
+    url = f"/cds-services/{SERVICE_ID}"
+    r = web.client.post(url, json=hook_body(SI_NET), headers={"Authorization": f"Bearer {token()}"})
+    assert r.status_code == 200, r.text
+    card = r.json()["cards"][0]
+    feedback = {
+        "feedback": [
+            {
+                "card": card["uuid"],
+                "outcome": "overridden",
+                "overrideReason": {"reason": card["overrideReasons"][0]},
+                "outcomeTimestamp": "2026-11-27T09:30:00Z",
+            }
+        ]
+    }
+    bearer = token(aud=f"https://netmdt.example.org{url}/feedback")
+    r = web.client.post(
+        f"{url}/feedback", json=feedback, headers={"Authorization": f"Bearer {bearer}"}
+    )
+    assert r.status_code == 200, r.text
+    events = [
+        (e["actor"], e["action"], e["record_type"], e["record_id"], e["detail"])
+        for e in web.audit()
+    ]
+    reason = card["overrideReasons"][0]["code"]
+    assert events[:2] == [
+        (
+            f"cds:{EHR}",
+            "cds_overridden",
+            "cds_card",
+            card["uuid"],
+            {"override_reason": reason, "accepted_suggestions": 0},
+        ),
+        (
+            f"cds:{EHR}",
+            "read",
+            "fhir_patient",
+            "si-net-patient",
+            {
+                "card": card["uuid"],
+                "indicator": card["indicator"],
+                "kb_version": web.app.state.netmdt.kb.version,
+            },
+        ),
+    ]
+
+
+def test_a_token_from_an_untrusted_ehr_is_refused_by_the_app(tmp_path: Path) -> None:
+    web = make_harness(f"sqlite:///{tmp_path / 'netmdt.db'}")  # no issuers configured
+    r = web.client.post(
+        f"/cds-services/{SERVICE_ID}",
+        json=hook_body(SI_NET),
+        headers={"Authorization": f"Bearer {token()}"},
+    )
+    assert (r.status_code, r.json()["error"]["code"]) == (401, "unknown_issuer")
+
+
+def test_discovery_is_served_by_the_app(sqlite_web: Harness) -> None:
+    services = sqlite_web.client.get("/cds-services").json()["services"]
+    assert [(s["id"], s["hook"]) for s in services] == [(SERVICE_ID, "patient-view")]
+
+
+def test_stored_case_assessment_as_fhir(web: Harness) -> None:
+    case = web.case(web.patient()["id"])
+    r = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment.fhir")
+    assert r.headers["content-type"] == "application/fhir+json"
+    assessment = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment").json()
+    from netmdt import Assessment
+
+    expected: Any = to_fhir(
+        Assessment.model_validate(assessment), case_of(case["id"], case["facts"])
+    )
+    assert r.json() == expected
