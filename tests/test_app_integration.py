@@ -98,3 +98,30 @@ def test_stored_case_assessment_as_fhir(web: Harness) -> None:
         Assessment.model_validate(assessment), case_of(case["id"], case["facts"])
     )
     assert r.json() == expected
+
+
+def test_screen_db_screens_the_stored_cases_like_the_engine(web: Harness, tmp_path: Path) -> None:
+    import csv
+
+    from typer.testing import CliRunner
+
+    from netmdt import assess, parse_case
+    from netmdt.cli import app
+
+    first = web.case(web.patient()["id"])
+    other = {**first["facts"], "labs": {**first["facts"]["labs"], "egfr_ml_min": 25}}
+    second = web.case(web.patient(nhs_number="9990000018", name="B")["id"], other)
+    url = web.app.state.netmdt.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "results.csv"
+    result = CliRunner().invoke(app, ["screen", "--db", url, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with out.open() as f:
+        got = {(r["case_id"], r["option"]): r["verdict"] for r in csv.DictReader(f)}
+    expected = {}
+    for case in (first, second):
+        assessment = assess(parse_case({**case["facts"], "id": f"case-{case['id']}"}))
+        for o in assessment.options:
+            expected[(f"case-{case['id']}", o.option)] = o.verdict
+    assert got == expected
+    events = [(e["actor"], e["action"], e["record_type"], e["detail"]) for e in web.audit()]
+    assert events[0] == ("netmdt-cli", "export", "cohort", {"count": 2})

@@ -62,3 +62,18 @@ def test_the_readme_example_is_the_real_output() -> None:
     marker = "110 columns wide (verdicts also in colour):\n\n```\n"
     start = README.index(marker) + len(marker)
     assert README[start : README.index("```", start)] == result.stdout
+
+
+def test_every_setting_is_documented() -> None:
+    from netmdt.config import Settings
+
+    web_doc = (ROOT / "docs/web.md").read_text()
+    for name in Settings.model_fields:
+        assert f"`NETMDT_{name.upper()}`" in web_doc, name
+
+
+def test_every_subcommand_is_in_the_readme() -> None:
+    for group in app.registered_groups:
+        assert group.typer_instance is not None
+        for command in group.typer_instance.registered_commands:
+            assert f"netmdt {group.name} {command.name}" in README, (group.name, command.name)

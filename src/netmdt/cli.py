@@ -9,7 +9,9 @@ from __future__ import annotations
 import csv
 import json
 import sys
+import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -196,8 +198,20 @@ def _funding_text(o: OptionAssessment, explain: bool) -> str:
 
 @app.command("screen")
 def screen_cmd(
-    input: Annotated[Path, typer.Argument(help="Cohort: .parquet, .csv or .jsonl.")],
-    out: Annotated[Path, typer.Option("--out", help="Results: .parquet or .csv.")],
+    input: Annotated[
+        Path | None, typer.Argument(help="Cohort: .parquet, .csv or .jsonl (or use --db).")
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", help="Results: .parquet or .csv.")] = Path(
+        "results.parquet"
+    ),
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Screen the web app's stored cases (current versions) in this database "
+            '(a SQLAlchemy URL, e.g. "$NETMDT_DATABASE_URL") instead of a file.',
+        ),
+    ] = None,
     option: Annotated[
         list[str] | None, typer.Option("--option", help="Only these options (repeatable).")
     ] = None,
@@ -227,10 +241,23 @@ def screen_cmd(
     except ValueError:
         err.print(f"--assessed-on: {assessed_on!r} is not an ISO date (YYYY-MM-DD)")
         raise typer.Exit(2) from None
+    if (input is None) == (db is None):
+        err.print("give either a cohort file or --db URL, not both or neither")
+        raise typer.Exit(2)
     try:
-        summary = screen(
-            knowledge, input, out, day, options=option, verdicts=verdict, where=where, progress=err
-        )
+        with _stored_cases(db) as stored:
+            source = stored or input
+            assert source is not None  # one of the two, checked above
+            summary = screen(
+                knowledge,
+                source,
+                out,
+                day,
+                options=option,
+                verdicts=verdict,
+                where=where,
+                progress=err,
+            )
     except NetmdtError as e:
         raise _fail(e) from None
     table = Table(title=f"{summary.cases:,} cases screened -> {out}", title_justify="left")
@@ -241,6 +268,26 @@ def screen_cmd(
         table.add_row(opt, *(f"{counts.get(v, 0):,}" for v in VERDICTS))
     out_console = Console(highlight=False)
     out_console.print(table)
+
+
+@contextmanager
+def _stored_cases(url: str | None) -> Iterator[Path | None]:
+    """The web app's stored cases as a temporary JSON-lines cohort (None without --db)."""
+    if url is None:
+        yield None
+        return
+    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.services import stored_cohort
+
+    engine = make_engine(url)
+    migrate(engine)
+    with session_factory(engine)() as session:
+        cases = stored_cohort(session, "netmdt-cli")
+    engine.dispose()
+    with tempfile.TemporaryDirectory(prefix="netmdt-db-") as folder:
+        path = Path(folder) / "stored.jsonl"
+        path.write_text("".join(json.dumps(c) + "\n" for c in cases))
+        yield path
 
 
 @app.command("synth")

@@ -606,3 +606,19 @@ def open_cases(db: Session, actor: Actor, exclude: list[int]) -> list[dict[str, 
     audit(db, actor, "list", "case", None, count=len(rows), purpose="agenda")
     db.commit()
     return [{"id": r.id, "title": r.title, "patient": r.name} for r in rows]
+
+
+def stored_cohort(db: Session, actor: Actor | str) -> list[dict[str, Any]]:
+    """The current version of every stored case, as case-format dicts with the id
+    ``case-<id>`` (for ``netmdt screen --db``); audited as one export."""
+    rows = db.execute(
+        select(t.Case.id, t.CaseVersion.facts)
+        .join(
+            t.CaseVersion,
+            (t.CaseVersion.case_id == t.Case.id) & (t.CaseVersion.version == t.Case.version),
+        )
+        .order_by(t.Case.id)
+    ).all()
+    audit(db, actor, "export", "cohort", None, count=len(rows))
+    db.commit()
+    return [{**r.facts, "id": f"case-{r.id}"} for r in rows]
