@@ -267,3 +267,16 @@ def test_login_redirects_only_within_the_site(sqlite_web: Harness) -> None:
         )
         assert r.headers["location"] == landing
         token = csrf_of(client.get("/login").text)
+
+
+def test_database_errors_never_carry_the_statement_values(sqlite_web: Harness) -> None:
+    import sqlalchemy as sa
+
+    engine = sqlite_web.app.state.netmdt.engine
+    with pytest.raises(sa.exc.IntegrityError) as raised, engine.begin() as con:
+        con.execute(
+            sa.text("INSERT INTO patients (id, name) VALUES (:id, :name)"),
+            {"id": 1, "name": "Zebedee Quokka"},
+        )
+    assert "Zebedee" not in str(raised.value)
+    assert "hidden due to hide_parameters" in str(raised.value)
