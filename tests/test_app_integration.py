@@ -125,3 +125,31 @@ def test_screen_db_screens_the_stored_cases_like_the_engine(web: Harness, tmp_pa
     assert got == expected
     events = [(e["actor"], e["action"], e["record_type"], e["detail"]) for e in web.audit()]
     assert events[0] == ("netmdt-cli", "export", "cohort", {"count": 2})
+
+
+def test_kb_diff_db_finds_whose_stored_verdicts_change(sqlite_web: Harness, tmp_path: Path) -> None:
+    import csv
+
+    from typer.testing import CliRunner
+
+    from netmdt.cli import app
+    from netmdt.kb import default_kb_path
+    from tests.test_diff import raised_renal_threshold
+
+    facts = {**sqlite_web.case(sqlite_web.patient()["id"])["facts"]}
+    facts["labs"] = {**facts["labs"], "egfr_ml_min": 42}  # between the old and new threshold
+    edited = sqlite_web.call(
+        "coordinator", "PUT", "/api/cases/1", json={"base_version": 1, "facts": facts}
+    )
+    assert edited.status_code == 200
+    url = sqlite_web.app.state.netmdt.engine.url.render_as_string(hide_password=False)
+    out = tmp_path / "changed.csv"
+    new = raised_renal_threshold(tmp_path)
+    result = CliRunner().invoke(
+        app, ["kb", "diff", str(default_kb_path()), str(new), "--db", url, "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    with out.open() as f:
+        rows = [(r["case_id"], r["option"], r["old_verdict"]) for r in csv.DictReader(f)]
+    assert [(c, o) for c, o, _ in rows] == [("case-1", "prrt_lu177_dotatate")]
+    assert rows[0][2] in ("recommended", "consider")

@@ -423,6 +423,10 @@ def kb_diff(
     out: Annotated[
         Path | None, typer.Option("--out", help="Changed verdicts (.parquet or .csv).")
     ] = None,
+    db: Annotated[
+        str | None,
+        typer.Option("--db", help="Use the web app's stored cases (this database) as the cohort."),
+    ] = None,
 ) -> None:
     """What changed between two knowledge bases and, with a cohort, whose verdicts change."""
     from netmdt.cohort.diff import cohort_changes, criteria_changes
@@ -437,10 +441,16 @@ def kb_diff(
     for c in changes:
         table.add_row(c.option, c.item, c.kind, c.detail)
     out_console.print(table)
-    if cohort is None:
+    if cohort is not None and db is not None:
+        err.print("give either --cohort FILE or --db URL, not both")
+        raise typer.Exit(2)
+    if cohort is None and db is None:
         return
     try:
-        result = cohort_changes(a, b, cohort, date.today(), out)
+        with _stored_cases(db) as stored:
+            source = stored or cohort
+            assert source is not None
+            result = cohort_changes(a, b, source, date.today(), out)
     except NetmdtError as e:
         raise _fail(e) from None
     moved = Table(
