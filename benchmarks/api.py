@@ -1,6 +1,7 @@
 """HTTP throughput and latency of ``POST /api/assess`` beside ``GET /healthz``.
 
-The app runs in its own process (``netmdt serve``: uvicorn, one worker, SQLite, request
+Each assess request sends another of 1,000 seeded, varied cases. The app runs in its own
+process (``netmdt serve``: uvicorn, one worker, SQLite, request
 logging on as in production) on loopback; this process drives it with 1, 8 and 32
 concurrent keep-alive clients (asyncio, httpx2) for a fixed time per run, and prints
 requests/s, p50 and p99 latency, and assess's throughput as a share of healthz's.
@@ -24,9 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx2
-import yaml
 
-ROOT = Path(__file__).parent.parent
 ROW = "{:>7}  {:<16} {:>8} {:>8} {:>8} {:>6}"
 
 
@@ -49,9 +48,12 @@ def prepare(db_url: str) -> str:
         return create_token(db, user)
 
 
-def example_case() -> dict[str, Any]:
-    raw = yaml.safe_load((ROOT / "src/netmdt/examples/si-net-liver-metastases.yaml").read_text())
-    return dict(json.loads(json.dumps(raw, default=str)))
+def varied_cases(n: int = 1000, seed: int = 7) -> list[bytes]:
+    """Request bodies: the seeded, varied cases of benchmarks.assess (no two alike, so no
+    cache anywhere can flatter the figures)."""
+    from benchmarks.assess import generate_cases
+
+    return [json.dumps(c, default=str).encode() for c in generate_cases(n, seed)]
 
 
 async def run(
@@ -62,10 +64,15 @@ async def run(
     stop = time.perf_counter() + seconds
     limits = httpx2.Limits(max_connections=clients, max_keepalive_connections=clients)
     async with httpx2.AsyncClient(base_url=base, limits=limits, timeout=30) as client:
+        bodies = kw.pop("bodies", None)
+        sent = 0
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, sent
             while time.perf_counter() < stop:
+                if bodies:
+                    kw["content"] = bodies[sent % len(bodies)]
+                    sent += 1
                 start = time.perf_counter()
                 r = await client.request(method, path, **kw)
                 latencies.append(time.perf_counter() - start)
@@ -104,15 +111,15 @@ def main() -> None:
                     break
             except httpx2.TransportError:
                 time.sleep(0.05)
-        headers = {"Authorization": f"Bearer {token}"}
-        case = example_case()
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        bodies = varied_cases()
         print(f"netmdt API on loopback, one uvicorn worker, {args.seconds:g} s per run")
         print(ROW.format("clients", "endpoint", "req/s", "p50 ms", "p99 ms", "errors"))
         for clients in (1, 8, 32):
             rates = {}
             for label, method, path, kw in (
                 ("GET /healthz", "GET", "/healthz", {}),
-                ("POST /api/assess", "POST", "/api/assess", {"json": case, "headers": headers}),
+                ("POST /api/assess", "POST", "/api/assess", {"bodies": bodies, "headers": headers}),
             ):
                 asyncio.run(run(base, method, path, clients, 0.5, **kw))  # warm up
                 rate, lat, errors = asyncio.run(
