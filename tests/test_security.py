@@ -280,3 +280,50 @@ def test_database_errors_never_carry_the_statement_values(sqlite_web: Harness) -
         )
     assert "Zebedee" not in str(raised.value)
     assert "hidden due to hide_parameters" in str(raised.value)
+
+
+def test_security_headers_on_pages_and_api(sqlite_web: Harness) -> None:
+    for path in ("/login", "/api/patients", "/healthz"):
+        headers = sqlite_web.call("clinician", "GET", path).headers
+        got = {
+            k: headers[k] for k in ("cache-control", "x-frame-options", "content-security-policy")
+        }
+        assert got == {
+            "cache-control": "no-store",
+            "x-frame-options": "DENY",
+            "content-security-policy": "frame-ancestors 'none'",
+        }, path
+
+
+def test_a_mistyped_name_never_reaches_the_audit_log(sqlite_web: Harness) -> None:
+    client = sqlite_web.client
+    token = csrf_of(client.get("/login").text)
+    client.post("/login", data={"name": "my secret password", "password": "x", "csrf_token": token})
+    client.post("/login", data={"name": "clinician", "password": "wrong", "csrf_token": token})
+    events = [(e["actor"], e["action"]) for e in sqlite_web.audit()[:2]]
+    assert events == [("clinician", "login_failed"), ("(unknown user name)", "login_failed")]
+
+
+def test_a_session_ends_after_its_lifetime_even_when_used(
+    sqlite_web: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    import netmdt.api.deps
+
+    login(sqlite_web.client, "clinician")
+    assert sqlite_web.client.get("/meetings").status_code == 200
+    later = time.time() + 10 * 3600 + 1  # NETMDT_SESSION_HOURS is 10 by default
+    monkeypatch.setattr(netmdt.api.deps.time, "time", lambda: later)
+    assert sqlite_web.client.get("/meetings").status_code == 401
+
+
+def test_a_link_from_the_ehr_survives_the_login(sqlite_web: Harness) -> None:
+    patient = sqlite_web.patient()
+    page = sqlite_web.client.get("/patients/find?nhs_number=943-476-5919")
+    assert page.status_code == 401
+    assert 'name="next" value="/patients/find?nhs_number=943-476-5919"' in page.text
+    r = sqlite_web.call(
+        "clinician", "GET", "/patients/find?nhs_number=943-476-5919", follow_redirects=False
+    )
+    assert r.headers["location"] == f"/patients/{patient['id']}"

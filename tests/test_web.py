@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from netmdt.demo import demo_cases
-from tests.webapp import PATIENT, Harness, csrf_of, example_facts, login
+from tests.webapp import PATIENT, TODAY, Harness, csrf_of, example_facts, login
 
 
 class FormReader(HTMLParser):
@@ -254,3 +254,32 @@ def test_csrf_token_on_every_form(sqlite_web: Harness) -> None:
     token = login(sqlite_web.client, "coordinator")
     page = sqlite_web.client.get("/meetings").text
     assert csrf_of(page) == token
+
+
+def test_junk_numbers_in_forms_are_422_not_500(sqlite_web: Harness) -> None:
+    web = sqlite_web
+    patient = web.patient()
+    meeting = web.meeting()
+    token = login(web.client, "coordinator")
+    r = web.client.post(
+        f"/meetings/{meeting['id']}/agenda", data={"case_id": "9" * 20, "csrf_token": token}
+    )
+    assert r.status_code == 422
+    base = {"csrf_token": token, "title": "t", "labs.inr": "inf"}
+    r = web.client.post(f"/patients/{patient['id']}/cases", data=base)
+    assert r.status_code == 422 and "labs.inr: must be a number" in r.text
+    for rows in ("abc", "20000"):
+        form = {**base, "labs.inr": "", "title": "", "history.prior_treatments.rows": rows}
+        r = web.client.post(f"/patients/{patient['id']}/cases", data=form)
+        assert r.status_code == 422
+        assert r.text.count('name="history.prior_treatments.') <= 1 + 6 * 200
+
+
+def test_demo_mode_refuses_a_database_with_real_users(sqlite_web: Harness) -> None:
+    import pytest as _pytest
+
+    from netmdt.demo import RealDataError, load_demo
+
+    state = sqlite_web.app.state.netmdt
+    with _pytest.raises(RealDataError, match="refusing demo mode"):
+        load_demo(state.sessions, state.kb, TODAY)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from netmdt.api.security import hash_password, new_password
+from netmdt.errors import ConflictError
 from netmdt.kb import KnowledgeBase
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
@@ -58,6 +59,7 @@ def load_demo(sessions: sessionmaker[Session], kb: KnowledgeBase, today: date) -
     patients, cases and a meeting with every case on its agenda."""
     password = new_password()
     with sessions() as db:
+        _refuse_real_data(db)
         user = db.scalar(select(t.User).where(t.User.name == DEMO_USER))
         if user is None:
             db.add(t.User(name=DEMO_USER, password_hash=hash_password(password), roles=DEMO_ROLES))
@@ -79,6 +81,24 @@ def load_demo(sessions: sessionmaker[Session], kb: KnowledgeBase, today: date) -
             svc.add_to_agenda(db, SYSTEM, meeting.id, case.id)
             loaded += 1
     return DemoLogin(DEMO_USER, password, loaded)
+
+
+class RealDataError(ConflictError):
+    """The database holds users or patients the demo did not create."""
+
+
+def _refuse_real_data(db: Session) -> None:
+    """Demo mode makes an all-roles account with a printed password: never on a database
+    with real users or patients."""
+    others = db.scalar(select(func.count()).select_from(t.User).where(t.User.name != DEMO_USER))
+    real = db.scalar(
+        select(func.count()).select_from(t.Patient).where(t.Patient.created_by != SYSTEM.name)
+    )
+    if others or real:
+        raise RealDataError(
+            f"refusing demo mode: this database has {others} other user(s) and {real} "
+            "patient(s) not created by the demo; use an empty database for the demo"
+        )
 
 
 def _attendees() -> list[str]:

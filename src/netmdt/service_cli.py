@@ -47,7 +47,11 @@ def serve(
         from netmdt.demo import load_demo
 
         state = app.state.netmdt
-        login = load_demo(state.sessions, state.kb, datetime.now(UTC).date())
+        try:
+            login = load_demo(state.sessions, state.kb, datetime.now(UTC).date())
+        except ConflictError as error:
+            err.print(f"error: {error}")
+            raise typer.Exit(2) from None
         err.print(f"Demo data in {settings.database_url} ({login.patients_loaded} new patients).")
         err.print(
             f"Open http://{host}:{port}/ and log in as [bold]{login.name}[/bold] "

@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -120,6 +121,7 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=settings.https,
     )
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
     if settings.cors_origins:
         app.add_middleware(
@@ -159,6 +161,35 @@ class RequestLog:
             log.info("%s %s %d %.1fms", scope["method"], template, status, ms)
 
 
+HEADERS = [
+    # Patient pages and API answers must not stay in a shared ward PC's cache.
+    (b"cache-control", b"no-store"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class SecurityHeaders:
+    """Headers on every answer but static files: no caching, no framing, no sniffing."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith("/static/"):
+            await self.app(scope, receive, send)
+            return
+
+        async def add(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), *HEADERS]
+            await send(message)
+
+        await self.app(scope, receive, add)
+
+
 def error_body(code: str, message: str, problems: list[Problem] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """The one error shape of the JSON API."""
     return {
@@ -172,7 +203,13 @@ def error_body(code: str, message: str, problems: list[Problem] = ()) -> dict[st
     }
 
 
-CODES = {400: "bad_request", 401: "not_authenticated", 403: "forbidden", 404: "not_found"}
+CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 
 
 def _errors(app: FastAPI) -> None:
@@ -208,8 +245,8 @@ def _errors(app: FastAPI) -> None:
     async def conflict(request: Request, exc: ConflictError) -> Response:
         return reply(request, 409, error_body("conflict", str(exc)))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> Response:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = CODES.get(exc.status_code, f"http_{exc.status_code}")
         response = reply(request, exc.status_code, error_body(code, str(exc.detail)))
         for key, value in (exc.headers or {}).items():

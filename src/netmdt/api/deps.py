@@ -3,6 +3,7 @@ asking, role checks and CSRF."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -71,6 +72,10 @@ async def current_actor(request: Request) -> Actor | None:
         return state.tokens.cached(token) or await run_in_threadpool(_token_actor, state, token)
     uid = request.session.get("uid")
     if uid is None:
+        return None
+    age_hours = (time.time() - float(request.session.get("since", 0))) / 3600
+    if age_hours > state.settings.session_hours:  # a fixed lifetime from login
+        request.session.clear()
         return None
     actor = await run_in_threadpool(_session_actor, state, uid)
     if actor is None:

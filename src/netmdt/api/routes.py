@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import ValidationError
+from sqlalchemy.exc import IntegrityError
 
 from netmdt.api.deps import (
     Admin,
@@ -158,12 +159,12 @@ def create_meeting(db: DbDep, actor: Coordinator, data: s.MeetingIn) -> s.Meetin
 
 @router.get("/meetings", response_model=list[s.MeetingOut], responses=ERRORS)
 def list_meetings(db: DbDep, actor: CareTeam) -> list[s.MeetingOut]:
-    return svc.list_meetings(db)
+    return svc.list_meetings(db, actor)
 
 
 @router.get("/meetings/{meeting_id}", response_model=s.MeetingOut, responses=ERRORS)
 def get_meeting(db: DbDep, actor: CareTeam, meeting_id: Id) -> s.MeetingOut:
-    return svc.get_meeting(db, meeting_id)
+    return svc.get_meeting(db, actor, meeting_id)
 
 
 @router.post("/meetings/{meeting_id}/agenda", response_model=s.MeetingOut, responses=ERRORS)
@@ -229,7 +230,11 @@ def add_user(db: DbDep, actor: str, data: s.UserIn) -> t.User:
         raise ConflictError(f"name: a user called {data.name!r} already exists")
     user = t.User(name=data.name, password_hash=hash_password(data.password), roles=data.roles)
     db.add(user)
-    db.flush()
+    try:
+        db.flush()
+    except IntegrityError as error:  # the same name added at the same moment
+        db.rollback()
+        raise ConflictError(f"name: a user called {data.name!r} already exists") from error
     svc.audit(db, actor, "create", "user", user.id, roles=list(data.roles))
     db.commit()
     return user

@@ -45,19 +45,25 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def authenticate(db: Session, settings: Settings, name: str, password: str) -> t.User | None:
-    """The user if name and password match; counts failures and throttles guessing."""
+    """The user if name and password match; counts failures and throttles guessing.
+
+    What was typed as a name is kept (for counting) only if it fits a user name, and is
+    shown in the audit log only when it is a real user's: a password typed into the name
+    box must not end up in front of auditors."""
+    name = name[:80]
     since = datetime.now(UTC) - timedelta(minutes=settings.login_window_minutes)
     failures = db.scalar(
         select(func.count()).where(t.LoginFailure.name == name, t.LoginFailure.at >= since)
     )
+    user = db.scalar(select(t.User).where(t.User.name == name, t.User.active.is_(True)))
+    who = user.name if user else "(unknown user name)"
     if (failures or 0) >= settings.login_max_failures:
-        audit(db, name, "login_throttled", "user", None)
+        audit(db, who, "login_throttled", "user", user.id if user else None)
         db.commit()
         raise Throttled(int(settings.login_window_minutes * 60))
-    user = db.scalar(select(t.User).where(t.User.name == name, t.User.active.is_(True)))
     if not _verify(user.password_hash if user else _DUMMY_HASH, password) or user is None:
         db.add(t.LoginFailure(name=name))
-        audit(db, name, "login_failed", "user", None)
+        audit(db, who, "login_failed", "user", user.id if user else None)
         db.commit()
         return None
     if _hasher.check_needs_rehash(user.password_hash):

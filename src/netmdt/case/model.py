@@ -32,7 +32,11 @@ class Case(BaseModel):
     """One patient's facts (case format v1). Strict: no coercion, no unknown keys."""
 
     model_config = ConfigDict(
-        strict=True, extra="forbid", frozen=True, ignored_types=(cached_property,)
+        strict=True,
+        extra="forbid",
+        frozen=True,
+        allow_inf_nan=False,
+        ignored_types=(cached_property,),
     )
 
     id: str | None = None

@@ -27,6 +27,7 @@ from netmdt.errors import (
     RecordValidationError,
 )
 from netmdt.kb import KnowledgeBase
+from netmdt.nhs import normalise_nhs_number
 from netmdt.store import schemas as s
 from netmdt.store import tables as t
 
@@ -81,10 +82,19 @@ def create_patient(db: Session, actor: Actor, data: s.PatientIn) -> s.PatientOut
         raise ConflictError("nhs_number: a patient with this NHS number is already registered")
     row = t.Patient(**data.model_dump(), created_by=actor.name)
     db.add(row)
-    db.flush()
+    _flush_or_conflict(db, "nhs_number: a patient with this NHS number is already registered")
     audit(db, actor, "create", "patient", row.id)
     db.commit()
     return _patient_out(row)
+
+
+def _flush_or_conflict(db: Session, message: str) -> None:
+    """Flush; a unique constraint broken by a concurrent writer is a conflict (409)."""
+    try:
+        db.flush()
+    except IntegrityError as error:
+        db.rollback()
+        raise ConflictError(message) from error
 
 
 def _patient_out(row: t.Patient) -> s.PatientOut:
@@ -117,7 +127,7 @@ def list_patients(db: Session, actor: Actor, query: str | None = None) -> list[s
         like = f"%{query.lower()}%"
         stmt = stmt.where(
             func.lower(t.Patient.name).like(like)
-            | (t.Patient.nhs_number == query.replace(" ", ""))
+            | (t.Patient.nhs_number == normalise_nhs_number(query))
             | (t.Patient.hospital_number == query)
         )
     rows = [_patient_out(r) for r in db.scalars(stmt.limit(500))]
@@ -144,14 +154,20 @@ def validate_facts(facts: dict[str, Any], patient: t.Patient, today: date) -> di
     """
     facts = {k: v for k, v in facts.items() if k != "id"}
     facts.setdefault("assessed_on", today.isoformat())
-    try:
-        case = parse_case(facts)
-    except CaseValidationError as error:
-        raise RecordValidationError(
-            [Problem(f"facts.{p.where}", p.message, p.code) for p in error.problems]
-        ) from error
+    case = _parsed(facts)
     assert case.assessed_on is not None
     age = _age(patient.date_of_birth, case.assessed_on)
+    if not 0 <= age <= 120:
+        raise RecordValidationError(
+            [
+                Problem(
+                    "facts.assessed_on",
+                    f"{case.assessed_on} gives an age of {age} from the date of birth "
+                    f"({patient.date_of_birth}); allowed: 0 to 120",
+                    "inconsistent",
+                )
+            ]
+        )
     if case.age_years is None:
         facts["age_years"] = age
     elif case.age_years != age:
@@ -165,7 +181,16 @@ def validate_facts(facts: dict[str, Any], patient: t.Patient, today: date) -> di
                 )
             ]
         )
-    return parse_case(facts).model_dump(mode="json", exclude_none=True)
+    return _parsed(facts).model_dump(mode="json", exclude_none=True)
+
+
+def _parsed(facts: dict[str, Any]) -> Case:
+    try:
+        return parse_case(facts)
+    except CaseValidationError as error:
+        raise RecordValidationError(
+            [Problem(f"facts.{p.where}", p.message, p.code) for p in error.problems]
+        ) from error
 
 
 def _age(born: date, on: date) -> int:
@@ -214,11 +239,7 @@ def update_case(
         case_id=case_id, version=new, facts=facts, note=data.note, created_by=actor.name
     )
     db.add(version)
-    try:
-        db.flush()
-    except IntegrityError as error:  # a concurrent writer took the same version number
-        db.rollback()
-        raise ConflictError(f"case {case_id}: version {new} was saved by someone else") from error
+    _flush_or_conflict(db, f"case {case_id}: version {new} was saved by someone else")
     _store_assessment(db, kb, case_id, version)
     audit(db, actor, "update", "case", case_id, version=new, base_version=data.base_version)
     db.commit()
@@ -377,9 +398,13 @@ def create_meeting(db: Session, actor: Actor, data: s.MeetingIn) -> s.MeetingOut
     )
 
 
-def list_meetings(db: Session) -> list[s.MeetingOut]:
+def list_meetings(db: Session, actor: Actor) -> list[s.MeetingOut]:
+    """Every meeting with its agenda's case ids (audited: agendas name patients' cases)."""
     rows = db.scalars(select(t.Meeting).order_by(t.Meeting.date.desc(), t.Meeting.id.desc()))
-    return [_meeting_out(db, r) for r in rows]
+    out = [_meeting_out(db, r) for r in rows]
+    audit(db, actor, "list", "meeting", None, count=len(out))
+    db.commit()
+    return out
 
 
 def _meeting_row(db: Session, meeting_id: int) -> t.Meeting:
@@ -404,8 +429,11 @@ def _meeting_out(db: Session, row: t.Meeting) -> s.MeetingOut:
     )
 
 
-def get_meeting(db: Session, meeting_id: int) -> s.MeetingOut:
-    return _meeting_out(db, _meeting_row(db, meeting_id))
+def get_meeting(db: Session, actor: Actor, meeting_id: int) -> s.MeetingOut:
+    out = _meeting_out(db, _meeting_row(db, meeting_id))
+    audit(db, actor, "read", "meeting", meeting_id)
+    db.commit()
+    return out
 
 
 def add_to_agenda(db: Session, actor: Actor, meeting_id: int, case_id: int) -> s.MeetingOut:
@@ -486,10 +514,15 @@ def record_decision(
         deviation_reason=data.deviation_reason if deviation else None,
         deviation_text=data.deviation_text if deviation else None,
         supersedes_id=previous.id if previous else None,
+        sequence=previous.sequence + 1 if previous else 1,
         created_by=actor.name,
     )
     db.add(row)
-    db.flush()
+    _flush_or_conflict(
+        db,
+        f"another decision on case {case_id} at meeting {meeting_id} was recorded at the "
+        "same moment; reload to see it, then amend if needed",
+    )
     audit(db, actor, "create", "decision", row.id, case=case_id, meeting=meeting_id)
     db.commit()
     return decision_out(row)

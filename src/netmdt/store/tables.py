@@ -135,6 +135,9 @@ class Decision(Base):
     that names the one it supersedes."""
 
     __tablename__ = "decisions"
+    # One decision per (meeting, case, sequence): two decisions recorded at the same moment
+    # cannot both claim to be the latest.
+    __table_args__ = (UniqueConstraint("meeting_id", "case_id", "sequence"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
@@ -147,6 +150,7 @@ class Decision(Base):
     deviation_reason: Mapped[str | None] = mapped_column(String(40))
     deviation_text: Mapped[str | None] = mapped_column(Text)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
+    sequence: Mapped[int] = mapped_column(Integer)  # 1, then 2 for its first amendment, ...
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     created_by: Mapped[str] = mapped_column(String(80))
 

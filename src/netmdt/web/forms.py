@@ -7,6 +7,7 @@ empty inputs stay unknown, and a list is recorded as empty only when "none" is t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
@@ -101,6 +102,8 @@ def outcomes() -> tuple[str, ...]:
 
 def _number(text: str, integer: bool) -> int | float:
     value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(text)  # "inf", "nan", "1e999": not a measurement
     if integer or (value.is_integer() and "." not in text):
         if not value.is_integer():
             raise ValueError
@@ -173,8 +176,7 @@ def _treatments(form: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | None, l
     rows: list[dict[str, Any]] = []
     problems: list[Problem] = []
     base = "history.prior_treatments"
-    count = int(str(form.get(f"{base}.rows", "0")) or 0)
-    for i in range(min(count, 200)):
+    for i in range(treatment_rows(form.get(f"{base}.rows"))):
         raw = {k: str(form.get(f"{base}.{i}.{k}", "")).strip() for k in TREATMENT_FIELDS}
         if not any(raw.values()):
             continue
@@ -201,6 +203,15 @@ def _treatments(form: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | None, l
 _HAS_NONE = frozenset(
     p for p, f in case_fields().items() if "none" in f.type.values and f.type.kind == "list"
 )
+
+
+MAX_TREATMENT_ROWS = 200
+
+
+def treatment_rows(value: Any) -> int:
+    """The number of treatment rows a form says it has, within 0..200 (junk counts as 0)."""
+    text = str(value[0] if isinstance(value, list) and value else value or "0")
+    return max(0, min(int(text), MAX_TREATMENT_ROWS)) if text.isdigit() else 0
 
 
 def values_from_facts(facts: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ needed. Every page checks the role; every form carries a CSRF token."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,8 +32,10 @@ from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Throttled, authenticate, new_csrf_token, same_token
 from netmdt.assessment import VERDICTS, Assessment
 from netmdt.errors import ConflictError, Problem, RecordValidationError
+from netmdt.nhs import normalise_nhs_number
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
+from netmdt.store.schemas import MAX_ID
 from netmdt.web.forms import (
     EMPTY_LIST,
     TREATMENT_ROWS_SPARE,
@@ -40,6 +43,7 @@ from netmdt.web.forms import (
     form_sections,
     outcomes,
     therapies,
+    treatment_rows,
     values_from_facts,
     values_from_form,
 )
@@ -82,7 +86,10 @@ def render(
 
 def error_page(request: Request, status: int, error: dict[str, Any]) -> Response:
     if status == 401:
-        return render(request, "login.html", None, 401, next=request.url.path, error=None)
+        target = request.url.path
+        if request.method == "GET" and request.url.query:
+            target += "?" + request.url.query  # e.g. a link from the EHR with its NHS number
+        return render(request, "login.html", None, 401, next=target, error=None)
     return render(request, "error.html", None, status, status=status, error=error)
 
 
@@ -117,7 +124,7 @@ def login_page(request: Request, actor: MaybeActor, next: str = "/") -> Response
 
 
 @router.post("/login")
-async def login(request: Request, db: DbDep, state: StateDep, form: Form) -> Response:
+def login(request: Request, db: DbDep, state: StateDep, form: Form) -> Response:
     name = str(form.get("name", "")).strip()
     target = _local(str(form.get("next", "/")))
     try:
@@ -131,7 +138,7 @@ async def login(request: Request, db: DbDep, state: StateDep, form: Form) -> Res
             request, "login.html", None, 401, next=target, error="Wrong user name or password."
         )
     request.session.clear()
-    request.session.update(uid=user.id, csrf=new_csrf_token())
+    request.session.update(uid=user.id, csrf=new_csrf_token(), since=time.time())
     return redirect(target)
 
 
@@ -164,7 +171,7 @@ def home(actor: MaybeActor) -> Response:
 @router.get("/meetings")
 def meetings(request: Request, db: DbDep, actor: CareTeam) -> Response:
     return render(
-        request, "meetings.html", actor, meetings=svc.list_meetings(db), today=date.today()
+        request, "meetings.html", actor, meetings=svc.list_meetings(db, actor), today=date.today()
     )
 
 
@@ -183,7 +190,7 @@ def create_meeting(request: Request, db: DbDep, actor: Coordinator, form: Form) 
 def meeting(
     request: Request, db: DbDep, state: StateDep, actor: CareTeam, meeting_id: Id
 ) -> Response:
-    info = svc.get_meeting(db, meeting_id)
+    info = svc.get_meeting(db, actor, meeting_id)
     rows = []
     for row in svc.agenda(db, actor, meeting_id):
         _, assessment, _ = svc.current_assessment(db, actor, state.kb, row["case"].id)
@@ -209,10 +216,10 @@ def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: Id, form: Form) -> 
 
 
 def _int(value: Any, where: str) -> int:
-    try:
-        return int(str(value))
-    except ValueError:
-        raise RecordValidationError([Problem(where, "must be a whole number")]) from None
+    text = str(value)
+    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+        raise RecordValidationError([Problem(where, f"must be a whole number, 1 to {MAX_ID}")])
+    return int(text)
 
 
 # -- patients ---------------------------------------------------------------------------
@@ -267,7 +274,7 @@ def find_patient(
     by its EHR (FHIR) id cannot be matched here: the user is sent to the patient search."""
     if not nhs_number and fhir_id:
         return redirect("/patients")
-    found = svc.find_patient(db, actor, nhs_number=nhs_number.replace(" ", ""))
+    found = svc.find_patient(db, actor, nhs_number=normalise_nhs_number(nhs_number))
     if found is not None:
         return redirect(f"/patients/{found.id}")
     return render(
@@ -311,8 +318,7 @@ def _case_form(
     title: str = "",
 ) -> Response:
     rows = len(values.get("history.prior_treatments", []) or []) + TREATMENT_ROWS_SPARE
-    if "history.prior_treatments.rows" in values:
-        rows = max(rows, int((values["history.prior_treatments.rows"] or ["0"])[0] or 0))
+    rows = min(max(rows, treatment_rows(values.get("history.prior_treatments.rows"))), 200)
     return render(
         request,
         "case_form.html",
@@ -370,7 +376,7 @@ def case_page(
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id, version)
     info = svc.get_patient(db, actor, case.patient_id)
     decisions = svc.case_decisions(db, actor, case_id)
-    meetings = [m for m in svc.list_meetings(db) if case_id in m.case_ids]
+    meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
     grouped = {v: [o for o in assessment.options if o.verdict == v] for v in VERDICTS}
     return render(
         request,
@@ -498,7 +504,7 @@ def _decision_page(
         case=case,
         patient=info,
         a=assessment,
-        meeting=svc.get_meeting(db, meeting_id),
+        meeting=svc.get_meeting(db, actor, meeting_id),
         values=values,
         problems=problems,
     )
@@ -550,7 +556,7 @@ def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
     decision = None
     if decisions:
         last = decisions[-1]
-        when = svc.get_meeting(db, last.meeting_id).date
+        when = svc.get_meeting(db, actor, last.meeting_id).date
         decision = DecisionInfo(meeting_date=when, chosen=last.chosen, rationale=last.rationale)
     svc.audit(db, actor, "export", "summary", case_id)
     db.commit()
