@@ -26,6 +26,7 @@ from typing import Any
 
 import httpx2
 
+SERVE = [sys.executable, "-m", "netmdt.cli", "serve"]
 ROW = "{:>7}  {:<16} {:>8} {:>8} {:>8} {:>6}"
 
 
@@ -91,6 +92,7 @@ def pct(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each run")
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="netmdt-bench-"))
     db_url = f"sqlite:///{folder / 'bench.db'}"
@@ -98,7 +100,7 @@ def main() -> None:
     port = free_port()
     env = {**os.environ, "NETMDT_DATABASE_URL": db_url}
     server = subprocess.Popen(
-        [sys.executable, "-m", "netmdt.cli", "serve", "--port", str(port)],
+        [*SERVE, "--port", str(port), "--workers", str(args.workers)],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -111,9 +113,10 @@ def main() -> None:
                     break
             except httpx2.TransportError:
                 time.sleep(0.05)
+        time.sleep(3.0 * (args.workers - 1))  # the other workers finish starting
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         bodies = varied_cases()
-        print(f"netmdt API on loopback, one uvicorn worker, {args.seconds:g} s per run")
+        print(f"netmdt API on loopback, {args.workers} uvicorn worker(s), {args.seconds:g} s a run")
         print(ROW.format("clients", "endpoint", "req/s", "p50 ms", "p99 ms", "errors"))
         for clients in (1, 8, 32):
             rates = {}

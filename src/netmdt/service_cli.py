@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
+import secrets
 import sys
 from datetime import UTC, datetime
 from typing import Annotated
@@ -34,6 +36,10 @@ def serve(
             "freshly generated login for the demo user.",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(min=1, help="Worker processes (each answers requests; more use more cores)."),
+    ] = 1,
 ) -> None:
     """Run the MDT web app and API (migrations are applied on start)."""
     import uvicorn
@@ -57,7 +63,21 @@ def serve(
             f"Open http://{host}:{port}/ and log in as [bold]{login.name}[/bold] "
             f"with password [bold]{login.password}[/bold]"
         )
-    uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+        return
+    # Several processes: each builds its own app from the environment; they must share
+    # the key that signs session cookies, or a login would hold in one worker only.
+    os.environ["NETMDT_SECRET_KEY"] = settings.secret_key or secrets.token_urlsafe(32)
+    uvicorn.run(
+        "netmdt.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        access_log=False,
+        log_level="info",
+    )
 
 
 def _sessions() -> sessionmaker[Session]:
