@@ -153,3 +153,26 @@ def test_kb_diff_db_finds_whose_stored_verdicts_change(sqlite_web: Harness, tmp_
         rows = [(r["case_id"], r["option"], r["old_verdict"]) for r in csv.DictReader(f)]
     assert [(c, o) for c, o, _ in rows] == [("case-1", "prrt_lu177_dotatate")]
     assert rows[0][2] in ("recommended", "consider")
+
+
+def test_serve_with_several_workers_shares_the_session_key(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    import os
+
+    import uvicorn
+    from typer.testing import CliRunner
+
+    from netmdt.cli import app
+
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda target, **kw: calls.append((target, kw)))
+    monkeypatch.setenv("NETMDT_DATABASE_URL", f"sqlite:///{tmp_path / 'n.db'}")
+    monkeypatch.delenv("NETMDT_SECRET_KEY", raising=False)
+    monkeypatch.setenv("NETMDT_CDS_FREEZE_HEAP", "false")
+    result = CliRunner().invoke(app, ["serve", "--workers", "2"])
+    assert result.exit_code == 0, result.output
+    ((target, kw),) = calls
+    assert (target, kw["factory"], kw["workers"]) == ("netmdt.api.app:create_app", True, 2)
+    assert len(os.environ["NETMDT_SECRET_KEY"]) >= 32
+    monkeypatch.delenv("NETMDT_SECRET_KEY")
