@@ -75,16 +75,22 @@ def load_cohort(
         )
     try:
         con.execute(f"CREATE OR REPLACE TEMP {create} raw AS {source}")
-        present = [c for c, *_ in con.execute("DESCRIBE raw").fetchall() if c != "_row"]
+        raw_types = {c: t for c, t, *_ in con.execute("DESCRIBE raw").fetchall() if c != "_row"}
     except duckdb.Error as exc:
         raise CaseFileError(f"{path}: cannot read as {fmt}: {exc}") from exc
+    present = list(raw_types)
+    # A column already of its type (Parquet written by netmdt) converts without loss:
+    # no value of it can fail to convert, so it needs no conversion check (a join each).
+    types = {c: t for c, t, *_ in con.execute(f"DESCRIBE {name}").fetchall()}
+    typed_already = {c for c, t in raw_types.items() if types.get(c) == t}
     _check_columns(present, str(path))
     select = [_convert(c, fmt, assessed_on) if c in present else f'NULL AS "{c}"' for c in COLUMNS]
+    # A Parquet scan keeps the file's order (preserve_insertion_order): no sort needed.
+    order = "" if fmt == "parquet" else " ORDER BY _row"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw "
-        "ORDER BY _row"
+        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw{order}"
     )
-    problems = _problems(con, present)
+    problems = _problems(con, present, typed_already)
     if problems:
         raise CaseValidationError(problems, str(path))
     # The checked table becomes the cases table, in input order (rowid = position).
@@ -178,18 +184,25 @@ def _bounds() -> dict[str, dict[str, float]]:
     return found
 
 
-def _problems(con: duckdb.DuckDBPyConnection, present: list[str]) -> list[Problem]:
+def _problems(
+    con: duckdb.DuckDBPyConnection, present: list[str], typed_already: set[str] = frozenset()
+) -> list[Problem]:
     checks: list[str] = []
     fields = {column(p): f for p, f in case_fields().items()}
     for c in present:
         if c not in COLUMNS or c == "id":
             continue
         raw, typed = f'raw."{c}"', f'typed."{c}"'
-        checks.append(
-            f"SELECT _row, '{c}', CAST({raw} AS VARCHAR), 'is not a valid {COLUMNS[c]}' "
-            f"FROM raw JOIN typed USING (_row) WHERE {raw} IS NOT NULL AND {typed} IS NULL"
-            + (f" AND CAST({raw} AS VARCHAR) <> 'unknown'" if c == "disease__progression" else "")
-        )
+        if c not in typed_already:
+            checks.append(
+                f"SELECT _row, '{c}', CAST({raw} AS VARCHAR), 'is not a valid {COLUMNS[c]}' "
+                f"FROM raw JOIN typed USING (_row) WHERE {raw} IS NOT NULL AND {typed} IS NULL"
+                + (
+                    f" AND CAST({raw} AS VARCHAR) <> 'unknown'"
+                    if c == "disease__progression"
+                    else ""
+                )
+            )
         info = fields.get(c)
         if info is not None and info.type.kind in ("enum", "list") and info.type.values:
             allowed = ", ".join(f"'{v}'" for v in info.type.values)
