@@ -173,9 +173,7 @@ def test_parquet_csv_and_jsonl_of_one_cohort_screen_alike(
     assert outputs["csv"] == outputs["jsonl"]
 
 
-def test_results_follow_the_input_order_then_the_option(
-    tmp_path: Path, kb: KnowledgeBase
-) -> None:
+def test_results_follow_the_input_order_then_the_option(tmp_path: Path, kb: KnowledgeBase) -> None:
     from benchmarks.assess import generate_cases
 
     cases = [{**d, "id": f"k{(i * 37) % 120:03d}"} for i, d in enumerate(generate_cases(120, 8))]
@@ -189,17 +187,22 @@ def test_results_follow_the_input_order_then_the_option(
 
 
 @pytest.mark.parametrize("verdicts", [None, ["recommended"]])
-def test_the_screen_query_streams_in_the_tables_order(
-    kb: KnowledgeBase, verdicts: list[str] | None
+@pytest.mark.parametrize("fmt", ["table", "parquet"])
+def test_the_screen_query_streams_in_the_inputs_order(
+    tmp_path: Path, kb: KnowledgeBase, verdicts: list[str] | None, fmt: str
 ) -> None:
     """Order survives only operators that keep a scan's order: no join, sort or
     aggregate in the plan (a long IN list would otherwise become a join), whatever
-    the filters."""
+    the filters, over a table (CSV, JSON lines) or the view of a Parquet file."""
+    from netmdt.cohort.io import load_cohort
     from netmdt.cohort.screen import keep_order, results_query
     from netmdt.kb.load import parse_filter
 
     con = duckdb.connect()
-    create_table(con)
+    if fmt == "parquet":
+        load_cohort(con, write_parquet(tmp_path, [{"id": "a"}]), DAY)
+    else:
+        create_table(con)
     keep_order(con)
     where = parse_filter(
         kb, "tumour.primary_site in [pancreas, stomach, duodenum, jejunum_ileum, appendix, colon]"
@@ -208,16 +211,16 @@ def test_the_screen_query_streams_in_the_tables_order(
         query = results_query(kb, None, verdicts, where_sql)
         con.execute("PRAGMA explain_output = 'physical_only'")
         plan = json.loads(con.execute(f"EXPLAIN (FORMAT json) {query}").fetchall()[0][1])
-        operators: set[str] = set()
+        operators = _operators(plan)
+        assert operators <= {"SEQ_SCAN", "READ_PARQUET", "PROJECTION", "FILTER", "UNNEST"}, (
+            operators
+        )
 
-        def walk(node: dict) -> None:  # type: ignore[type-arg]
-            operators.add(node["name"])
-            for child in node.get("children", []):
-                walk(child)
 
-        for node in plan:
-            walk(node)
-        assert operators <= {"SEQ_SCAN", "PROJECTION", "FILTER", "UNNEST"}, operators
+def _operators(nodes: list[dict]) -> set[str]:  # type: ignore[type-arg]
+    return {n["name"] for n in nodes} | {
+        name for n in nodes for name in _operators(n.get("children", []))
+    }
 
 
 def test_a_bad_json_line_names_the_line_and_writes_nothing(

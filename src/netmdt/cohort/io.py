@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import typing
+from collections.abc import Set
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -85,18 +86,28 @@ def load_cohort(
     typed_already = {c for c, t in raw_types.items() if types.get(c) == t}
     _check_columns(present, str(path))
     select = [_convert(c, fmt, assessed_on) if c in present else f'NULL AS "{c}"' for c in COLUMNS]
-    # A Parquet scan keeps the file's order (preserve_insertion_order): no sort needed.
-    order = "" if fmt == "parquet" else " ORDER BY _row"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw{order}"
-    )
+    if fmt == "parquet":
+        # Parquet is typed and numbered already: the cases stay a view over the file,
+        # checked in place and never copied (a scan keeps the file's order).
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW typed AS SELECT _row, {', '.join(select)} FROM raw"
+        )
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw "
+            "ORDER BY _row"
+        )
     problems = _problems(con, present, typed_already)
     if problems:
         raise CaseValidationError(problems, str(path))
-    # The checked table becomes the cases table, in input order (rowid = position).
     con.execute(f"DROP TABLE {name}")
-    con.execute("ALTER TABLE typed DROP COLUMN _row")
-    con.execute(f"ALTER TABLE typed RENAME TO {name}")
+    if fmt == "parquet":  # self-contained: a later load's raw and typed do not change it
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(select)} FROM ({source}) raw"
+        )
+    else:  # the checked table becomes the cases table, in input order (rowid = position)
+        con.execute("ALTER TABLE typed DROP COLUMN _row")
+        con.execute(f"ALTER TABLE typed RENAME TO {name}")
     count = con.execute(f"SELECT count(*) FROM {name}").fetchone()
     return int(count[0]) if count else 0
 
@@ -185,7 +196,7 @@ def _bounds() -> dict[str, dict[str, float]]:
 
 
 def _problems(
-    con: duckdb.DuckDBPyConnection, present: list[str], typed_already: set[str] = frozenset()
+    con: duckdb.DuckDBPyConnection, present: list[str], typed_already: Set[str] = frozenset()
 ) -> list[Problem]:
     checks: list[str] = []
     fields = {column(p): f for p, f in case_fields().items()}

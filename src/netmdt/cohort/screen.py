@@ -63,9 +63,7 @@ def screen(
         task = bar.add_task(f"reading and checking {source.name}", total=None)
         n = load_cohort(con, source, assessed_on)
         if where_sql:
-            n = int(
-                (con.execute(f"SELECT count(*) FROM {_cases(where_sql)}").fetchone() or [0])[0]
-            )
+            n = int((con.execute(f"SELECT count(*) FROM {_cases(where_sql)}").fetchone() or [0])[0])
         bar.update(task, description=f"screening {n:,} cases into {out.name}")
         keep_order(con)
         write_results(con, results_query(kb, options, verdicts, where_sql), out)

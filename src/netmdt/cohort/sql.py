@@ -168,7 +168,11 @@ def screen_sql(
         f"m AS (SELECT {masks} FROM r)",
         f"wide AS (SELECT {wide} FROM m)",
         # One row per case and option: every option's results come from one pass.
-        "res AS " + ("MATERIALIZED " if dialect == "postgres" else "") + "(" + _unpivot(builders, dialect) + ")",
+        "res AS "
+        + ("MATERIALIZED " if dialect == "postgres" else "")
+        + "("
+        + _unpivot(builders, dialect)
+        + ")",
     ]
     carried = "".join(f"{c}, " for c in carry)
     if dialect == "postgres":
@@ -195,8 +199,11 @@ def screen_sql(
         )
     missing = _decode_duckdb(fields)
     return (
-        "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {columns}, "
-        + (missing if enums else f"{missing}::VARCHAR[]") + " AS missing FROM res"
+        "WITH "
+        + ",\n".join(ctes)
+        + f"\nSELECT {carried}case_id, {columns}, "
+        + (missing if enums else f"{missing}::VARCHAR[]")
+        + " AS missing FROM res"
     )
 
 
