@@ -119,15 +119,32 @@ class _OptionSql:
         return "CASE " + " ".join(pathway) + " END", "CASE " + " ".join(status) + " END"
 
     def columns(self) -> list[str]:
-        """This option's verdict, funding pathway, registry status and missing-fact mask,
+        """This option's verdict, funding pathway, registry status and missing facts,
         as columns of the wide (one row per case) projection."""
         pathway, status = self.funding()
         return [
             f"{self.verdict()} AS {self.name('verdict')}",
             f"{pathway} AS {self.name('pathway')}",
             f"{status} AS {self.name('status')}",
-            f"{self.mask_column()} AS {self.name('mask')}",
+            f"{self.missing()} AS {self.name('mask')}",
         ]
+
+    def missing(self) -> str:
+        """The missing facts: in PostgreSQL the mask (decoded once per distinct mask, then
+        joined); in DuckDB the mask decoded in the row, testing only this option's own
+        fields (a list of an ENUM of all the fields: bit i is the value of code i)."""
+        mask = self.mask_column()
+        if self.planner.dialect == "postgres":
+            return mask
+        paths = _enum(self.planner.fields)
+        own = sorted({p for c in self.option.criteria for p in c.reads})
+        if not own:
+            return f"[]::{paths}[]"
+        return (
+            f"CASE WHEN {mask} = 0 THEN []::{paths}[] ELSE list_filter("
+            f"[{', '.join(sql_literal(p) for p in own)}]::{paths}[], "
+            f"lambda p: (({mask} >> enum_code(p)) & 1) = 1) END"
+        )
 
     def name(self, what: str) -> str:
         return f'"{self.option.id}:{what}"'
@@ -197,13 +214,12 @@ def screen_sql(
             f"funding_pathway::{_enum(pathways)} AS funding_pathway, "
             f"registry_status::{_enum(statuses - {None})} AS registry_status"
         )
-    missing = _decode_duckdb(fields)
     return (
         "WITH "
         + ",\n".join(ctes)
         + f"\nSELECT {carried}case_id, {columns}, "
-        + (missing if enums else f"{missing}::VARCHAR[]")
-        + " AS missing FROM res"
+        + ("missing" if enums else "missing::VARCHAR[] AS missing")
+        + " FROM res"
     )
 
 
@@ -214,7 +230,8 @@ def _enum(values: Iterable[str | None]) -> str:
 
 
 def _unpivot(builders: list[_OptionSql], dialect: str) -> str:
-    outputs = "verdict, funding_pathway, registry_status, _mask"
+    missing = "_mask" if dialect == "postgres" else "missing"
+    outputs = f"verdict, funding_pathway, registry_status, {missing}"
     if dialect == "postgres":
         rows = ", ".join(b.unpivot() for b in builders)
         return (
@@ -233,17 +250,4 @@ def _decode_postgres(paths: str) -> str:
     return (
         f"ARRAY(SELECT p FROM unnest(ARRAY[{paths}]::text[]) WITH ORDINALITY AS d(p, i) "
         "WHERE ((_mask >> (i - 1)::int) & 1) = 1 ORDER BY i)"
-    )
-
-
-def _decode_duckdb(fields: list[str]) -> str:
-    """SQL: the fields whose bits are set in ``_mask``, as a list of an ENUM of the fields
-    (sorted, as the planner numbers them: bit i is the value of code i), decoded in the
-    row: no join, so the query streams in order and holds no intermediate result."""
-    paths = _enum(fields)
-    if not fields:
-        return f"[]::{paths}[]"
-    return (
-        f"CASE WHEN _mask = 0 THEN []::{paths}[] ELSE list_filter("
-        f"enum_range(NULL::{paths})::{paths}[], lambda p: ((_mask >> enum_code(p)) & 1) = 1) END"
     )
