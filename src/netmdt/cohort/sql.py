@@ -141,7 +141,7 @@ class _OptionSql:
         if not own:
             return f"[]::{paths}[]"
         return (
-            f"CASE WHEN {mask} = 0 THEN []::{paths}[] ELSE list_filter("
+            f"CASE WHEN {mask} = 0 THEN [] ELSE list_filter("
             f"[{', '.join(sql_literal(p) for p in own)}]::{paths}[], "
             f"lambda p: (({mask} >> enum_code(p)) & 1) = 1) END"
         )
