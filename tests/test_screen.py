@@ -173,21 +173,54 @@ def test_parquet_csv_and_jsonl_of_one_cohort_screen_alike(
     assert outputs["csv"] == outputs["jsonl"]
 
 
-def test_chunked_screening_equals_one_pass(
-    tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_results_follow_the_input_order_then_the_option(tmp_path: Path, kb: KnowledgeBase) -> None:
     from benchmarks.assess import generate_cases
 
-    import netmdt.cohort.screen as screening
-
-    cases = [{**d, "id": f"k{i:03d}"} for i, d in enumerate(generate_cases(120, 8))]
+    cases = [{**d, "id": f"k{(i * 37) % 120:03d}"} for i, d in enumerate(generate_cases(120, 8))]
     path = tmp_path / "c.jsonl"
     path.write_text("".join(json.dumps(c, default=str) + "\n" for c in cases))
-    screen(kb, path, tmp_path / "one.parquet", DAY)
-    monkeypatch.setattr(screening, "CHUNK", 25)
-    screen(kb, path, tmp_path / "chunked.parquet", DAY)
-    assert results(tmp_path / "chunked.parquet") == results(tmp_path / "one.parquet")
+    out = tmp_path / "o.parquet"
+    screen(kb, path, out, DAY)
+    in_file_order = duckdb.sql(f"SELECT case_id, option FROM '{out}'").fetchall()
+    assert in_file_order == [(c["id"], o) for c in cases for o in sorted(kb.options)]
     assert not list(tmp_path.glob(".*part*"))
+
+
+@pytest.mark.parametrize("verdicts", [None, ["recommended"]])
+@pytest.mark.parametrize("fmt", ["table", "parquet"])
+def test_the_screen_query_streams_in_the_inputs_order(
+    tmp_path: Path, kb: KnowledgeBase, verdicts: list[str] | None, fmt: str
+) -> None:
+    """Order survives only operators that keep a scan's order: no join, sort or
+    aggregate in the plan (a long IN list would otherwise become a join), whatever
+    the filters, over a table (CSV, JSON lines) or the view of a Parquet file."""
+    from netmdt.cohort.io import load_cohort
+    from netmdt.cohort.screen import keep_order, results_query
+    from netmdt.kb.load import parse_filter
+
+    con = duckdb.connect()
+    if fmt == "parquet":
+        load_cohort(con, write_parquet(tmp_path, [{"id": "a"}]), DAY)
+    else:
+        create_table(con)
+    keep_order(con)
+    where = parse_filter(
+        kb, "tumour.primary_site in [pancreas, stomach, duodenum, jejunum_ileum, appendix, colon]"
+    ).sql("duckdb")
+    for where_sql in (None, where):
+        query = results_query(kb, None, verdicts, where_sql)
+        con.execute("PRAGMA explain_output = 'physical_only'")
+        plan = json.loads(con.execute(f"EXPLAIN (FORMAT json) {query}").fetchall()[0][1])
+        operators = _operators(plan)
+        assert operators <= {"SEQ_SCAN", "READ_PARQUET", "PROJECTION", "FILTER", "UNNEST"}, (
+            operators
+        )
+
+
+def _operators(nodes: list[dict]) -> set[str]:  # type: ignore[type-arg]
+    return {n["name"] for n in nodes} | {
+        name for n in nodes for name in _operators(n.get("children", []))
+    }
 
 
 def test_a_bad_json_line_names_the_line_and_writes_nothing(
@@ -204,12 +237,11 @@ def test_a_bad_json_line_names_the_line_and_writes_nothing(
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "parquet"])
-def test_chunks_after_a_where_filter_keep_every_selected_case(
-    tmp_path: Path, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch, fmt: str
+def test_a_where_filter_keeps_every_selected_case(
+    tmp_path: Path, kb: KnowledgeBase, fmt: str
 ) -> None:
     from benchmarks.assess import generate_cases
 
-    import netmdt.cohort.screen as screening
     from netmdt.cohort.table import flat_row, write_flat
 
     cases = [{**d, "id": f"w{i:03d}"} for i, d in enumerate(generate_cases(90, 9))]
@@ -219,7 +251,6 @@ def test_chunks_after_a_where_filter_keep_every_selected_case(
     else:
         write_flat((flat_row(c) for c in cases), path)
     wanted = sorted(c["id"] for c in cases if (c.get("tumour") or {}).get("type") == "net")
-    monkeypatch.setattr(screening, "CHUNK", 7)
     summary = screen(
         kb, path, tmp_path / "o.parquet", DAY, options=["everolimus"], where="tumour.type == net"
     )

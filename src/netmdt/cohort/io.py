@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import difflib
 import typing
+from collections.abc import Set
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -75,22 +76,38 @@ def load_cohort(
         )
     try:
         con.execute(f"CREATE OR REPLACE TEMP {create} raw AS {source}")
-        present = [c for c, *_ in con.execute("DESCRIBE raw").fetchall() if c != "_row"]
+        raw_types = {c: t for c, t, *_ in con.execute("DESCRIBE raw").fetchall() if c != "_row"}
     except duckdb.Error as exc:
         raise CaseFileError(f"{path}: cannot read as {fmt}: {exc}") from exc
+    present = list(raw_types)
+    # A column already of its type (Parquet written by netmdt) converts without loss:
+    # no value of it can fail to convert, so it needs no conversion check (a join each).
+    types = {c: t for c, t, *_ in con.execute(f"DESCRIBE {name}").fetchall()}
+    typed_already = {c for c, t in raw_types.items() if types.get(c) == t}
     _check_columns(present, str(path))
     select = [_convert(c, fmt, assessed_on) if c in present else f'NULL AS "{c}"' for c in COLUMNS]
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw "
-        "ORDER BY _row"
-    )
-    problems = _problems(con, present)
+    if fmt == "parquet":
+        # Parquet is typed and numbered already: the cases stay a view over the file,
+        # checked in place and never copied (a scan keeps the file's order).
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW typed AS SELECT _row, {', '.join(select)} FROM raw"
+        )
+    else:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE typed AS SELECT _row, {', '.join(select)} FROM raw "
+            "ORDER BY _row"
+        )
+    problems = _problems(con, present, typed_already)
     if problems:
         raise CaseValidationError(problems, str(path))
-    # The checked table becomes the cases table, in input order (rowid = position).
     con.execute(f"DROP TABLE {name}")
-    con.execute("ALTER TABLE typed DROP COLUMN _row")
-    con.execute(f"ALTER TABLE typed RENAME TO {name}")
+    if fmt == "parquet":  # self-contained: a later load's raw and typed do not change it
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT {', '.join(select)} FROM ({source}) raw"
+        )
+    else:  # the checked table becomes the cases table, in input order (rowid = position)
+        con.execute("ALTER TABLE typed DROP COLUMN _row")
+        con.execute(f"ALTER TABLE typed RENAME TO {name}")
     count = con.execute(f"SELECT count(*) FROM {name}").fetchone()
     return int(count[0]) if count else 0
 
@@ -178,18 +195,25 @@ def _bounds() -> dict[str, dict[str, float]]:
     return found
 
 
-def _problems(con: duckdb.DuckDBPyConnection, present: list[str]) -> list[Problem]:
+def _problems(
+    con: duckdb.DuckDBPyConnection, present: list[str], typed_already: Set[str] = frozenset()
+) -> list[Problem]:
     checks: list[str] = []
     fields = {column(p): f for p, f in case_fields().items()}
     for c in present:
         if c not in COLUMNS or c == "id":
             continue
         raw, typed = f'raw."{c}"', f'typed."{c}"'
-        checks.append(
-            f"SELECT _row, '{c}', CAST({raw} AS VARCHAR), 'is not a valid {COLUMNS[c]}' "
-            f"FROM raw JOIN typed USING (_row) WHERE {raw} IS NOT NULL AND {typed} IS NULL"
-            + (f" AND CAST({raw} AS VARCHAR) <> 'unknown'" if c == "disease__progression" else "")
-        )
+        if c not in typed_already:
+            checks.append(
+                f"SELECT _row, '{c}', CAST({raw} AS VARCHAR), 'is not a valid {COLUMNS[c]}' "
+                f"FROM raw JOIN typed USING (_row) WHERE {raw} IS NOT NULL AND {typed} IS NULL"
+                + (
+                    f" AND CAST({raw} AS VARCHAR) <> 'unknown'"
+                    if c == "disease__progression"
+                    else ""
+                )
+            )
         info = fields.get(c)
         if info is not None and info.type.kind in ("enum", "list") and info.type.values:
             allowed = ", ".join(f"'{v}'" for v in info.type.values)

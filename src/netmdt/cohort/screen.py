@@ -8,7 +8,7 @@ from pathlib import Path
 
 import duckdb
 from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from netmdt.assessment import VERDICTS
 from netmdt.cohort.io import load_cohort, write_results
@@ -63,16 +63,11 @@ def screen(
         task = bar.add_task(f"reading and checking {source.name}", total=None)
         n = load_cohort(con, source, assessed_on)
         if where_sql:
-            con.execute(f"DELETE FROM cases WHERE NOT coalesce(({where_sql}), FALSE)")
-            # compact: chunks are rowid ranges, so rowids must run 0..n-1 again
-            con.execute("CREATE OR REPLACE TEMP TABLE kept AS SELECT * FROM cases ORDER BY rowid")
-            con.execute("DROP TABLE cases")
-            con.execute("ALTER TABLE kept RENAME TO cases")
-            n = int((con.execute("SELECT count(*) FROM cases").fetchone() or [0])[0])
-        parts = _screen_in_chunks(con, kb, n, out, options, verdicts, bar, task)
-        _concatenate(con, parts, out)
-        bar.update(task, advance=1)
-    summary = Summary(cases=int((con.execute("SELECT count(*) FROM cases").fetchone() or [0])[0]))
+            n = int((con.execute(f"SELECT count(*) FROM {_cases(where_sql)}").fetchone() or [0])[0])
+        bar.update(task, description=f"screening {n:,} cases into {out.name}")
+        keep_order(con)
+        write_results(con, results_query(kb, options, verdicts, where_sql), out)
+    summary = Summary(cases=n)
     reader = "read_parquet" if out.suffix.lower() == ".parquet" else "read_csv"
     for option, verdict, count in con.execute(
         f"SELECT option, verdict, count(*) FROM {reader}('{out}') GROUP BY ALL ORDER BY ALL"
@@ -81,55 +76,30 @@ def screen(
     return summary
 
 
-CHUNK = 100_000  # cases screened at once: bounds memory; results are written per chunk
+def _cases(where_sql: str | None) -> str:
+    if not where_sql:
+        return "cases"
+    return f"(SELECT * FROM cases WHERE coalesce(({where_sql}), FALSE)) AS cases"
 
 
-def _chunks(n: int) -> int:
-    return max(1, -(-n // CHUNK))
-
-
-def _screen_in_chunks(
-    con: duckdb.DuckDBPyConnection,
+def results_query(
     kb: KnowledgeBase,
-    n: int,
-    out: Path,
-    options: list[str] | None,
-    verdicts: list[str] | None,
-    bar: Progress,
-    task: TaskID,
-) -> list[Path]:
-    """Screen the cases CHUNK at a time (by position: no copy, no full scan), each chunk to
-    its own file; the concatenated files are in the input's order, then by option."""
-    where = f" WHERE verdict IN ({', '.join(repr(v) for v in verdicts)})" if verdicts else ""
-    parts = []
-    for i in range(_chunks(n)):
-        first, last = i * CHUNK + 1, min(n, (i + 1) * CHUNK)
-        bar.update(
-            task,
-            total=_chunks(n),
-            completed=i,
-            description=f"screening cases {first:,}-{last:,} of {n:,}",
-        )
-        chunk = (
-            f"(SELECT *, rowid AS _pos FROM cases WHERE rowid >= {i * CHUNK} "
-            f"AND rowid < {(i + 1) * CHUNK}) AS chunk"
-        )
-        query = screen_sql(kb, options, table=chunk, carry=("_pos",))
-        part = out.with_name(f".{out.name}.part{i:05d}.parquet")
-        write_results(
-            con,
-            "SELECT case_id, option, verdict, funding_pathway, registry_status, missing "
-            f"FROM ({query}){where} ORDER BY _pos, option",
-            part,
-        )
-        parts.append(part)
-    return parts
+    options: list[str] | None = None,
+    verdicts: list[str] | None = None,
+    where_sql: str | None = None,
+) -> str:
+    """The rows ``screen`` writes: each case's rows in the order of the cases table, then
+    by option id; the closed sets of values as ENUMs (Parquet and CSV readers see text)."""
+    query = screen_sql(kb, sorted(options or kb.options), table=_cases(where_sql), enums=True)
+    if verdicts:
+        return f"SELECT * FROM ({query}) WHERE verdict IN ({', '.join(map(repr, verdicts))})"
+    return query
 
 
-def _concatenate(con: duckdb.DuckDBPyConnection, parts: list[Path], out: Path) -> None:
-    files = "[" + ", ".join(f"'{p}'" for p in parts) + "]"
-    try:
-        write_results(con, f"SELECT * FROM read_parquet({files})", out)
-    finally:
-        for p in parts:
-            p.unlink(missing_ok=True)
+def keep_order(con: duckdb.DuckDBPyConnection) -> None:
+    """Make ``results_query`` stream in the table's order: a scan keeps it through
+    projections, filters and unnesting (preserve_insertion_order), not through a join, so
+    long IN lists stay expressions instead of becoming joins (the in_clause rewrite).
+    One query writes the whole file: no chunks, no part files, no sort."""
+    con.execute("SET preserve_insertion_order = true")
+    con.execute("SET disabled_optimizers = 'in_clause'")

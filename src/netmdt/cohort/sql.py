@@ -15,8 +15,10 @@ Shape::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
+from netmdt.assessment import VERDICTS
 from netmdt.cohort.plan import Planner
 from netmdt.engine.expr import sql_literal
 from netmdt.kb.model import Criterion, KnowledgeBase, Option
@@ -117,15 +119,32 @@ class _OptionSql:
         return "CASE " + " ".join(pathway) + " END", "CASE " + " ".join(status) + " END"
 
     def columns(self) -> list[str]:
-        """This option's verdict, funding pathway, registry status and missing-fact mask,
+        """This option's verdict, funding pathway, registry status and missing facts,
         as columns of the wide (one row per case) projection."""
         pathway, status = self.funding()
         return [
             f"{self.verdict()} AS {self.name('verdict')}",
             f"{pathway} AS {self.name('pathway')}",
             f"{status} AS {self.name('status')}",
-            f"{self.mask_column()} AS {self.name('mask')}",
+            f"{self.missing()} AS {self.name('mask')}",
         ]
+
+    def missing(self) -> str:
+        """The missing facts: in PostgreSQL the mask (decoded once per distinct mask, then
+        joined); in DuckDB the mask decoded in the row, testing only this option's own
+        fields (a list of an ENUM of all the fields: bit i is the value of code i)."""
+        mask = self.mask_column()
+        if self.planner.dialect == "postgres":
+            return mask
+        paths = _enum(self.planner.fields)
+        own = sorted({p for c in self.option.criteria for p in c.reads})
+        if not own:
+            return f"[]::{paths}[]"
+        return (
+            f"CASE WHEN {mask} = 0 THEN [] ELSE list_filter("
+            f"[{', '.join(sql_literal(p) for p in own)}]::{paths}[], "
+            f"lambda p: (({mask} >> enum_code(p)) & 1) = 1) END"
+        )
 
     def name(self, what: str) -> str:
         return f'"{self.option.id}:{what}"'
@@ -143,15 +162,20 @@ def screen_sql(
     dialect: str = "duckdb",
     table: str = "cases",
     carry: tuple[str, ...] = (),
+    enums: bool = False,
 ) -> str:
     """One query: a row per case and option (case_id, option, verdict, funding_pathway,
     registry_status, missing) over ``table`` (columns: ``engine.sql.case_table_columns``);
-    ``carry`` names further columns of ``table`` passed through (e.g. an ordering key)."""
+    ``carry`` names further columns of ``table`` passed through (e.g. an ordering key).
+
+    In DuckDB the query streams: each case's rows follow the order of ``table``, options
+    in the order given. ``enums`` (DuckDB) types option, verdict, funding pathway, registry
+    status and the missing fields as ENUMs (a byte a value: faster to write) instead of
+    text."""
     chosen = [kb.options[o] for o in options or list(kb.options)]
     fields = sorted({p for o in chosen for c in o.criteria for p in c.reads})
     planner = Planner(fields, dialect)
     builders = [_OptionSql(o, planner) for o in chosen]
-    paths = ", ".join(sql_literal(p) for p in fields)
     relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
     masks = ", ".join(["*", *(b.missing_mask() for b in builders)])
     wide = ", ".join(["id AS case_id", *carry, *(col for b in builders for col in b.columns())])
@@ -161,23 +185,53 @@ def screen_sql(
         f"m AS (SELECT {masks} FROM r)",
         f"wide AS (SELECT {wide} FROM m)",
         # One row per case and option: every option's results come from one pass.
-        "res AS MATERIALIZED (" + _unpivot(builders, dialect) + ")",
-        # Distinct masks are few: decode each once (bit i is planner.fields[i]), then join.
-        f"decoded AS (SELECT _mask, {_decode(paths, dialect)} AS missing "
-        "FROM (SELECT DISTINCT _mask FROM res) AS masks)",
+        "res AS "
+        + ("MATERIALIZED " if dialect == "postgres" else "")
+        + "("
+        + _unpivot(builders, dialect)
+        + ")",
     ]
+    carried = "".join(f"{c}, " for c in carry)
+    if dialect == "postgres":
+        # Distinct masks are few: decode each once (bit i is planner.fields[i]), then join.
+        paths = ", ".join(sql_literal(p) for p in fields)
+        ctes.append(
+            f"decoded AS (SELECT _mask, {_decode_postgres(paths)} AS missing "
+            "FROM (SELECT DISTINCT _mask FROM res) AS masks)"
+        )
+        return (
+            "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, option, verdict, "
+            "funding_pathway, registry_status, missing FROM res JOIN decoded USING (_mask)"
+        )
+    columns = "option, verdict, funding_pathway, registry_status"
+    if enums:
+        pathways = {"not_applicable", "unknown"}
+        pathways |= {r.pathway for o in chosen for rs in o.funding.values() for r in rs}
+        statuses = {r.registry_status for o in chosen for rs in o.funding.values() for r in rs}
+        columns = (
+            f"option::{_enum([o.id for o in chosen])} AS option, "
+            f"verdict::{_enum(VERDICTS)} AS verdict, "
+            f"funding_pathway::{_enum(pathways)} AS funding_pathway, "
+            f"registry_status::{_enum(statuses - {None})} AS registry_status"
+        )
     return (
         "WITH "
         + ",\n".join(ctes)
-        + "\nSELECT "
-        + "".join(f"{c}, " for c in carry)
-        + "case_id, option, verdict, funding_pathway, registry_status, missing "
-        "FROM res JOIN decoded USING (_mask)"
+        + f"\nSELECT {carried}case_id, {columns}, "
+        + ("missing" if enums else "missing::VARCHAR[] AS missing")
+        + " FROM res"
     )
 
 
+def _enum(values: Iterable[str | None]) -> str:
+    """A DuckDB ENUM type of the values (sorted: an ENUM orders by its values' positions)."""
+    names = sorted({v for v in values if v is not None}) or ["none"]
+    return "ENUM(" + ", ".join(sql_literal(v) for v in names) + ")"
+
+
 def _unpivot(builders: list[_OptionSql], dialect: str) -> str:
-    outputs = "verdict, funding_pathway, registry_status, _mask"
+    missing = "_mask" if dialect == "postgres" else "missing"
+    outputs = f"verdict, funding_pathway, registry_status, {missing}"
     if dialect == "postgres":
         rows = ", ".join(b.unpivot() for b in builders)
         return (
@@ -191,14 +245,9 @@ def _unpivot(builders: list[_OptionSql], dialect: str) -> str:
     )
 
 
-def _decode(paths: str, dialect: str) -> str:
+def _decode_postgres(paths: str) -> str:
     """SQL: the field paths whose bits are set in ``_mask`` (bit i is the i-th path)."""
-    if dialect == "postgres":
-        return (
-            f"ARRAY(SELECT p FROM unnest(ARRAY[{paths}]::text[]) WITH ORDINALITY AS d(p, i) "
-            "WHERE ((_mask >> (i - 1)::int) & 1) = 1 ORDER BY i)"
-        )
     return (
-        f"CASE WHEN _mask = 0 THEN []::VARCHAR[] ELSE list_filter([{paths}], "
-        "lambda p, i: ((_mask >> (i - 1)) & 1) = 1) END"
+        f"ARRAY(SELECT p FROM unnest(ARRAY[{paths}]::text[]) WITH ORDINALITY AS d(p, i) "
+        "WHERE ((_mask >> (i - 1)::int) & 1) = 1 ORDER BY i)"
     )
