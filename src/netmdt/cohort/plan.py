@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from netmdt.engine.expr import Apply, DefRef, FieldRef, ListLit, Literal, Node, column
 from netmdt.engine.schema import Type
+from netmdt.engine.sql import cast, quote
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Planner:
         for layer in self.layers:  # the same SQL at any height is one column
             if sql in layer:
                 return layer[sql]
-        name = f'"_n{sum(len(layer) for layer in self.layers)}"'
+        name = quote(f"_n{sum(len(layer) for layer in self.layers)}", self.dialect)
         self.layers[height - 1][sql] = name
         return name
 
@@ -101,11 +102,17 @@ class Planner:
 
     @property
     def mask_type(self) -> str:
-        return "BIGINT" if len(self.fields) <= 63 else "HUGEINT"
+        if len(self.fields) <= 63:
+            return "BIGINT"
+        if self.dialect != "duckdb":
+            raise ValueError(f"{self.dialect}: at most 63 fields in one query (bit masks)")
+        return "HUGEINT"
 
     @property
     def bits(self) -> dict[str, str]:
-        return {p: f"{1 << i}::{self.mask_type}" for i, p in enumerate(self.fields)}
+        return {
+            p: cast(str(1 << i), self.mask_type, self.dialect) for i, p in enumerate(self.fields)
+        }
 
     def height_of(self, column_ref: str) -> int:
         for i, layer in enumerate(self.layers):

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from netmdt.assessment import VERDICTS
 from netmdt.cohort.plan import Planner
 from netmdt.engine.expr import sql_literal
+from netmdt.engine.sql import TEXT, cast, quote
 from netmdt.kb.model import Criterion, KnowledgeBase, Option
 
 HEALTH_SYSTEM = "context__health_system"
@@ -79,7 +80,7 @@ class _OptionSql:
         ]
 
     def relevant(self, group: str) -> str:
-        return f'"{self.option.id}:{group}"'
+        return self.name(group)
 
     def missing_mask(self) -> str:
         """A column: the union of the unknown-field masks of the relevant unknown criteria."""
@@ -88,11 +89,11 @@ class _OptionSql:
             for c in self.option.criteria
             if (mask := self.planner.mask(c.expr)) != "0"
         ]
-        mask_type = self.planner.mask_type
-        return f"({' | '.join(parts) or '0'})::{mask_type} AS {self.mask_column()}"
+        mask = cast(" | ".join(parts) or "0", self.planner.mask_type, self.planner.dialect)
+        return f"{mask} AS {self.mask_column()}"
 
     def mask_column(self) -> str:
-        return f'"{self.option.id}:missing"'
+        return self.name("missing")
 
     def funding(self) -> tuple[str, str]:
         """SQL for the pathway and the registry status (the engine's ``_funding``)."""
@@ -122,6 +123,8 @@ class _OptionSql:
         """This option's verdict, funding pathway, registry status and missing facts,
         as columns of the wide (one row per case) projection."""
         pathway, status = self.funding()
+        if self.planner.dialect == "spark":  # STACK wants one type a column: no NULL type
+            status = cast(status, TEXT["spark"], "spark")
         return [
             f"{self.verdict()} AS {self.name('verdict')}",
             f"{pathway} AS {self.name('pathway')}",
@@ -136,8 +139,14 @@ class _OptionSql:
         mask = self.mask_column()
         if self.planner.dialect == "postgres":
             return mask
-        paths = _enum(self.planner.fields)
         own = sorted({p for c in self.option.criteria for p in c.reads})
+        if self.planner.dialect == "spark":  # each own field's bit tested in the row
+            bits = self.planner.bits
+            tests = ", ".join(
+                f"CASE WHEN ({mask} & {bits[p]}) <> 0 THEN {sql_literal(p)} END" for p in own
+            )
+            return f"filter(array({tests}), p -> p IS NOT NULL)" if own else SPARK_NO_MISSING
+        paths = _enum(self.planner.fields)
         if not own:
             return f"[]::{paths}[]"
         return (
@@ -147,12 +156,12 @@ class _OptionSql:
         )
 
     def name(self, what: str) -> str:
-        return f'"{self.option.id}:{what}"'
+        return quote(f"{self.option.id}:{what}", self.planner.dialect)
 
     def unpivot(self) -> str:
         names = ", ".join(self.name(w) for w in ("verdict", "pathway", "status", "mask"))
-        if self.planner.dialect == "postgres":
-            return f"({sql_literal(self.option.id)}, {names})"
+        if self.planner.dialect in ("postgres", "spark"):  # a VALUES row / STACK arguments
+            return f"{sql_literal(self.option.id)}, {names}"
         return f"({names}) AS {sql_literal(self.option.id)}"
 
 
@@ -188,10 +197,12 @@ def screen_sql(
         "res AS "
         + ("MATERIALIZED " if dialect == "postgres" else "")
         + "("
-        + _unpivot(builders, dialect)
+        + _unpivot(builders, dialect, carry)
         + ")",
     ]
     carried = "".join(f"{c}, " for c in carry)
+    if dialect == "spark":
+        return "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {_OUTPUTS} FROM res"
     if dialect == "postgres":
         # Distinct masks are few: decode each once (bit i is planner.fields[i]), then join.
         paths = ", ".join(sql_literal(p) for p in fields)
@@ -229,11 +240,20 @@ def _enum(values: Iterable[str | None]) -> str:
     return "ENUM(" + ", ".join(sql_literal(v) for v in names) + ")"
 
 
-def _unpivot(builders: list[_OptionSql], dialect: str) -> str:
+_OUTPUTS = "option, verdict, funding_pathway, registry_status, missing"
+SPARK_NO_MISSING = "CAST(array() AS ARRAY<STRING>)"
+
+
+def _unpivot(builders: list[_OptionSql], dialect: str, carry: tuple[str, ...]) -> str:
     missing = "_mask" if dialect == "postgres" else "missing"
     outputs = f"verdict, funding_pathway, registry_status, {missing}"
-    if dialect == "postgres":
+    if dialect == "spark":  # STACK: Spark 3.4+ UNPIVOT takes no string labels
         rows = ", ".join(b.unpivot() for b in builders)
+        carried = "".join(f"{c}, " for c in carry)
+        stack = f"stack({len(builders)}, {rows}) AS ({_OUTPUTS})"
+        return f"SELECT {carried}case_id, {stack} FROM wide"
+    if dialect == "postgres":
+        rows = ", ".join(f"({b.unpivot()})" for b in builders)
         return (
             f"SELECT wide.case_id, u.* FROM wide CROSS JOIN LATERAL (VALUES {rows}) "
             f"AS u(option, {outputs})"

@@ -32,6 +32,7 @@ from netmdt.engine.expr import (
 )
 from netmdt.engine.logic import Tri
 from netmdt.engine.schema import BOOL, NUMBER, Type, field_bits
+from netmdt.engine.sql import quote
 
 OPTION_IDS = Type("enum", tuple(get_args(OptionId)))
 TREATMENTS = "history.prior_treatments"
@@ -290,6 +291,8 @@ class Contains(_Base):
         col, value = args[0].sql(dialect), args[1].sql(dialect)
         if dialect == "postgres":
             return f"({value} = ANY({col}))"
+        if dialect == "spark":
+            return f"array_contains({col}, {value})"
         return f"list_contains({col}, {value})"
 
 
@@ -315,6 +318,8 @@ class ContainsAny(_Base):
         array = ", ".join(i.sql(dialect) for i in args[1].items)
         if dialect == "postgres":
             return f"({col} && ARRAY[{array}]::text[])"
+        if dialect == "spark":
+            return f"arrays_overlap({col}, array({array}))"
         return f"list_has_any({col}, [{array}])"
 
 
@@ -336,6 +341,9 @@ class IsEmpty(_Base):
         length = "len"
         if dialect == "postgres":
             length = "jsonb_array_length" if args[0].type.kind == "treatments" else "cardinality"
+        if dialect == "spark":  # size(NULL) may be -1 (spark.sql.legacy.sizeOfNull)
+            col = args[0].sql(dialect)
+            return f"(CASE WHEN {col} IS NULL THEN NULL ELSE size({col}) = 0 END)"
         return f"({length}({args[0].sql(dialect)}) = 0)"
 
 
@@ -392,7 +400,17 @@ class MonthsSince(_Base):
         return f"months since {args[0].describe()}"
 
     def sql(self, args: list[Node], dialect: str) -> str:
-        return f"((assessed_on - {args[0].sql(dialect)}) / {365.25 / 12!r})"
+        return f"({_days('assessed_on', args[0].sql(dialect), dialect)} / {365.25 / 12!r})"
+
+
+# Per dialect: the days from one date to a later one; the entries of a list that match.
+_DAYS = {"duckdb": "({0} - {1})", "postgres": "({0} - {1})", "spark": "datediff({0}, {1})"}
+_FILTER = {"duckdb": "list_filter({0}, lambda {1}: {2})", "spark": "filter({0}, {1} -> {2})"}
+_SIZE = {"duckdb": "len", "spark": "size"}
+
+
+def _days(later: str, earlier: str, dialect: str) -> str:
+    return _DAYS[dialect].format(later, earlier)
 
 
 def _latest(entries: Sequence[PriorTreatment], therapies: frozenset[str]) -> PriorTreatment | None:
@@ -483,12 +501,18 @@ class _TreatmentFn(_Base):
     def _pg_case(self, exists: str) -> str:
         return f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL ELSE {exists} END)"
 
-    def _matching(self, args: list[Node], where: str = "TRUE") -> str:
-        """The prior-treatment entries for these therapies (DuckDB list functions)."""
+    def _matching(
+        self, args: list[Node], where: str = "TRUE", dialect: str = "duckdb", var: str = "t"
+    ) -> str:
+        """The prior-treatment entries for these therapies (DuckDB or Spark list functions)."""
         therapies = ", ".join(sql_literal(t) for t in sorted(_therapies(args)))
-        return (
-            f"list_filter({column(TREATMENTS)}, lambda t: t.therapy IN ({therapies}) AND ({where}))"
-        )
+        test = f"{var}.therapy IN ({therapies}) AND ({where})"
+        return _FILTER[dialect].format(column(TREATMENTS), var, test)
+
+    def _any(self, args: list[Node], where: str = "TRUE", dialect: str = "duckdb") -> str:
+        """Some entry for these therapies matches (NULL when the history is unknown)."""
+        some = f"({_SIZE[dialect]}({self._matching(args, where, dialect)}) > 0)"
+        return self._pg_case(some) if dialect == "spark" else some
 
 
 class HasPrior(_TreatmentFn):
@@ -503,7 +527,7 @@ class HasPrior(_TreatmentFn):
     def sql(self, args: list[Node], dialect: str) -> str:
         if dialect == "postgres":
             return self._pg_case(self._pg_exists(args))
-        return f"(len({self._matching(args)}) > 0)"
+        return self._any(args, dialect=dialect)
 
 
 class ProgressedOn(_TreatmentFn):
@@ -526,11 +550,11 @@ class ProgressedOn(_TreatmentFn):
                 f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL WHEN {progressed} THEN TRUE "
                 f"WHEN {open_} THEN NULL ELSE FALSE END)"
             )
-        progressed = self._matching(args, "t.outcome = 'progression'")
-        open_ = self._matching(args, "t.outcome IS NULL OR t.outcome = 'unknown'")
+        progressed = self._any(args, "t.outcome = 'progression'", dialect)
+        open_ = self._any(args, "t.outcome IS NULL OR t.outcome = 'unknown'", dialect)
         return (
             f"(CASE WHEN {column(TREATMENTS)} IS NULL THEN NULL "
-            f"WHEN len({progressed}) > 0 THEN TRUE WHEN len({open_}) > 0 THEN NULL "
+            f"WHEN {progressed} THEN TRUE WHEN {open_} THEN NULL "
             "ELSE FALSE END)"
         )
 
@@ -552,11 +576,13 @@ class Ongoing(_TreatmentFn):
         if dialect == "postgres":
             when = "t->>'end' IS NULL OR (t->>'end')::date >= assessed_on"
             return self._pg_case(self._pg_exists(args, when))
-        current = self._matching(args, 't."end" IS NULL OR t."end" >= assessed_on')
-        return f"(len({current}) > 0)"
+        end = f"t.{quote('end', dialect)}"
+        return self._any(args, f"{end} IS NULL OR {end} >= assessed_on", dialect)
 
 
-_KEY = "coalesce({0}.\"end\", {0}.start, DATE '0001-01-01')"
+def _key(var: str, dialect: str) -> str:
+    """An entry's sort key: its end, else start date."""
+    return f"coalesce({var}.{quote('end', dialect)}, {var}.start, DATE '0001-01-01')"
 
 
 class _LatestFn(_TreatmentFn):
@@ -572,10 +598,15 @@ class _LatestFn(_TreatmentFn):
     def of(self, entry: PriorTreatment, facts: Facts) -> Any:
         raise NotImplementedError
 
-    def latest_sql(self, args: list[Node]) -> str:
+    def latest_sql(self, args: list[Node], dialect: str = "duckdb") -> str:
         """The latest entry (by end, else start; the last in the list on a tie), or NULL."""
-        newest = f"list_max(list_transform({self._matching(args)}, lambda u: {_KEY.format('u')}))"
-        return f"({self._matching(args, _KEY.format('t') + ' = ' + newest)})[-1]"
+        if dialect == "spark":
+            entries = self._matching(args, dialect=dialect, var="v")
+            newest = f"array_max(transform({entries}, u -> {_key('u', dialect)}))"
+            last = self._matching(args, f"{_key('t', dialect)} = {newest}", dialect)
+            return f"try_element_at({last}, -1)"
+        newest = f"list_max(list_transform({self._matching(args)}, lambda u: {_key('u', dialect)}))"
+        return f"({self._matching(args, _key('t', dialect) + ' = ' + newest)})[-1]"
 
     def pg_latest(self, args: list[Node]) -> str:
         """PostgreSQL: the latest entry (jsonb) by end, else start; the last on a tie."""
@@ -590,7 +621,7 @@ class _LatestFn(_TreatmentFn):
     def sql(self, args: list[Node], dialect: str) -> str:
         if dialect == "postgres":
             return f"(({self.pg_latest(args)})->>'{self.field}')::double precision"
-        return f"({self.latest_sql(args)}).{self.field}"
+        return f"({self.latest_sql(args, dialect)}).{self.field}"
 
 
 class PriorOutcome(_LatestFn):
@@ -605,7 +636,7 @@ class PriorOutcome(_LatestFn):
     def sql(self, args: list[Node], dialect: str) -> str:
         if dialect == "postgres":
             return f"NULLIF(({self.pg_latest(args)})->>'outcome', 'unknown')"
-        return f"NULLIF(({self.latest_sql(args)}).outcome, 'unknown')"
+        return f"NULLIF(({self.latest_sql(args, dialect)}).outcome, 'unknown')"
 
 
 class PriorCycles(_LatestFn):
@@ -641,10 +672,11 @@ class PriorPfiMonths(_LatestFn):
                 f"CASE WHEN disease__progression_date > {end} THEN "
                 f"(disease__progression_date - {end}) / {365.25 / 12!r} END)"
             )
-        latest = f"({self.latest_sql(args)})"
+        latest = f"({self.latest_sql(args, dialect)})"
+        end = f"{latest}.{quote('end', dialect)}"
         return (
             f"coalesce({latest}.progression_free_months, CASE WHEN disease__progression_date > "
-            f'{latest}."end" THEN (disease__progression_date - {latest}."end") / '
+            f"{end} THEN {_days('disease__progression_date', end, dialect)} / "
             f"{365.25 / 12!r} END)"
         )
 

@@ -4,8 +4,7 @@ The SQL runs over a flat case table: one column per case field, named by
 ``netmdt.engine.expr.column`` (``labs.egfr_ml_min`` -> ``labs__egfr_ml_min``), lists
 as arrays, ``history.prior_treatments`` as a list of structs, plus ``assessed_on``.
 SQL NULL is Kleene unknown, so the logic needs no translation. Dialects:
-``duckdb`` (the embedded cohort engine) and ``postgres`` (prior-treatment functions
-are DuckDB-only for now).
+``duckdb`` (the embedded cohort engine), ``postgres`` and ``spark`` (Spark SQL; tested on 4.3).
 """
 
 from __future__ import annotations
@@ -68,8 +67,23 @@ _DERIVED = {
 
 def derived_sql(path: str, dialect: str) -> str:
     """The SQL expression of a derived fact."""
-    sql = _DERIVED[path]
-    return sql.replace("AS VARCHAR", "AS TEXT") if dialect == "postgres" else sql
+    return _DERIVED[path].replace("AS VARCHAR", f"AS {TEXT[dialect]}")
+
+
+# Per dialect: the text type, how an identifier is quoted and a value cast.
+TEXT = {"duckdb": "VARCHAR", "postgres": "TEXT", "spark": "STRING"}
+_QUOTE = {"duckdb": '"{}"', "postgres": '"{}"', "spark": "`{}`"}
+_CAST = {"duckdb": "({})::{}", "postgres": "({})::{}", "spark": "CAST({} AS {})"}
+
+
+def quote(name: str, dialect: str) -> str:
+    """A quoted identifier."""
+    return _QUOTE[dialect].format(name)
+
+
+def cast(sql: str, type_: str, dialect: str) -> str:
+    """SQL: ``sql`` cast to ``type_``."""
+    return _CAST[dialect].format(sql, type_)
 
 
 TREATMENT_STRUCT = (
@@ -98,8 +112,21 @@ _POSTGRES_TYPES = {
 }
 
 
+_SPARK_TYPES = {
+    "bool": "BOOLEAN",
+    "number": "DOUBLE",
+    "date": "DATE",
+    "enum": "STRING",
+    "text": "STRING",
+    "list": "ARRAY<STRING>",
+    "treatments": "ARRAY<STRUCT<therapy: STRING, start: DATE, `end`: DATE, cycles: INT, "
+    "outcome: STRING, progression_free_months: DOUBLE>>",
+}
+_TYPES = {"duckdb": _DUCKDB_TYPES, "postgres": _POSTGRES_TYPES, "spark": _SPARK_TYPES}
+
+
 def case_table_columns(dialect: str = "duckdb") -> dict[str, str]:
-    """The flat case table the SQL runs over (DuckDB types): column name -> type.
+    """The flat case table the SQL runs over (the dialect's types): column name -> type.
 
     One column per case field (``column(path)``), lists as arrays, prior treatments
     as a list of structs. The value ``unknown`` of ``disease.progression`` is stored
@@ -108,7 +135,7 @@ def case_table_columns(dialect: str = "duckdb") -> dict[str, str]:
     from netmdt.engine.expr import column
     from netmdt.engine.schema import case_fields
 
-    types = _POSTGRES_TYPES if dialect == "postgres" else _DUCKDB_TYPES
+    types = _TYPES[dialect]
     columns = {column(p): types[f.type.kind] for p, f in case_fields().items()}
-    columns["id"] = "text" if dialect == "postgres" else "VARCHAR"
+    columns["id"] = types["text"]
     return columns
