@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from benchmarks.assess import generate_cases
 
-from netmdt import KnowledgeBase, assess, load_kb, parse_case
+from netmdt import KnowledgeBase, load_kb, parse_case
 from netmdt.cohort.sql import screen_sql
 from netmdt.cohort.table import case_row
 from netmdt.engine.sql import case_table_columns
+from tests.differential import assert_rows_match_the_engine
 
 pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed")
 if shutil.which("java") is None:
@@ -64,16 +65,4 @@ def test_screening_on_spark_equals_the_engine(spark: Any) -> None:
     rows = [[spark_value(c, v) for c, v in case_row(case).items()] for case in cases]
     spark.createDataFrame(rows, schema=schema).createOrReplaceTempView("cases")
     result = spark.sql(screen_sql(KB, dialect="spark")).collect()
-    sql = {(r[0], r[1]): (r[2], r[3], r[4], list(r[5])) for r in result}
-    python = {
-        (case.id, o.option): (
-            o.verdict,
-            o.funding.pathway,
-            o.funding.registry_status,
-            [m.field for m in o.missing],
-        )
-        for case in cases
-        for o in assess(case, KB).options
-    }
-    assert sql.keys() == python.keys()
-    assert {k: (python[k], sql[k]) for k in python if python[k] != sql[k]} == {}
+    assert_rows_match_the_engine(result, cases, KB)

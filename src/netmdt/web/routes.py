@@ -4,6 +4,7 @@ needed. Every page checks the role; every form carries a CSRF token."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -336,6 +337,32 @@ def _case_form(
     )
 
 
+def _form_again(
+    request: Request,
+    state: Any,
+    actor: svc.Actor,
+    patient: s.PatientOut,
+    case: s.CaseOut | None,
+    form: FormData,
+) -> Callable[..., Response]:
+    """The case form shown again with what the user typed and what was wrong with it."""
+
+    def show(problems: dict[str, list[str]], status: int, title: str = "") -> Response:
+        return _case_form(
+            request,
+            state,
+            actor,
+            patient=patient,
+            case=case,
+            values=values_from_form(form),
+            problems=problems,
+            status=status,
+            title=title,
+        )
+
+    return show
+
+
 @router.post("/patients/{patient_id}/cases")
 def create_case(
     request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: Id, form: Form
@@ -350,17 +377,8 @@ def create_case(
             db, actor, state.kb, patient_id, _model(s.CaseCreate, {"title": title, "facts": facts})
         )
     except RecordValidationError as error:
-        return _case_form(
-            request,
-            state,
-            actor,
-            patient=info,
-            case=None,
-            values=values_from_form(form),
-            problems=_by_field(error.problems),
-            status=422,
-            title=title,
-        )
+        again = _form_again(request, state, actor, info, None, form)
+        return again(_by_field(error.problems), 422, title)
     return redirect(f"/cases/{case.id}")
 
 
@@ -430,27 +448,9 @@ def save_case(
             _model(s.CaseUpdate, {"base_version": base, "facts": facts, "note": note}),
         )
     except RecordValidationError as error:
-        return _case_form(
-            request,
-            state,
-            actor,
-            patient=info,
-            case=case,
-            values=values_from_form(form),
-            problems=_by_field(error.problems),
-            status=422,
-        )
+        return _form_again(request, state, actor, info, case, form)(_by_field(error.problems), 422)
     except ConflictError as error:
-        return _case_form(
-            request,
-            state,
-            actor,
-            patient=info,
-            case=case,
-            values=values_from_form(form),
-            problems={"": [str(error)]},
-            status=409,
-        )
+        return _form_again(request, state, actor, info, case, form)({"": [str(error)]}, 409)
     return redirect(f"/cases/{case_id}")
 
 
