@@ -75,6 +75,11 @@ def prefetch(months: int = 24) -> dict[str, Any]:
             if uln is not None:
                 obs["referenceRange"] = [{"high": {"value": uln, "unit": unit, "code": unit}}]
             resources.append(obs)
+    return prefetch_from(resources)
+
+
+def prefetch_from(resources: list[dict[str, Any]]) -> dict[str, Any]:
+    """The six prefetch keys filled from a patient's resources, as an EHR would send them."""
     kinds = {
         "conditions": "Condition",
         "observations": "Observation",
@@ -82,7 +87,8 @@ def prefetch(months: int = 24) -> dict[str, Any]:
         "medicationRequests": "MedicationRequest",
         "procedures": "Procedure",
     }
-    out: dict[str, Any] = {"patient": resources[0]}
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    out: dict[str, Any] = {"patient": patient}
     for key, kind in kinds.items():
         entries = [{"resource": r} for r in resources if r["resourceType"] == kind]
         out[key] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}

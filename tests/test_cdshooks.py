@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from benchmarks.cdshooks import prefetch_from
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from fastapi import FastAPI
@@ -109,19 +110,7 @@ def client(recorder: Recorder) -> TestClient:
 
 def prefetch_of(bundle_path: Path) -> dict[str, Any]:
     """The six prefetch keys filled from a Bundle, as an EHR would send them."""
-    resources = [e["resource"] for e in json.loads(bundle_path.read_text())["entry"]]
-    kinds = {
-        "conditions": "Condition",
-        "observations": "Observation",
-        "medicationStatements": "MedicationStatement",
-        "medicationRequests": "MedicationRequest",
-        "procedures": "Procedure",
-    }
-    out: dict[str, Any] = {"patient": next(r for r in resources if r["resourceType"] == "Patient")}
-    for key, kind in kinds.items():
-        entries = [{"resource": r} for r in resources if r["resourceType"] == kind]
-        out[key] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
-    return out
+    return prefetch_from([e["resource"] for e in json.loads(bundle_path.read_text())["entry"]])
 
 
 def hook_body(prefetch: dict[str, Any] | None, patient: str = "si-net-patient") -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 from sqlalchemy import func, select, update
@@ -30,6 +30,8 @@ from netmdt.kb import KnowledgeBase
 from netmdt.nhs import normalise_nhs_number
 from netmdt.store import schemas as s
 from netmdt.store import tables as t
+
+R = TypeVar("R", bound=t.Base)
 
 
 @dataclass(frozen=True)
@@ -107,11 +109,16 @@ def _patient_out(row: t.Patient) -> s.PatientOut:
     )
 
 
-def _patient_row(db: Session, patient_id: int) -> t.Patient:
-    row = db.get(t.Patient, patient_id)
+def _row(db: Session, table: type[R], record_id: int, what: str) -> R:
+    """The row with this id, or NotFoundError naming the record."""
+    row = db.get(table, record_id)
     if row is None:
-        raise NotFoundError(f"patient {patient_id}")
+        raise NotFoundError(f"{what} {record_id}")
     return row
+
+
+def _patient_row(db: Session, patient_id: int) -> t.Patient:
+    return _row(db, t.Patient, patient_id, "patient")
 
 
 def get_patient(db: Session, actor: Actor, patient_id: int) -> s.PatientOut:
@@ -252,10 +259,7 @@ def _today() -> date:
 
 
 def _case_row(db: Session, case_id: int) -> t.Case:
-    row = db.get(t.Case, case_id)
-    if row is None:
-        raise NotFoundError(f"case {case_id}")
-    return row
+    return _row(db, t.Case, case_id, "case")
 
 
 def _version_row(db: Session, case_id: int, version: int) -> t.CaseVersion:
@@ -408,10 +412,7 @@ def list_meetings(db: Session, actor: Actor) -> list[s.MeetingOut]:
 
 
 def _meeting_row(db: Session, meeting_id: int) -> t.Meeting:
-    row = db.get(t.Meeting, meeting_id)
-    if row is None:
-        raise NotFoundError(f"meeting {meeting_id}")
-    return row
+    return _row(db, t.Meeting, meeting_id, "meeting")
 
 
 def _meeting_out(db: Session, row: t.Meeting) -> s.MeetingOut:
