@@ -114,8 +114,9 @@ def test_empty_case_is_valid_and_everything_unknown() -> None:
                 "'surgery_debulking', 'ssa_short_acting', 'ssa_long_acting', 'chemotherapy', "
                 "'interferon_alpha', 'mibg_i131', 'prrt_lu177_dotatate', 'prrt_y90_dotatoc', "
                 "'liver_embolisation', 'thermal_ablation', 'liver_transplant', 'clinical_trial', "
-                "'everolimus', 'sunitinib', 'telotristat', 'active_surveillance' or "
-                "'endoscopic_resection' (got 'aspirin')"
+                "'everolimus', 'sunitinib', 'telotristat', 'active_surveillance', "
+                "'endoscopic_resection', 'cabozantinib', 'best_supportive_care', "
+                "'hormone_syndrome_control', 'sirt' or 'palliative_radiotherapy' (got 'aspirin')"
             ],
         ),
         (

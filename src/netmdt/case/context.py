@@ -6,9 +6,10 @@ from typing import Literal
 
 from netmdt.case._base import Section
 
-HealthSystem = Literal["nhs_england", "other"]
+HealthSystem = Literal["nhs_england", "nhs_scotland", "nhs_wales", "other"]
 
 
 class Context(Section):
     health_system: HealthSystem | None = None
     preferences: list[str] | None = None  # free text; never changes a verdict
+    wishes_supportive_care_only: bool | None = None  # v1.1: informed wish, read by BSC only

@@ -10,6 +10,7 @@ from netmdt.case._base import IsoDate, Percent, Positive, Section
 
 ExtrahepaticSite = Literal["bone", "lung", "peritoneum", "distant_nodes", "ovary", "brain", "other"]
 Progression = Literal["progressive", "stable", "unknown"]
+ValveSeverity = Literal["none", "mild", "moderate", "severe"]
 
 
 class LiverMetastases(Section):
@@ -34,3 +35,9 @@ class Disease(Section):
     measurable_recist: bool | None = None
     progression: Progression | None = None
     carcinoid_heart_disease: bool | None = None
+    # case format v1.1
+    residual_disease: bool | None = None  # any tumour left now on staging; false = no evidence
+    chd_valve_severity: ValveSeverity | None = None  # worst right-heart valve lesion on echo
+    bone_metastases_symptomatic: bool | None = None
+    spinal_cord_compression: bool | None = None
+    oligometastatic: bool | None = None  # 1-5 metastases, all treatable locally

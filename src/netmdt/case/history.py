@@ -27,9 +27,26 @@ OptionId = Literal[
     "telotristat",
     "active_surveillance",
     "endoscopic_resection",
+    # case format v1.1
+    "cabozantinib",
+    "best_supportive_care",
+    "hormone_syndrome_control",
+    "sirt",
+    "palliative_radiotherapy",
 ]
 Outcome = Literal["response", "stable", "progression", "toxicity", "unknown"]
 LiverDirected = Literal["embolisation", "sirt", "ablation", "resection"]
+Regimen = Literal[
+    "platinum_etoposide",
+    "captem",
+    "temozolomide",
+    "streptozocin_based",
+    "folfiri",
+    "folfox",
+    "capox",
+    "cvd",
+    "other",
+]
 
 
 class PriorTreatment(Section):
@@ -39,6 +56,13 @@ class PriorTreatment(Section):
     cycles: int | None = Field(default=None, ge=0)
     outcome: Outcome | None = None
     progression_free_months: NonNegative | None = None
+    regimen: Regimen | None = None  # v1.1: chemotherapy regimen (therapy: chemotherapy)
+
+    @model_validator(mode="after")
+    def _regimen_for_chemotherapy(self) -> PriorTreatment:
+        if self.regimen is not None and self.therapy != "chemotherapy":
+            raise ValueError(f"regimen is recorded for chemotherapy only, not {self.therapy}")
+        return self
 
     @model_validator(mode="after")
     def _end_not_before_start(self) -> PriorTreatment:
@@ -55,3 +79,4 @@ class History(Section):
     portal_vein_thrombosis: bool | None = None
     primary_resection_date: IsoDate | None = None
     prior_liver_directed_therapy: list[LiverDirected] | None = None
+    alpha_blockade_established: bool | None = None  # v1.1: alpha- then beta-blockade in place

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -36,3 +36,4 @@ class Imaging(Section):
     sstr: Sstr | None = None
     mibg: Mibg | None = None
     fdg_pet: FdgPet | None = None
+    lung_shunt_percent: Annotated[float, Field(ge=0, le=100)] | None = None  # v1.1: Tc-99m MAA

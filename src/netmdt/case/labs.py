@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from netmdt.case._base import IsoDate, NonNegative, Section
 
 
@@ -19,4 +21,5 @@ class Labs(Section):
     inr: NonNegative | None = None
     nt_probnp_ng_l: NonNegative | None = None
     u5hiaa_umol_24h: NonNegative | None = None
+    pregnancy_test: Literal["negative", "positive"] | None = None  # v1.1
     date: IsoDate | None = None

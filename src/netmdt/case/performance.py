@@ -28,3 +28,4 @@ class Performance(Section):
     karnofsky: int | None = Field(default=None, ge=0, le=100)
     comorbidities: list[Comorbidity] | None = None
     can_isolate_after_radionuclide: bool | None = None
+    child_pugh: Literal["A", "B", "C"] | None = None  # v1.1

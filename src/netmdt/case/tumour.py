@@ -26,14 +26,24 @@ PrimarySite = Literal[
 ]
 Grade = Literal["G1", "G2", "G3"]
 FunctionalSyndrome = Literal[
-    "none", "carcinoid_syndrome", "insulinoma", "gastrinoma", "glucagonoma", "vipoma", "other"
+    "none",
+    "carcinoid_syndrome",
+    "insulinoma",
+    "gastrinoma",
+    "glucagonoma",
+    "vipoma",
+    "catecholamine_excess",  # v1.1: secreting phaeochromocytoma / paraganglioma
+    "ectopic_acth",  # v1.1: ectopic ACTH (Cushing's syndrome)
+    "other",
 ]
-HereditarySyndrome = Literal["none", "men1", "men2", "vhl", "nf1", "tsc"]
+HereditarySyndrome = Literal["none", "men1", "men2", "vhl", "nf1", "tsc", "sdhx", "other"]
 LungSubtype = Literal["typical_carcinoid", "atypical_carcinoid", "lcnec", "sclc"]
 NecSubtype = Literal["small_cell", "large_cell"]
 Depth = Literal["mucosa", "submucosa", "muscularis_propria", "subserosa", "serosa"]
 Margin = Literal["r0", "r1", "r2"]
 ColonSegment = Literal["caecum", "ascending", "transverse", "descending", "sigmoid"]
+DuodenalLocation = Literal["ampullary", "non_ampullary"]  # ampullary includes periampullary
+AppendixLocation = Literal["tip", "body", "base"]
 
 
 class Tumour(Section):
@@ -55,3 +65,7 @@ class Tumour(Section):
     colon_segment: ColonSegment | None = None
     multifocal: bool | None = None
     bowel_movements_per_day: NonNegative | None = Field(default=None)
+    # case format v1.1
+    duodenal_location: DuodenalLocation | None = None
+    appendix_location: AppendixLocation | None = None
+    mesoappendiceal_invasion_mm: NonNegative | None = None  # 0 = no mesoappendiceal invasion

@@ -1,0 +1,5 @@
+"""``python -m netmdt``: the same command as ``netmdt``."""
+
+from netmdt.cli import main
+
+main()
