@@ -1,7 +1,8 @@
 """The rule language: parser, type checker, and the expression tree.
 
 An expression is parsed once, type-checked against the case schema, and then
-compiled to a Python closure (one patient, microseconds), described in
+compiled to a Python closure (one patient, microseconds; the reference evaluator)
+and to Python source (``netmdt.engine.pycode``: what the engine runs), described in
 clinician English, and compiled to SQL (a whole cohort). Every operator and
 function is one entry of the registry in ``netmdt.engine.ops``; the tree nodes
 here only hold fields, literals, lists and references to definitions.
@@ -22,9 +23,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from netmdt.engine.schema import BOOL, NUMBER, TEXT, FieldInfo, Type, field_bits, paths_of
+
+if TYPE_CHECKING:
+    from netmdt.engine.pycode import PyGen
 
 Facts = Mapping[str, Any]
 Evaluator = Callable[[Facts], Any]
@@ -52,6 +56,7 @@ class Node(Protocol):
     def describe(self) -> str: ...
     def reads(self) -> frozenset[str]: ...
     def sql(self, dialect: str) -> str: ...
+    def py(self, gen: PyGen) -> str: ...
 
 
 def unknowns(node: Node, facts: Facts) -> tuple[str, ...]:
@@ -104,6 +109,9 @@ class FieldRef:
             return derived_sql(self.info.path, dialect)
         return column(self.info.path)
 
+    def py(self, gen: PyGen) -> str:
+        return gen.field(self.info.path)
+
 
 @dataclass
 class Literal:
@@ -130,6 +138,9 @@ class Literal:
 
     def sql(self, dialect: str) -> str:
         return sql_literal(self.value)
+
+    def py(self, gen: PyGen) -> str:
+        return gen.literal(self.value)
 
 
 def sql_literal(value: Any) -> str:
@@ -165,6 +176,9 @@ class ListLit:
 
     def sql(self, dialect: str) -> str:
         return "(" + ", ".join(i.sql(dialect) for i in self.items) + ")"
+
+    def py(self, gen: PyGen) -> str:
+        return gen.const("tuple", self.values)
 
 
 @dataclass
@@ -202,6 +216,9 @@ class DefRef:
 
     def sql(self, dialect: str) -> str:
         return "(" + self.definition.expr.sql(dialect) + ")"
+
+    def py(self, gen: PyGen) -> str:
+        return "(" + gen.expr(self.definition.expr) + ")"
 
 
 @dataclass
@@ -241,6 +258,9 @@ class Apply:
     def sql(self, dialect: str) -> str:
         return self.op.sql(self.args, dialect)
 
+    def py(self, gen: PyGen) -> str:
+        return self.op.py(self.args, gen)
+
     def uses_definitions(self) -> list[Definition]:
         return [d for a in self.args for d in definitions_used(a)]
 
@@ -270,6 +290,7 @@ class Operator(Protocol):
     ) -> str: ...
     def describe(self, args: list[Node]) -> str: ...
     def sql(self, args: list[Node], dialect: str) -> str: ...
+    def py(self, args: list[Node], gen: PyGen) -> str: ...
 
 
 # ------------------------------------------------------------------------- parser

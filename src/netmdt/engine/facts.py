@@ -3,18 +3,36 @@
 Absent fields are simply missing from the mapping (unknown). The value
 ``unknown`` of ``disease.progression`` is unknown too. Derived facts are added
 under ``derived.*``.
+
+``facts_of`` is generated from the case model when first used (straight-line code:
+one lookup in the model's ``__dict__`` and one test per field, no recursion, no
+``isinstance``);
+``reference_facts_of`` walks the model and is what the tests hold it equal to.
 """
 
 from __future__ import annotations
 
+import keyword
+import re
+from collections.abc import Callable
+from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
 
 from netmdt.case.history import PriorTreatment
 from netmdt.case.model import Case
+from netmdt.engine.schema import _model_in
 
 UNKNOWN_STRINGS = {"disease.progression"}
+DERIVED_FACTS = (
+    "effective_grade",
+    "renal_ml_min",
+    "ecog_effective",
+    "gep_primary",
+    "embryological_group",
+    "nec_like",
+)
 
 
 def _flatten(model: BaseModel, prefix: str, out: dict[str, Any]) -> None:
@@ -28,22 +46,74 @@ def _flatten(model: BaseModel, prefix: str, out: dict[str, Any]) -> None:
             out[path] = value
 
 
-def facts_of(case: Case) -> dict[str, Any]:
+def reference_facts_of(case: Case) -> dict[str, Any]:
+    """The reference flattener (walks the model); ``facts_of`` is held equal to it."""
     facts: dict[str, Any] = {}
     _flatten(case, "", facts)
     for path in UNKNOWN_STRINGS:
         if facts.get(path) == "unknown":
             del facts[path]
     d = case.derived
-    for name in (
-        "effective_grade",
-        "renal_ml_min",
-        "ecog_effective",
-        "gep_primary",
-        "embryological_group",
-        "nec_like",
-    ):
+    for name in DERIVED_FACTS:
         value = getattr(d, name)
         if value is not None:
             facts["derived." + name] = value
     return facts
+
+
+def facts_of(case: Case) -> dict[str, Any]:
+    """The facts of a case (see the module docstring)."""
+    return _generated()(case)
+
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+def _attribute(name: str) -> str:
+    if not _NAME.match(name) or keyword.iskeyword(name):
+        raise ValueError(f"not a plain field name: {name!r}")
+    return name
+
+
+def _lines(model: type[BaseModel], var: str, prefix: str, indent: str, depth: int) -> list[str]:
+    out: list[str] = []
+    for name, info in model.model_fields.items():
+        path = prefix + _attribute(name)
+        sub = _model_in(info.annotation)
+        if sub is not None and sub is not PriorTreatment:
+            inner = f"s{depth}"
+            out.append(f"{indent}{inner} = {var}[{name!r}]")
+            out.append(f"{indent}if {inner} is not None:")
+            out.append(f"{indent}    {inner} = {inner}.__dict__")
+            out += _lines(sub, inner, path + ".", indent + "    ", depth + 1) or [
+                indent + "    pass"
+            ]
+            continue
+        test = "v is not None"
+        if path in UNKNOWN_STRINGS:
+            test += " and v != 'unknown'"
+        out.append(f"{indent}v = {var}[{name!r}]")
+        out.append(f"{indent}if {test}:")
+        out.append(f"{indent}    facts[{path!r}] = v")
+    return out
+
+
+@cache
+def _generated() -> Callable[[Case], dict[str, Any]]:
+    """Generate, from the case model's field names only, the flattener's source."""
+    lines = ["def facts_of(case):", "    facts = {}", "    c = case.__dict__"]
+    lines += _lines(Case, "c", "", "    ", 0)
+    lines.append("    d = case.derived")
+    for name in DERIVED_FACTS:
+        lines += [
+            f"    v = d.{_attribute(name)}",
+            "    if v is not None:",
+            f"        facts[{'derived.' + name!r}] = v",
+        ]
+    lines.append("    return facts")
+    namespace: dict[str, Any] = {}
+    exec(
+        compile("\n".join(lines) + "\n", "<netmdt facts_of>", "exec"), namespace
+    )  # generated from the case model's field names only
+    fn: Callable[[Case], dict[str, Any]] = namespace["facts_of"]
+    return fn

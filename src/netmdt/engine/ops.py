@@ -1,7 +1,9 @@
 """The operator and function registry of the rule language.
 
 Each entry evaluates (Kleene three-valued: ``None`` is unknown), describes itself
-in clinician English, reports the fields it reads, and compiles to SQL. Adding
+in clinician English, reports the fields it reads, compiles to SQL (``sql``) and
+writes itself as Python source (``py``, see ``netmdt.engine.pycode``; the closure of
+``compile`` stays the reference the generated code is tested against). Adding
 an operator means adding one class here and registering it; nothing else
 branches on operator names.
 """
@@ -12,7 +14,7 @@ import operator as pyop
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Any, ClassVar, get_args
 
 from netmdt.case.derived import months_between
 from netmdt.case.history import OptionId, PriorTreatment
@@ -34,6 +36,9 @@ from netmdt.engine.logic import Tri
 from netmdt.engine.schema import BOOL, NUMBER, Type, field_bits
 from netmdt.engine.sql import quote
 
+if TYPE_CHECKING:
+    from netmdt.engine.pycode import PyGen
+
 OPTION_IDS = Type("enum", tuple(get_args(OptionId)))
 TREATMENTS = "history.prior_treatments"
 
@@ -41,6 +46,25 @@ TREATMENTS = "history.prior_treatments"
 def _expect(node: Node, *kinds: str, what: str) -> None:
     if node.type.kind not in kinds:
         raise ExprError(f"{what} needs {' or '.join(kinds)}, got {node.type} ({node.describe()})")
+
+
+def _unless_none(gen: PyGen, value: str, then: Callable[[str], str]) -> str:
+    """Python source: unknown if ``value`` is, else ``then`` of it (held in a fresh local)."""
+    if gen.is_local(value):
+        return f"(None if {value} is None else {then(value)})"
+    t = gen.temp()
+    return f"(None if ({t} := {value}) is None else {then(t)})"
+
+
+def _case_bool(node: Node) -> bool:
+    """A yes/no case field: its value is ``True``, ``False`` or ``None`` (strict
+    validation), so ``field == true`` is the field's own value."""
+    return (
+        isinstance(node, FieldRef)
+        and node.type == BOOL
+        and node.info.reads == (node.info.path,)
+        and not node.info.path.startswith("derived.")
+    )
 
 
 def _paren(node: Node, inside: str) -> str:
@@ -143,6 +167,23 @@ class _Junction(_Base):
 
         return trace
 
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        """``X if (a := A) is X else X if (b := B) is X else (None if a is None or b is None
+        else N)``: operands in order, stopping at the absorbing value, like ``compile``."""
+        x, n = repr(self.absorbing), repr(not self.absorbing)
+        tests, temps = "", []
+        for a in args:
+            value = gen.expr(a)
+            if gen.is_local(value):
+                tests += f"{x} if {value} is {x} else "
+                temps.append(value)
+            else:
+                t = gen.temp()
+                tests += f"{x} if ({t} := {value}) is {x} else "
+                temps.append(t)
+        unknown = " or ".join(f"{t} is None" for t in temps)
+        return f"({tests}(None if {unknown} else {n}))"
+
     def describe(self, args: list[Node]) -> str:
         return f" {self.name} ".join(_paren(a, self.name) for a in args)
 
@@ -179,6 +220,9 @@ class Not(_Base):
             return (None, m) if v is None else (not v, 0)
 
         return trace
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        return _unless_none(gen, gen.expr(args[0]), lambda v: f"not {v}")
 
     def describe(self, args: list[Node]) -> str:
         return f"not ({args[0].describe()})"
@@ -227,6 +271,18 @@ class Compare(_Base):
 
         return compare
 
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        op = _PY_COMPARE[self.name]
+        left, right = gen.expr(args[0]), gen.expr(args[1])
+        if _case_bool(args[0]) and isinstance(args[1], Literal) and args[1].type == BOOL:
+            if (self.name == "==") is (args[1].value is True):  # the field's own value
+                return left
+            return _unless_none(gen, left, lambda v: f"not {v}")
+        if isinstance(args[1], Literal):
+            return _unless_none(gen, left, lambda v: f"{v} {op} {right}")
+        a, b = gen.temp(), gen.temp()
+        return f"(None if ({a} := {left}) is None or ({b} := {right}) is None else {a} {op} {b})"
+
     def describe(self, args: list[Node]) -> str:
         left, right = args
         if right.type == BOOL and isinstance(right, Literal):
@@ -260,6 +316,12 @@ class In(_Base):
             return lambda facts: None if (v := f(facts)) is None else v not in values
         return lambda facts: None if (v := f(facts)) is None else v in values
 
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        assert isinstance(args[1], ListLit)
+        values = gen.const("frozenset", args[1].values)
+        test = "not in" if self.negate else "in"
+        return _unless_none(gen, gen.expr(args[0]), lambda v: f"{v} {test} {values}")
+
     def describe(self, args: list[Node]) -> str:
         words = "is none of" if self.negate else "is one of"
         return f"{args[0].describe()} {words} {args[1].describe()}"
@@ -283,6 +345,10 @@ class Contains(_Base):
         value = args[1].value
         f = fns[0]
         return lambda facts: None if (v := f(facts)) is None else value in v
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        value = gen.expr(args[1])
+        return _unless_none(gen, gen.expr(args[0]), lambda v: f"{value} in {v}")
 
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()} includes {args[1].describe()}"
@@ -309,6 +375,11 @@ class ContainsAny(_Base):
         f = fns[0]
         return lambda facts: None if (v := f(facts)) is None else not values.isdisjoint(v)
 
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        assert isinstance(args[1], ListLit)
+        values = gen.const("frozenset", args[1].values)
+        return _unless_none(gen, gen.expr(args[0]), lambda v: f"not {values}.isdisjoint({v})")
+
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()} includes any of {args[1].describe()}"
 
@@ -333,6 +404,9 @@ class IsEmpty(_Base):
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         f = fns[0]
         return lambda facts: None if (v := f(facts)) is None else len(v) == 0
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        return _unless_none(gen, gen.expr(args[0]), lambda v: f"len({v}) == 0")
 
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()}: none"
@@ -360,6 +434,9 @@ class IsKnown(_Base):
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         f, known = fns[0], self.known
         return lambda facts: (f(facts) is not None) is known
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        return f"({gen.expr(args[0])} is {'not ' if self.known else ''}None)"
 
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()} is {'recorded' if self.known else 'not recorded'}"
@@ -395,6 +472,13 @@ class MonthsSince(_Base):
             return None if d is None or today is None else months_between(d, today)
 
         return months_since
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        d, today, months = gen.temp(), gen.temp(), gen.helper(months_between)
+        return (
+            f"(None if ({d} := {gen.expr(args[0])}) is None "
+            f"or ({today} := {gen.field('assessed_on')}) is None else {months}({d}, {today}))"
+        )
 
     def describe(self, args: list[Node]) -> str:
         return f"months since {args[0].describe()}"
@@ -463,6 +547,12 @@ class _TreatmentFn(_Base):
         self, entries: Sequence[PriorTreatment], therapies: frozenset[str], facts: Facts
     ) -> Any:
         raise NotImplementedError
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        therapies = gen.const("frozenset", sorted(_therapies(args)))
+        apply = gen.helper(self.apply)
+        entries = gen.field(TREATMENTS)
+        return _unless_none(gen, entries, lambda v: f"{apply}({v}, {therapies}, facts)")
 
     def describe(self, args: list[Node]) -> str:
         return self.words.format(_therapy_words(args))
@@ -690,6 +780,8 @@ _FIELD_VS_LITERAL: dict[str, Callable[[str, Any], Evaluator]] = {
     ">": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v > c,
     ">=": lambda p, c: lambda facts: None if (v := facts.get(p)) is None else v >= c,
 }
+
+_PY_COMPARE = {"==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 
 _COMPARISONS = [
     Compare("==", pyop.eq, "is", "="),

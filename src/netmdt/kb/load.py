@@ -24,6 +24,7 @@ from netmdt.engine.expr import Definition, ExprError, Node, parse
 from netmdt.engine.ops import REGISTRY, TWO_VALUED
 from netmdt.engine.schema import DERIVED, FieldInfo, all_fields, case_fields
 from netmdt.errors import KnowledgeBaseError, Problem
+from netmdt.kb.compiled import compile_option
 from netmdt.kb.model import (
     Criterion,
     Disagreement,
@@ -83,8 +84,9 @@ class _Scope:
 class _Checker:
     """Reads every file, compiles what it can, and collects every problem."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, reference: bool = False) -> None:
         self.root = root
+        self.reference = reference  # keep the reference closures (no generated Python)
         self.problems: list[Problem] = []
         self.raw: dict[str, Any] = {}
         self.cited: set[str] = set()
@@ -303,6 +305,7 @@ class _Checker:
             tuple(spec.sources),
             spec.evidence,
             spec.review == "needed",
+            node,
         )
 
     def funding(
@@ -390,7 +393,7 @@ class _Checker:
             str(system): self.funding(rules, scope, ctx, f"{name}.funding.{system}")
             for system, rules in spec.funding.items()
         }
-        return Option(
+        option = Option(
             spec.id,
             spec.name,
             spec.summary,
@@ -399,6 +402,7 @@ class _Checker:
             funding,
             spec.patient.model_dump(),
         )
+        return option if self.reference else compile_option(option)
 
 
 @dataclass
@@ -426,17 +430,18 @@ def fingerprint(raw: dict[str, Any]) -> str:
 
 
 def check_kb(
-    root: Path | None = None, *, partial: bool = False
+    root: Path | None = None, *, partial: bool = False, reference: bool = False
 ) -> tuple[KnowledgeBase | None, list[Problem]]:
     """Load and check a knowledge base; returns it (if it compiled) and every problem.
 
     With ``partial``, what did compile is returned even when there are problems
-    (for authoring tools; never for assessments).
+    (for authoring tools; never for assessments). With ``reference``, the rules run on
+    the reference closures instead of generated Python (for tests and benchmarks).
     """
     root = Path(root) if root is not None else default_kb_path()
     if not root.is_dir():
         return None, [Problem(str(root), "no such knowledge-base folder", "missing_file")]
-    ck = _Checker(root)
+    ck = _Checker(root, reference)
     meta = ck.validate(KbSpec, ck.read("kb.yaml"), "kb.yaml")
     sources = ck.sources()
     if meta is not None:
@@ -491,13 +496,16 @@ def parse_filter(kb: KnowledgeBase, text: str) -> Node:
     return parse(text, _Scope(labels, dict(kb.definitions)))
 
 
-def load_kb(root: Path | str | None = None) -> KnowledgeBase:
-    """Load the knowledge base (the bundled one by default); raises on any problem."""
-    if root is None:
+def load_kb(root: Path | str | None = None, *, reference: bool = False) -> KnowledgeBase:
+    """Load the knowledge base (the bundled one by default); raises on any problem.
+
+    ``reference``: evaluate with the reference closures, not generated Python (tests).
+    """
+    if root is None and not reference:
         return _bundled()
-    kb, problems = check_kb(Path(root))
+    kb, problems = check_kb(None if root is None else Path(root), reference=reference)
     if kb is None:
-        raise KnowledgeBaseError(problems, str(root))
+        raise KnowledgeBaseError(problems, "bundled knowledge base" if root is None else str(root))
     return kb
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from netmdt.engine.expr import Definition, Evaluator, Node, Tracer
+from netmdt.engine.expr import Definition, Evaluator, Facts, Node, Tracer
+from netmdt.engine.logic import Tri
+
+# Every criterion of an option at once, in procedure order (``Option.criteria``).
+Statuses = Callable[[Facts], tuple[Tri, ...]]
 
 
 @dataclass(frozen=True)
@@ -57,6 +62,7 @@ class OptionWarning:
     sources: tuple[str, ...]
     evidence: str
     review: bool
+    expr: Node | None = None
 
 
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
@@ -78,6 +84,8 @@ class Option:
     warnings: tuple[OptionWarning, ...]
     funding: dict[str, tuple[FundingRule, ...]]
     patient: dict[str, str]
+    # all the criteria's statuses in one call (generated Python; see netmdt.kb.compiled)
+    statuses: Statuses | None = None
     criteria: tuple[Criterion, ...] = field(init=False)  # every group's, in procedure order
     evaluators: tuple[Evaluator, ...] = field(init=False)  # the criteria's, same order
     review_needed: bool = field(init=False)  # some criterion needs clinical review
@@ -86,6 +94,11 @@ class Option:
         criteria = tuple(c for group in self.groups.values() for c in group)
         object.__setattr__(self, "criteria", criteria)
         object.__setattr__(self, "evaluators", tuple(c.evaluate for c in criteria))
+        if self.statuses is None:
+            evaluators = self.evaluators
+            object.__setattr__(
+                self, "statuses", lambda facts: tuple([e(facts) for e in evaluators])
+            )
         object.__setattr__(self, "review_needed", any(c.review for c in criteria))
 
 

@@ -1,0 +1,153 @@
+"""The rule language compiled to Python source, then to bytecode with ``compile()``.
+
+The closures of ``Node.compile()`` are the reference evaluator: simple, one closure per
+tree node, one call per node per case. This module generates, from the same parsed and
+type-checked tree, the source of one plain Python function per criterion, warning and
+funding rule, and one per option that returns the statuses of all its criteria as a
+tuple (one call per option per case instead of dozens). Tests hold the two equal
+(``tests/test_pycode.py``: every scenario, a Hypothesis differential, Kleene tables).
+
+What goes into the source, and nothing else (the approach of ``dataclasses``, ``attrs``
+and Jinja2):
+
+* case-field paths, checked against the case schema, written with ``repr``;
+* literals of the knowledge base (booleans, numbers, strings), written with ``repr``;
+* names this module makes up (``_t3``, ``_k0``, ``_h1``, ``_f2``);
+* operators and keywords written by the registry entries (``ops.py``), never read from
+  a file.
+
+Helpers that cannot be written as an expression (the prior-treatment functions,
+``months_between``) are passed in the module's namespace as objects. No text from a
+case or a request is ever part of the source: the generated functions read the case only
+through ``facts.get``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import linecache
+import math
+import re
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from netmdt.engine.schema import all_fields
+
+if TYPE_CHECKING:
+    from netmdt.engine.expr import Evaluator, Node
+
+_PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
+_counter = itertools.count()
+
+
+class PyGen:
+    """Collects the source of one generated module: constants, helpers, functions."""
+
+    def __init__(self) -> None:
+        self._consts: dict[str, str] = {}  # source of a constant -> its name
+        self.namespace: dict[str, Any] = {}  # helper objects, by generated name
+        self._helpers: dict[Any, str] = {}  # by the object (bound methods compare equal)
+        self._functions: list[str] = []
+        self._temps = itertools.count()
+        self._reads: dict[str, str] = {}  # the fields the function being written reads
+
+    # -- pieces of expressions ------------------------------------------------
+
+    def temp(self) -> str:
+        """A fresh local name (assigned with ``:=`` where it is first needed)."""
+        return f"_t{next(self._temps)}"
+
+    def field(self, path: str) -> str:
+        """The value of a case field or derived fact (``None`` when unknown): a local
+        read once at the top of the function (a dict lookup costs more than a local)."""
+        if path not in all_fields() or not _PATH.match(path):
+            raise ValueError(f"not a field of the case schema: {path!r}")
+        name = self._reads.get(path)
+        if name is None:
+            name = self._reads[path] = f"_v{len(self._reads)}"
+        return name
+
+    @staticmethod
+    def is_local(source: str) -> bool:
+        """Whether an expression is a plain local (safe to repeat, no need for a temp)."""
+        return re.fullmatch(r"_[tv][0-9]+", source) is not None
+
+    def literal(self, value: Any) -> str:
+        if isinstance(value, bool) or value is None:
+            return repr(value)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"not a finite number: {value!r}")
+            return repr(value)
+        if isinstance(value, str):
+            return repr(value)
+        raise ValueError(f"not a literal of the rule language: {value!r}")
+
+    def const(self, kind: str, values: Sequence[Any]) -> str:
+        """A module-level constant built once: a ``frozenset`` or a ``tuple`` of literals."""
+        if kind not in ("frozenset", "tuple"):
+            raise ValueError(kind)
+        items = "".join(self.literal(v) + ", " for v in values)
+        source = f"{kind}(({items}))"
+        name = self._consts.get(source)
+        if name is None:
+            name = self._consts[source] = f"_k{len(self._consts)}"
+        return name
+
+    def helper(self, obj: Callable[..., Any]) -> str:
+        """A name for a Python object the generated code calls (not source text)."""
+        name = self._helpers.get(obj)
+        if name is None:
+            name = self._helpers[obj] = f"_h{len(self._helpers)}"
+            self.namespace[name] = obj
+        return name
+
+    def expr(self, node: Node) -> str:
+        return node.py(self)
+
+    # -- functions --------------------------------------------------------------
+
+    def function(self, body: Callable[[], str]) -> str:
+        """A function of the facts returning what ``body()`` writes; returns its name."""
+        self._reads = {}
+        returned = body()
+        name = f"_f{len(self._functions)}"
+        reads = "".join(f"    {v} = _g({p!r})\n" for p, v in self._reads.items())
+        self._functions.append(
+            f"def {name}(facts):\n    _g = facts.get\n{reads}    return {returned}\n"
+        )
+        return name
+
+    def evaluator(self, node: Node) -> str:
+        return self.function(lambda: self.expr(node))
+
+    def statuses(self, nodes: Sequence[Node]) -> str:
+        """One function returning the tuple of every node's value, in order."""
+        return self.function(
+            lambda: "(" + "".join(f"\n        {self.expr(n)}," for n in nodes) + "\n    )"
+        )
+
+    def source(self) -> str:
+        consts = "".join(f"{name} = {src}\n" for src, name in self._consts.items())
+        return consts + "\n" + "\n".join(self._functions)
+
+    def build(self, label: str) -> dict[str, Any]:
+        """Compile the module; returns its namespace (functions by generated name).
+
+        The source is registered with ``linecache`` so that tracebacks show it.
+        """
+        source = self.source()
+        filename = f"<netmdt {label} #{next(_counter)}>"
+        code = compile(source, filename, "exec")
+        namespace: dict[str, Any] = dict(self.namespace)
+        exec(code, namespace)  # our own generated source: see the module docstring
+        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+        return namespace
+
+
+def compile_nodes(nodes: Sequence[Node], label: str) -> list[Evaluator]:
+    """Each node compiled to its own generated function (for tests and single rules)."""
+    gen = PyGen()
+    names = [gen.evaluator(n) for n in nodes]
+    namespace = gen.build(label)
+    return [namespace[n] for n in names]

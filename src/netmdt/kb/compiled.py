@@ -1,0 +1,52 @@
+"""An option's rules compiled to Python (``netmdt.engine.pycode``) when the knowledge base
+loads: one generated module per option holds a function per criterion, warning and
+funding rule, and ``statuses``, all the criteria at once.
+
+The closures the loader builds first (``Node.compile()``) stay the reference: with
+``reference=True`` an option keeps them, which is how the differential tests and the
+benchmark's baseline run the same knowledge base both ways.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from netmdt.engine.pycode import PyGen
+from netmdt.kb.model import Option
+
+
+def compile_option(option: Option) -> Option:
+    """The same option, evaluated by generated Python instead of closures."""
+    gen = PyGen()
+    criteria = {
+        group: [gen.evaluator(c.expr) for c in items] for group, items in option.groups.items()
+    }
+    warnings = [None if w.expr is None else gen.evaluator(w.expr) for w in option.warnings]
+    funding = {
+        system: [None if r.expr is None else gen.evaluator(r.expr) for r in rules]
+        for system, rules in option.funding.items()
+    }
+    statuses = gen.statuses([c.expr for c in option.criteria])
+    fns = gen.build(f"option {option.id}")
+    return dataclasses.replace(
+        option,
+        groups={
+            group: tuple(
+                dataclasses.replace(c, evaluate=fns[name])
+                for c, name in zip(items, criteria[group], strict=True)
+            )
+            for group, items in option.groups.items()
+        },
+        warnings=tuple(
+            w if name is None else dataclasses.replace(w, evaluate=fns[name])
+            for w, name in zip(option.warnings, warnings, strict=True)
+        ),
+        funding={
+            system: tuple(
+                r if name is None else dataclasses.replace(r, evaluate=fns[name])
+                for r, name in zip(rules, funding[system], strict=True)
+            )
+            for system, rules in option.funding.items()
+        },
+        statuses=fns[statuses],
+    )

@@ -1,0 +1,197 @@
+"""The knowledge base compiled to Python equals the reference evaluator (the closures).
+
+Differential: every public scenario and example, seeded synthetic cohorts and Hypothesis
+cases; every criterion, option (all statuses at once), warning and funding rule, and the
+whole assessment. Kleene truth tables for the generated ``and``/``or``/``not``. The
+generated flattener equals the reference one. And the generator only ever writes
+schema paths and ``repr`` literals.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+
+from netmdt import Case, KnowledgeBase, assess, load_kb, parse_case
+from netmdt.engine.expr import Literal, parse
+from netmdt.engine.facts import facts_of, reference_facts_of
+from netmdt.engine.pycode import PyGen, compile_nodes
+from netmdt.engine.schema import BOOL, TEXT
+from netmdt.kb.load import _Scope
+from netmdt.synth import synthetic_cases
+from tests.strategies import case_dicts
+
+HERE = Path(__file__).parent
+CASE_FILES = sorted((HERE / "scenarios").glob("*.yaml")) + sorted(
+    (HERE.parent / "src/netmdt/examples").glob("*.yaml")
+)
+KB: KnowledgeBase = load_kb()
+REFERENCE: KnowledgeBase = load_kb(reference=True)
+T, F, U = True, False, None
+
+
+def _case_data(path: Path) -> Any:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data["case"] if "expect" in data else data
+
+
+def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    """Equal element by element, and the same kind of value (True is not 1)."""
+    return len(a) == len(b) and all(
+        x == y and type(x) is type(y) for x, y in zip(a, b, strict=True)
+    )
+
+
+def differences(case: Case) -> list[str]:
+    """Every place where generated Python and the reference closures disagree on a case."""
+    facts = facts_of(case)
+    reference = reference_facts_of(case)
+    reference.pop("derived", None)  # the cached Derived object itself, never a rule's fact
+    found = [] if facts == reference else ["facts_of"]
+    for option in KB.options.values():
+        ref = REFERENCE.options[option.id]
+        assert option.statuses is not None and ref.statuses is not None
+        expected = tuple(c.expr.compile()(facts) for c in ref.criteria)
+        if not _same(tuple(option.statuses(facts)), expected):
+            found.append(f"{option.id}: statuses")
+        if not _same(tuple(e(facts) for e in option.evaluators), expected):
+            found.append(f"{option.id}: criteria")
+        if not _same(tuple(ref.statuses(facts)), expected):
+            found.append(f"{option.id}: reference statuses")
+        for w, rw in zip(option.warnings, ref.warnings, strict=True):
+            if (w.evaluate is None) != (rw.evaluate is None) or (
+                w.evaluate is not None
+                and rw.evaluate is not None
+                and not _same((w.evaluate(facts),), (rw.evaluate(facts),))
+            ):
+                found.append(f"{option.id}: warning {w.id}")
+        for system, rules in option.funding.items():
+            for i, (r, rr) in enumerate(zip(rules, ref.funding[system], strict=True)):
+                if (r.evaluate is None) != (rr.evaluate is None) or (
+                    r.evaluate is not None
+                    and rr.evaluate is not None
+                    and not _same((r.evaluate(facts),), (rr.evaluate(facts),))
+                ):
+                    found.append(f"{option.id}: funding {system}[{i}]")
+    return found
+
+
+def test_the_knowledge_base_runs_on_generated_code_and_the_reference_on_closures() -> None:
+    for option in KB.options.values():
+        for c in option.criteria:
+            assert c.evaluate.__code__.co_filename.startswith("<netmdt option ")
+        ref = REFERENCE.options[option.id]
+        for c in ref.criteria:
+            assert not c.evaluate.__code__.co_filename.startswith("<netmdt")
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_every_scenario_and_example_evaluates_the_same(path: Path) -> None:
+    case = parse_case(_case_data(path))
+    assert differences(case) == []
+    assert assess(case, KB) == assess(case, REFERENCE)
+
+
+@pytest.mark.parametrize("seed", [1, 2026])
+def test_synthetic_cohorts_evaluate_the_same(seed: int) -> None:
+    for data in synthetic_cases(300, seed):
+        case = parse_case(data)
+        assert (case.id, differences(case)) == (case.id, [])
+        assert assess(case, KB) == assess(case, REFERENCE)
+
+
+@given(case_dicts())
+@settings(
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+def test_random_cases_evaluate_the_same(data: dict[str, Any]) -> None:
+    case = Case.model_validate(data)
+    assert differences(case) == []
+    assert assess(case, KB) == assess(case, REFERENCE)
+
+
+# --------------------------------------------------------------- Kleene tables
+
+VALUE = {"T": T, "F": F, "U": U}
+FIELDS = ("pregnant", "breastfeeding", "disease.liver_dominant")
+
+
+def _kleene_and(values: tuple[bool | None, ...]) -> bool | None:
+    return False if F in values else None if U in values else True
+
+
+def _kleene_or(values: tuple[bool | None, ...]) -> bool | None:
+    return True if T in values else None if U in values else False
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_generated_and_or_not_follow_the_kleene_tables(n: int) -> None:
+    scope = _Scope({})
+    fields = FIELDS[:n]
+    texts = {
+        "and": " and ".join(f"{f} == true" for f in fields),
+        "or": " or ".join(f"{f} == true" for f in fields),
+        "not": f"not ({fields[0]} == true)",
+        "and-not": " and ".join(f"not ({f} == false)" for f in fields),
+        "or-compare": " or ".join(f"{f} != false" for f in fields),
+    }
+    nodes = {name: parse(text, scope) for name, text in texts.items()}
+    generated = dict(zip(nodes, compile_nodes(list(nodes.values()), "kleene"), strict=True))
+    table = {}
+    for cells in itertools.product("TFU", repeat=n):
+        values = tuple(VALUE[c] for c in cells)
+        facts = {f: v for f, v in zip(fields, values, strict=True) if v is not None}
+        row = {name: fn(facts) for name, fn in generated.items()}
+        assert row == {name: nodes[name].compile()(facts) for name in nodes}
+        table["".join(cells)] = row
+    expected = {
+        "".join(cells): {
+            "and": _kleene_and(tuple(VALUE[c] for c in cells)),
+            "or": _kleene_or(tuple(VALUE[c] for c in cells)),
+            "not": None if cells[0] == "U" else cells[0] == "F",
+            "and-not": _kleene_and(tuple(VALUE[c] for c in cells)),
+            "or-compare": _kleene_or(tuple(VALUE[c] for c in cells)),
+        }
+        for cells in itertools.product("TFU", repeat=n)
+    }
+    assert table == expected
+    for row in table.values():  # three-valued: exactly True, False or None
+        assert all(v is True or v is False or v is None for v in row.values())
+
+
+# ---------------------------------------------------------- what may be written
+
+
+def test_literals_are_written_with_repr_and_fields_only_from_the_schema() -> None:
+    gen = PyGen()
+    hostile = "x') or __import__('os').system('echo owned') or ('"
+    node = parse(f'tumour.type == net and "{hostile}" == "{hostile}"', _Scope({}))
+    (fn,) = compile_nodes([node], "hostile")
+    assert fn({"tumour.type": "net"}) is True
+    assert gen.literal(hostile) == repr(hostile)
+    assert Literal(hostile, TEXT).py(gen) == repr(hostile)
+    assert Literal(True, BOOL).py(gen) == "True"
+    with pytest.raises(ValueError, match="not a field of the case schema"):
+        gen.field("tumour.type; import os")
+    with pytest.raises(ValueError, match="not a field of the case schema"):
+        gen.field("no_such.field")
+    with pytest.raises(ValueError, match="not a finite number"):
+        gen.literal(float("nan"))
+    with pytest.raises(ValueError, match="not a literal"):
+        gen.literal(object())
+
+
+def test_generated_source_shows_in_tracebacks() -> None:
+    import linecache
+
+    option = KB.options["everolimus"]
+    code = option.criteria[0].evaluate.__code__
+    lines = linecache.getlines(code.co_filename)
+    assert lines[code.co_firstlineno - 1].startswith("def _f")
