@@ -1,12 +1,16 @@
 """Benchmark: the time ``netmdt.assess`` takes per case, next to validating that case.
 
-Generates ``--n`` varied, valid cases with a seeded ``random.Random`` (reproducible),
-checks that every one validates, then times per case (``time.perf_counter_ns``):
+Takes ``--n`` varied, valid cases (``--source synth``: netmdt's synthetic cohort, the
+default; ``thresholds``: this module's seeded generator, values at every threshold),
+checks that every one validates, then times per case (``time.perf_counter_ns``), all in
+the same run, rounds interleaved:
 
 * ``Case.model_validate(d)``: the yardstick;
-* ``netmdt.assess(case, kb)``: the knowledge base loaded once, before timing.
+* ``netmdt.assess`` on the reference closures: the baseline;
+* ``netmdt.assess`` as it runs (the knowledge base compiled to Python), for each view.
 
-It prints figures only (no assertions, no thresholds). Run from the repository root::
+It also reports the JSON size of each view (median, p99) and the load average. It prints
+figures only (no assertions, no thresholds). Run from the repository root::
 
     .venv/bin/python -m benchmarks.assess [--n 10000] [--seed 2026] [--profile]
 
@@ -28,6 +32,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, get_args
 
@@ -371,6 +376,15 @@ def generate_cases(n: int, seed: int) -> list[dict[str, Any]]:
 WARM_UP = 200
 
 
+@dataclass(frozen=True)
+class Measure:
+    """One timed call per case: ``call`` gets the validated case (``None``: validation,
+    timed on the plain dict)."""
+
+    label: str
+    call: Callable[[netmdt.Case], Any] | None
+
+
 def percentile(sorted_values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (``q`` in 0..1) of already sorted values."""
     rank = max(1, math.ceil(q * len(sorted_values)))
@@ -400,63 +414,103 @@ def _settle() -> None:
     gc.freeze()
 
 
-def time_assess(
-    cases: list[netmdt.Case], kb: KnowledgeBase
-) -> tuple[list[int], dict[str, Counter[str]]]:
-    assess, clock = netmdt.assess, time.perf_counter_ns
+def time_calls(cases: list[netmdt.Case], call: Callable[[netmdt.Case], Any]) -> list[int]:
+    clock = time.perf_counter_ns
     times: list[int] = []
-    verdicts: dict[str, Counter[str]] = {o: Counter() for o in kb.options}
     for case in cases:
         t0 = clock()
-        result = assess(case, kb)
+        call(case)
         t1 = clock()
         times.append(t1 - t0)
-        for o in result.options:
-            verdicts[o.option][o.verdict] += 1
-    return times, verdicts
+    return times
+
+
+def time_round(cases: list[dict[str, Any]], measure: Measure) -> list[int]:
+    """One round of one measure; each call gets freshly validated cases (the derived facts
+    are computed on first use, as in the service)."""
+    if measure.call is None:
+        _settle()
+        times = time_validate(cases)
+    else:
+        fresh = [netmdt.Case.model_validate(d) for d in cases]
+        _settle()
+        times = time_calls(fresh, measure.call)
+        del fresh
+    gc.unfreeze()
+    return times
 
 
 def _us(ns: float) -> str:
     return f"{ns / 1000:,.1f}"
 
 
+def _kb_label(kb: KnowledgeBase) -> str:
+    return f"version {kb.version}, fingerprint {kb.fingerprint}"
+
+
+def json_sizes(
+    checked: list[netmdt.Case], kb: KnowledgeBase, views: dict[str, Callable[[Any], str]]
+) -> dict[str, list[int]]:
+    """Bytes of each view's JSON (UTF-8) per case."""
+    sizes: dict[str, list[int]] = {v: [] for v in views}
+    for case in checked:
+        assessment = netmdt.assess(case, kb)
+        for view, dump in views.items():
+            sizes[view].append(len(dump(assessment).encode()))
+    return sizes
+
+
+def verdict_counts(checked: list[netmdt.Case], kb: KnowledgeBase) -> dict[str, Counter[str]]:
+    verdicts: dict[str, Counter[str]] = {o: Counter() for o in kb.options}
+    for case in checked:
+        for o in netmdt.assess(case, kb).options:
+            verdicts[o.option][o.verdict] += 1
+    return verdicts
+
+
 def report(
-    n: int,
-    seed: int,
+    args: argparse.Namespace,
     kb: KnowledgeBase,
-    validate_ns: list[int],
-    assess_ns: list[int],
+    timings: dict[str, list[int]],
+    sizes: dict[str, list[int]],
     verdicts: dict[str, Counter[str]],
-    rounds: int,
+    load: tuple[tuple[float, float, float], tuple[float, float, float]],
 ) -> None:
-    v, a = sorted(validate_ns), sorted(assess_ns)
-    v_med, v_p99 = percentile(v, 0.5), percentile(v, 0.99)
-    a_med, a_p99 = percentile(a, 0.5), percentile(a, 0.99)
     criteria = sum(len(o.criteria) for o in kb.options.values())
     py = f"{platform.python_version()} ({platform.python_implementation()}, {sys.platform})"
     print()
     print("netmdt assess benchmark")
-    print(f"  cases             {n:,} generated (seed {seed}), all valid")
+    print(f"  cases             {args.n:,} from {args.source} (seed {args.seed}), all valid")
     print(f"  python            {py}")
-    print(f"  knowledge base    version {kb.version}, fingerprint {kb.fingerprint}")
+    print(f"  knowledge base    {_kb_label(kb)}")
     print(f"                    {len(kb.options)} options, {criteria} criteria")
-    print(f"  warm-up           {WARM_UP} cases (validate + assess), not timed")
+    print(f"  warm-up           {WARM_UP} cases per measure, not timed")
     print("  timing            time.perf_counter_ns per call; GC on, fixtures gc.freeze()d;")
-    print(f"                    {rounds} rounds, each case's best time")
+    print(f"                    {args.rounds} rounds, each case's best time")
+    print(f"  load average      {_load(load[0])} before, {_load(load[1])} after (os.getloadavg)")
     print()
-    print(f"  {'per case':<26}{'median µs':>12}{'p99 µs':>12}")
-    print(f"  {'Case.model_validate':<26}{_us(v_med):>12}{_us(v_p99):>12}")
-    print(f"  {'netmdt.assess':<26}{_us(a_med):>12}{_us(a_p99):>12}")
-    ratio_med, ratio_p99 = f"{a_med / v_med:.1f}x", f"{a_p99 / v_p99:.1f}x"
-    print(f"  {'ratio assess/validate':<26}{ratio_med:>12}{ratio_p99:>12}")
+    print(f"  {'per case':<44}{'median µs':>12}{'p99 µs':>12}{'x validate':>12}")
+    base = percentile(sorted(timings[VALIDATE]), 0.5)
+    for label, times in timings.items():
+        ordered = sorted(times)
+        med, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
+        print(f"  {label:<44}{_us(med):>12}{_us(p99):>12}{med / base:>11.1f}x")
     print()
-    print(f"  assess throughput {n / (sum(assess_ns) / 1e9):,.0f} cases/s (one thread)")
+    for label, times in timings.items():
+        if label != VALIDATE:
+            print(f"  {label:<44}{args.n / (sum(times) / 1e9):>10,.0f} cases/s (one thread)")
+    print()
+    print(f"  {'JSON per case (UTF-8)':<44}{'median KB':>12}{'p99 KB':>12}")
+    for view, values in sizes.items():
+        ordered = sorted(values)
+        med, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
+        print(f"  {view:<44}{med / 1000:>12.1f}{p99 / 1000:>12.1f}")
     print()
     total = Counter[str]()
     for counts in verdicts.values():
         total.update(counts)
     grand = sum(total.values())
-    print(f"verdicts over {n:,} cases x {len(kb.options)} options = {grand:,}")
+    print(f"verdicts over {args.n:,} cases x {len(kb.options)} options = {grand:,}")
     for verdict in VERDICTS:
         share = 100 * total[verdict] / grand if grand else 0.0
         print(f"  {verdict:<26}{total[verdict]:>10,}{share:>8.1f}%")
@@ -468,9 +522,13 @@ def report(
         "not_recommended": "not_rec",
         "contraindicated": "contra",
     }
-    print(f"  {'option':<22}" + "".join(f"{short[x]:>9}" for x in VERDICTS))
+    print(f"  {'option':<26}" + "".join(f"{short[x]:>9}" for x in VERDICTS))
     for option, counts in verdicts.items():
-        print(f"  {option:<22}" + "".join(f"{counts[x]:>9,}" for x in VERDICTS))
+        print(f"  {option:<26}" + "".join(f"{counts[x]:>9,}" for x in VERDICTS))
+
+
+def _load(avg: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.2f}" for x in avg)
 
 
 def profile(cases: list[dict[str, Any]], kb: KnowledgeBase) -> None:
@@ -505,10 +563,43 @@ def profile(cases: list[dict[str, Any]], kb: KnowledgeBase) -> None:
         print(f"  {100 * ct / total:6.1f}  {ct:8.3f}  {tt:8.3f}  {calls:>10,}  {name}")
 
 
+VALIDATE = "Case.model_validate"
+
+
+def measures(kb: KnowledgeBase, reference: KnowledgeBase) -> list[Measure]:
+    """What is timed, in order: the yardstick, the baseline (the reference closures), and
+    the engine as it runs."""
+    assess = netmdt.assess
+    return [
+        Measure(VALIDATE, None),
+        Measure("assess full, reference closures (baseline)", lambda c: assess(c, reference)),
+        Measure("assess full, compiled", lambda c: assess(c, kb)),
+    ]
+
+
+def views() -> dict[str, Callable[[Any], str]]:
+    return {"full": lambda a: a.model_dump_json()}
+
+
+def load_cases(source: str, n: int, seed: int) -> list[dict[str, Any]]:
+    if source == "synth":
+        from netmdt.synth import synthetic_cases
+
+        return list(synthetic_cases(n, seed))
+    return generate_cases(n, seed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=10000, help="number of cases (default 10000)")
     parser.add_argument("--seed", type=int, default=2026, help="generator seed (default 2026)")
+    parser.add_argument(
+        "--source",
+        choices=("synth", "thresholds"),
+        default="synth",
+        help="synth: netmdt's synthetic cohort (realistic); thresholds: this module's "
+        "generator (values at every threshold, many unknowns)",
+    )
     parser.add_argument(
         "--profile", action="store_true", help="also run cProfile over the assess loop"
     )
@@ -516,8 +607,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--rounds", type=int, default=3, help="timed rounds; each case's best is reported"
     )
     args = parser.parse_args(argv)
+    load_before = os.getloadavg()
 
-    cases = generate_cases(args.n, args.seed)
+    cases = load_cases(args.source, args.n, args.seed)
     checked: list[netmdt.Case] = []
     for d in cases:
         try:
@@ -527,32 +619,28 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
 
     kb = netmdt.load_kb()
+    reference = netmdt.load_kb(reference=True)
+    timed = measures(kb, reference)
+    for m in timed:  # warm up every path (caches, code objects)
+        if m.call is None:
+            time_validate(cases[:WARM_UP])
+        else:
+            for case in checked[:WARM_UP]:
+                m.call(case)
 
-    time_validate(cases[:WARM_UP])
-    for case in checked[:WARM_UP]:
-        netmdt.assess(case, kb)
-    del checked
-
-    validate_rounds, assess_rounds = [], []
+    rounds: dict[str, list[list[int]]] = {m.label: [] for m in timed}
     for _ in range(args.rounds):
-        _settle()
-        validate_rounds.append(time_validate(cases))
-        fresh = [netmdt.Case.model_validate(d) for d in cases]  # derived facts not yet cached
-        _settle()
-        assess_ns, verdicts = time_assess(fresh, kb)
-        assess_rounds.append(assess_ns)
-        del fresh
-        gc.unfreeze()
+        for m in timed:  # interleaved, so that the machine's load falls on all alike
+            rounds[m.label].append(time_round(cases, m))
     # Each case's best time over the rounds: this virtual machine's timing noise (other
     # tenants, frequency changes) only ever adds time (the approach of pyperf's "min").
-    validate_ns = [min(ts) for ts in zip(*validate_rounds, strict=True)]
-    assess_ns = [min(ts) for ts in zip(*assess_rounds, strict=True)]
-    report(args.n, args.seed, kb, validate_ns, assess_ns, verdicts, args.rounds)
-    first = sorted(assess_rounds[0])
-    print(
-        f"\n  first round alone: assess median {_us(percentile(first, 0.5))} µs, "
-        f"p99 {_us(percentile(first, 0.99))} µs"
-    )
+    timings = {
+        label: [min(ts) for ts in zip(*per_round, strict=True)]
+        for label, per_round in rounds.items()
+    }
+    sizes = json_sizes(checked, kb, views())
+    verdicts = verdict_counts(checked, kb)
+    report(args, kb, timings, sizes, verdicts, (load_before, os.getloadavg()))
 
     if args.profile:
         profile(cases, kb)

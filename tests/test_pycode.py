@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from netmdt import Case, KnowledgeBase, assess, load_kb, parse_case
 from netmdt.engine.expr import Literal, parse
 from netmdt.engine.facts import facts_of, reference_facts_of
-from netmdt.engine.pycode import PyGen, compile_nodes
+from netmdt.engine.pycode import PyGen, compile_nodes, trace_nodes
 from netmdt.engine.schema import BOOL, TEXT
 from netmdt.kb.load import _Scope
 from netmdt.synth import synthetic_cases
@@ -63,6 +63,9 @@ def differences(case: Case) -> list[str]:
             found.append(f"{option.id}: criteria")
         if not _same(tuple(ref.statuses(facts)), expected):
             found.append(f"{option.id}: reference statuses")
+        for c in option.criteria:  # the value and the unknown fields keeping it unknown
+            if c.trace(facts) != c.expr.tracer()(facts):
+                found.append(f"{option.id}: trace of {c.id}")
         for w, rw in zip(option.warnings, ref.warnings, strict=True):
             if (w.evaluate is None) != (rw.evaluate is None) or (
                 w.evaluate is not None
@@ -85,6 +88,7 @@ def test_the_knowledge_base_runs_on_generated_code_and_the_reference_on_closures
     for option in KB.options.values():
         for c in option.criteria:
             assert c.evaluate.__code__.co_filename.startswith("<netmdt option ")
+            assert c.trace.__code__.co_filename.startswith("<netmdt option ")
         ref = REFERENCE.options[option.id]
         for c in ref.criteria:
             assert not c.evaluate.__code__.co_filename.startswith("<netmdt")
@@ -144,12 +148,15 @@ def test_generated_and_or_not_follow_the_kleene_tables(n: int) -> None:
     }
     nodes = {name: parse(text, scope) for name, text in texts.items()}
     generated = dict(zip(nodes, compile_nodes(list(nodes.values()), "kleene"), strict=True))
+    traced = dict(zip(nodes, trace_nodes(list(nodes.values()), "kleene"), strict=True))
     table = {}
     for cells in itertools.product("TFU", repeat=n):
         values = tuple(VALUE[c] for c in cells)
         facts = {f: v for f, v in zip(fields, values, strict=True) if v is not None}
         row = {name: fn(facts) for name, fn in generated.items()}
         assert row == {name: nodes[name].compile()(facts) for name in nodes}
+        for name, tracer in traced.items():
+            assert tracer(facts) == nodes[name].tracer()(facts)
         table["".join(cells)] = row
     expected = {
         "".join(cells): {

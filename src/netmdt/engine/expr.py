@@ -57,6 +57,7 @@ class Node(Protocol):
     def reads(self) -> frozenset[str]: ...
     def sql(self, dialect: str) -> str: ...
     def py(self, gen: PyGen) -> str: ...
+    def py_mask(self, gen: PyGen) -> str: ...
 
 
 def unknowns(node: Node, facts: Facts) -> tuple[str, ...]:
@@ -112,6 +113,16 @@ class FieldRef:
     def py(self, gen: PyGen) -> str:
         return gen.field(self.info.path)
 
+    def py_mask(self, gen: PyGen) -> str:
+        """Python source of ``tracer``'s mask, valid where the value is unknown."""
+        path, reads = self.info.path, self.info.reads
+        bits = field_bits()
+        if reads == (path,):
+            return repr(bits[path])
+        return (
+            "(" + " | ".join(f"({bits[p]!r} if {gen.field(p)} is None else 0)" for p in reads) + ")"
+        )
+
 
 @dataclass
 class Literal:
@@ -141,6 +152,9 @@ class Literal:
 
     def py(self, gen: PyGen) -> str:
         return gen.literal(self.value)
+
+    def py_mask(self, gen: PyGen) -> str:
+        return "0"
 
 
 def sql_literal(value: Any) -> str:
@@ -179,6 +193,9 @@ class ListLit:
 
     def py(self, gen: PyGen) -> str:
         return gen.const("tuple", self.values)
+
+    def py_mask(self, gen: PyGen) -> str:
+        return "0"
 
 
 @dataclass
@@ -219,6 +236,9 @@ class DefRef:
 
     def py(self, gen: PyGen) -> str:
         return "(" + gen.expr(self.definition.expr) + ")"
+
+    def py_mask(self, gen: PyGen) -> str:
+        return self.definition.expr.py_mask(gen)
 
 
 @dataclass
@@ -261,6 +281,9 @@ class Apply:
     def py(self, gen: PyGen) -> str:
         return self.op.py(self.args, gen)
 
+    def py_mask(self, gen: PyGen) -> str:
+        return self.op.py_mask(self.args, gen)
+
     def uses_definitions(self) -> list[Definition]:
         return [d for a in self.args for d in definitions_used(a)]
 
@@ -291,6 +314,7 @@ class Operator(Protocol):
     def describe(self, args: list[Node]) -> str: ...
     def sql(self, args: list[Node], dialect: str) -> str: ...
     def py(self, args: list[Node], gen: PyGen) -> str: ...
+    def py_mask(self, args: list[Node], gen: PyGen) -> str: ...
 
 
 # ------------------------------------------------------------------------- parser

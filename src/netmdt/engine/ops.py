@@ -92,6 +92,17 @@ class _Base:
 
         return trace
 
+    def py_mask(self, args: list[Node], gen: PyGen) -> str:
+        """Python twin of ``tracer``'s mask, valid where the node is unknown: the union of
+        the masks of its unknown arguments. (For ``and``/``or`` too: a junction is unknown
+        only when no operand decided it, and then ``tracer`` joins every unknown one's.)"""
+        parts = []
+        for a in args:
+            mask = a.py_mask(gen)
+            if mask != "0":
+                parts.append(f"({mask} if {gen.expr(a)} is None else 0)")
+        return "(" + " | ".join(parts) + ")" if parts else "0"
+
     def sql_mask(
         self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
     ) -> str:
@@ -444,6 +455,9 @@ class IsKnown(_Base):
     def tracer(self, args: list[Node], fn: Evaluator, tracers: list[Tracer]) -> Tracer:
         return lambda facts: (fn(facts), 0)
 
+    def py_mask(self, args: list[Node], gen: PyGen) -> str:
+        return "0"
+
     def sql_mask(
         self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
     ) -> str:
@@ -569,6 +583,15 @@ class _TreatmentFn(_Base):
             return None, history | sum(b for p, b in others if facts.get(p) is None)
 
         return trace
+
+    def py_mask(self, args: list[Node], gen: PyGen) -> str:
+        bits = field_bits()
+        others = [
+            f"({bits[p]!r} if {gen.field(p)} is None else 0)"
+            for p in self.extra_reads
+            if p != TREATMENTS
+        ]
+        return "(" + " | ".join([repr(bits[TREATMENTS]), *others]) + ")"
 
     def sql_mask(
         self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from netmdt.engine.schema import all_fields
 
 if TYPE_CHECKING:
-    from netmdt.engine.expr import Evaluator, Node
+    from netmdt.engine.expr import Evaluator, Node, Tracer
 
 _PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 _counter = itertools.count()
@@ -121,6 +121,16 @@ class PyGen:
     def evaluator(self, node: Node) -> str:
         return self.function(lambda: self.expr(node))
 
+    def tracer(self, node: Node) -> str:
+        """A function returning ``(value, mask)`` like ``Node.tracer()``: the mask of the
+        absent case fields that keep the value unknown (0 when it is known)."""
+
+        def body() -> str:
+            value = self.expr(node)
+            return f"(_r, 0) if (_r := {value}) is not None else (None, {node.py_mask(self)})"
+
+        return self.function(body)
+
     def statuses(self, nodes: Sequence[Node]) -> str:
         """One function returning the tuple of every node's value, in order."""
         return self.function(
@@ -149,5 +159,13 @@ def compile_nodes(nodes: Sequence[Node], label: str) -> list[Evaluator]:
     """Each node compiled to its own generated function (for tests and single rules)."""
     gen = PyGen()
     names = [gen.evaluator(n) for n in nodes]
+    namespace = gen.build(label)
+    return [namespace[n] for n in names]
+
+
+def trace_nodes(nodes: Sequence[Node], label: str) -> list[Tracer]:
+    """Each node's generated tracer (for tests)."""
+    gen = PyGen()
+    names = [gen.tracer(n) for n in nodes]
     namespace = gen.build(label)
     return [namespace[n] for n in names]

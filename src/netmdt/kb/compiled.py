@@ -1,6 +1,7 @@
 """An option's rules compiled to Python (``netmdt.engine.pycode``) when the knowledge base
-loads: one generated module per option holds a function per criterion, warning and
-funding rule, and ``statuses``, all the criteria at once.
+loads: one generated module per option holds a function per criterion (its value, and
+its tracer: the value with the unknown fields that keep it unknown), warning and funding
+rule, and ``statuses``, all the criteria at once.
 
 The closures the loader builds first (``Node.compile()``) stay the reference: with
 ``reference=True`` an option keeps them, which is how the differential tests and the
@@ -11,15 +12,22 @@ from __future__ import annotations
 
 import dataclasses
 
+from netmdt.engine.expr import Tracer
 from netmdt.engine.pycode import PyGen
-from netmdt.kb.model import Option
+from netmdt.kb.model import Criterion, Option
+
+
+def _with_trace(criterion: Criterion, trace: Tracer) -> Criterion:
+    object.__setattr__(criterion, "trace", trace)  # a derived field (init=False)
+    return criterion
 
 
 def compile_option(option: Option) -> Option:
     """The same option, evaluated by generated Python instead of closures."""
     gen = PyGen()
     criteria = {
-        group: [gen.evaluator(c.expr) for c in items] for group, items in option.groups.items()
+        group: [(gen.evaluator(c.expr), gen.tracer(c.expr)) for c in items]
+        for group, items in option.groups.items()
     }
     warnings = [None if w.expr is None else gen.evaluator(w.expr) for w in option.warnings]
     funding = {
@@ -32,8 +40,8 @@ def compile_option(option: Option) -> Option:
         option,
         groups={
             group: tuple(
-                dataclasses.replace(c, evaluate=fns[name])
-                for c, name in zip(items, criteria[group], strict=True)
+                _with_trace(dataclasses.replace(c, evaluate=fns[name]), fns[trace])
+                for c, (name, trace) in zip(items, criteria[group], strict=True)
             )
             for group, items in option.groups.items()
         },
