@@ -542,7 +542,7 @@ def profile(cases: list[dict[str, Any]], kb: KnowledgeBase) -> None:
     prof.disable()
     gc.unfreeze()
     buf = io.StringIO()
-    stats = pstats.Stats(prof, stream=buf)
+    stats: Any = pstats.Stats(prof, stream=buf)  # total_tt and stats are untyped
     stats.sort_stats("cumulative").print_stats(25)
     print()
     print(f"cProfile over the assess loop ({len(fresh):,} cases): top 25 by cumulative time")
