@@ -6,8 +6,10 @@ checks that every one validates, then times per case (``time.perf_counter_ns``),
 the same run, rounds interleaved:
 
 * ``Case.model_validate(d)``: the yardstick;
-* ``netmdt.assess`` on the reference closures: the baseline;
-* ``netmdt.assess`` as it runs (the knowledge base compiled to Python), for each view.
+* the baseline: the engine as it was before issue 16 (``benchmarks/baseline.py``: the
+  reference closures, every reason built);
+* ``netmdt.assess`` (full view) and ``assess_summary`` as they run (the knowledge base
+  compiled to Python).
 
 It also reports the JSON size of each view (median, p99) and the load average. It prints
 figures only (no assertions, no thresholds). Run from the repository root::
@@ -569,16 +571,25 @@ VALIDATE = "Case.model_validate"
 def measures(kb: KnowledgeBase, reference: KnowledgeBase) -> list[Measure]:
     """What is timed, in order: the yardstick, the baseline (the reference closures), and
     the engine as it runs."""
+    from benchmarks import baseline
+    from netmdt.engine.assess import assess_summary
+
     assess = netmdt.assess
     return [
         Measure(VALIDATE, None),
-        Measure("assess full, reference closures (baseline)", lambda c: assess(c, reference)),
-        Measure("assess full, compiled", lambda c: assess(c, kb)),
+        Measure("baseline: engine before issue 16 (full)", lambda c: baseline.assess(c, reference)),
+        Measure("assess, full view", lambda c: assess(c, kb)),
+        Measure("assess, summary view", lambda c: assess_summary(c, kb)),
     ]
 
 
 def views() -> dict[str, Callable[[Any], str]]:
-    return {"full": lambda a: a.model_dump_json()}
+    from netmdt.engine.assess import summarize
+
+    return {
+        "full view": lambda a: a.model_dump_json(),
+        "summary view": lambda a: summarize(a).model_dump_json(),
+    }
 
 
 def load_cases(source: str, n: int, seed: int) -> list[dict[str, Any]]:

@@ -138,3 +138,72 @@ class Assessment(_Out):
             if o.option == option_id:
                 return o
         raise KeyError(option_id)
+
+
+# ------------------------------------------------------------------- summary view
+
+View = Literal["full", "summary"]
+VIEWS: tuple[View, ...] = ("full", "summary")
+
+
+class DecidingReason(_Out):
+    """The criterion that settles an option's verdict (its full record: the full view)."""
+
+    criterion: str
+    status: Status
+    text: str
+
+
+class FundingSummary(_Out):
+    """The funding pathway; its note and sources are in the full view."""
+
+    pathway: Pathway
+    registry_status: Literal["open", "on_hold"] | None = None
+    missing: list[str] = []
+
+
+class OptionSummary(_Out):
+    """An option in the summary view: the verdict and what it rests on, without the
+    reason list, counterfactual and option warnings (those are in the full view). The
+    option's name is the knowledge base's (``GET /api/kb`` or the full view)."""
+
+    option: str
+    verdict: Verdict
+    deciding: DecidingReason | None  # none when recommended
+    missing: list[str]  # fields; their labels and how to find them out: next_investigations
+    pending_checks: list[PendingCheck]
+    funding: FundingSummary
+
+
+class InvestigationSummary(_Out):
+    """A missing fact to find out (the options it settles: each option's ``missing``)."""
+
+    field: str
+    label: str
+    how_to_find_out: str
+
+
+class KnowledgeBaseVersion(_Out):
+    version: str
+    fingerprint: str
+    updated: str
+
+
+class AssessmentSummary(_Out):
+    """The summary view of an assessment (``view=summary``): the same verdicts, missing
+    facts, pending checks and funding pathways as the full view, in a few kilobytes."""
+
+    view: Literal["summary"]
+    knowledge_base: KnowledgeBaseVersion
+    case_id: str | None
+    assessed_on: date | None
+    options: list[OptionSummary]
+    next_investigations: list[InvestigationSummary]
+    trials: list[str]
+    warnings: list[str]
+
+    def option(self, option_id: str) -> OptionSummary:
+        for o in self.options:
+            if o.option == option_id:
+                return o
+        raise KeyError(option_id)

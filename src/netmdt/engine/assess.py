@@ -1,4 +1,5 @@
-"""The verdict procedure: one case, every option, fully explained.
+"""The verdict procedure: one case, every option, fully explained (``assess``) or
+summarised (``assess_summary``).
 
 Pure: no I/O, no clock (the case carries ``assessed_on``), deterministic.
 
@@ -23,11 +24,27 @@ some completion of the other unknown criteria makes its truth value change the
 verdict (worked out exactly for this procedure in ``_relevant``; unknown
 ``before_treatment`` criteria stay pending, never relevant); the missing facts are
 the unknown case fields that keep relevant criteria unknown.
+
+Speed (issue 16): an option's criteria are evaluated in one call of generated Python
+(``Option.statuses``, see ``netmdt.kb.compiled``); everything that follows from the
+statuses alone (verdict, reasons, deciding reason, relevant and pending criteria,
+counterfactual, criterion warnings) is built once per distinct status vector
+(``_view``, cached), so what is left per case is what reads the facts: the missing
+facts and pending checks (generated tracers), the option warnings and the funding. The
+summary view skips the reasons, counterfactual and option warnings altogether.
+
+The deciding reason (summary view) is the criterion that settles the verdict, the first
+in procedure order of: for ``not_recommended``, an ``applies_to`` criterion unmet, else
+a requirement unmet, else a ``before_treatment`` check unmet (deferred); for
+``contraindicated``, a contraindication that holds; for ``insufficient_information``,
+an ``applies_to``, contraindication or requirement criterion unknown; for ``consider``,
+a ``recommend_when`` criterion unmet, else one unknown. A ``recommended`` option has
+none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from typing import Any, cast
@@ -35,17 +52,24 @@ from typing import Any, cast
 from netmdt.assessment import (
     NEGATIVE,
     Assessment,
+    AssessmentSummary,
+    DecidingReason,
     Funding,
+    FundingSummary,
     Investigation,
+    InvestigationSummary,
     KnowledgeBaseRef,
+    KnowledgeBaseVersion,
     Missing,
     OptionAssessment,
+    OptionSummary,
     Pathway,
     PendingCheck,
     Reason,
     SourceRef,
     Status,
     Verdict,
+    View,
 )
 from netmdt.case.derived import DAYS_PER_MONTH
 from netmdt.case.model import Case
@@ -60,11 +84,9 @@ DAYS_PER_WEEK = 7
 
 
 def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
-    """Assess every option of the knowledge base for one case."""
+    """Assess every option of the knowledge base for one case (the full view)."""
     if kb is None:
-        from netmdt.kb.load import load_kb
-
-        kb = load_kb()
+        kb = _default_kb()
     facts = facts_of(case)
     options = [_assess_option(option, facts, kb) for option in kb.options.values()]
     funding_sources = frozenset(s for o in options for s in o.funding.sources)
@@ -78,9 +100,125 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         case_id=case.id,
         assessed_on=case.assessed_on,
         options=options,
-        next_investigations=_next_investigations(options, kb),
+        next_investigations=_next_investigations(
+            [(o.option, [m.field for m in o.missing]) for o in options], kb
+        ),
         trials=[],
         warnings=_case_warnings(case, options, kb),
+    )
+
+
+def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSummary:
+    """The summary view: verdicts, deciding reasons, missing facts, pending checks and
+    funding, without building the rest (equal to ``summarize(assess(case, kb))``)."""
+    if kb is None:
+        kb = _default_kb()
+    facts = facts_of(case)
+    options = [_summarise_option(option, facts, kb) for option in kb.options.values()]
+    return AssessmentSummary.trusted(
+        view="summary",
+        knowledge_base=_kb_version(kb),
+        case_id=case.id,
+        assessed_on=case.assessed_on,
+        options=options,
+        next_investigations=_next_investigation_summaries(
+            [(o.option, o.missing) for o in options], kb
+        ),
+        trials=[],
+        warnings=_case_warnings(case, options, kb),
+    )
+
+
+def assess_view(
+    case: Case, kb: KnowledgeBase | None = None, view: View = "full"
+) -> Assessment | AssessmentSummary:
+    """``assess`` or ``assess_summary``, by name."""
+    return assess_summary(case, kb) if view == "summary" else assess(case, kb)
+
+
+def summarize(assessment: Assessment) -> AssessmentSummary:
+    """The summary view of a full assessment (e.g. a stored one), without the engine."""
+    a = assessment
+    return AssessmentSummary.trusted(
+        view="summary",
+        knowledge_base=KnowledgeBaseVersion.trusted(
+            version=a.knowledge_base.version,
+            fingerprint=a.knowledge_base.fingerprint,
+            updated=a.knowledge_base.updated,
+        ),
+        case_id=a.case_id,
+        assessed_on=a.assessed_on,
+        options=[
+            OptionSummary.trusted(
+                option=o.option,
+                verdict=o.verdict,
+                deciding=_deciding_of(_deciding_reason(o.verdict, o.reasons)),
+                missing=[m.field for m in o.missing],
+                pending_checks=list(o.pending_checks),
+                funding=_funding_summary_of(o.funding),
+            )
+            for o in a.options
+        ],
+        next_investigations=[
+            InvestigationSummary.trusted(
+                field=i.field, label=i.label, how_to_find_out=i.how_to_find_out
+            )
+            for i in a.next_investigations
+        ],
+        trials=list(a.trials),
+        warnings=list(a.warnings),
+    )
+
+
+def _deciding_of(reason: Reason | None) -> DecidingReason | None:
+    if reason is None:
+        return None
+    return DecidingReason.trusted(
+        criterion=reason.criterion, status=reason.status, text=reason.text
+    )
+
+
+def _deciding_reason(verdict: Verdict, reasons: Iterable[Reason]) -> Reason | None:
+    """The reason that settles the verdict (see the module docstring)."""
+    if verdict == "recommended":
+        return None
+    order: tuple[tuple[str, Status], ...] = _DECIDING[verdict]
+    listed = list(reasons)
+    for group, status in order:
+        for r in listed:
+            if r.group == group and r.status == status:
+                return r
+    return None
+
+
+# The (group, reason status) that decide each verdict, in order of precedence. A
+# contraindication that holds has the reason status "unmet".
+_DECIDING: dict[str, tuple[tuple[str, Status], ...]] = {
+    "not_recommended": (
+        ("applies_to", "unmet"),
+        ("requirements", "unmet"),
+        ("before_treatment", "unmet"),
+    ),
+    "contraindicated": (("contraindications", "unmet"),),
+    "insufficient_information": (
+        ("applies_to", "unknown"),
+        ("contraindications", "unknown"),
+        ("requirements", "unknown"),
+    ),
+    "consider": (("recommend_when", "unmet"), ("recommend_when", "unknown")),
+}
+
+
+def _default_kb() -> KnowledgeBase:
+    from netmdt.kb.load import load_kb
+
+    return load_kb()
+
+
+@cache
+def _kb_version(kb: KnowledgeBase) -> KnowledgeBaseVersion:
+    return KnowledgeBaseVersion.trusted(
+        version=kb.version, fingerprint=kb.fingerprint, updated=kb.updated
     )
 
 
@@ -88,58 +226,96 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
 
 
 @dataclass(frozen=True)
-class _View:
-    """All that follows from an option's criterion statuses alone, without the facts."""
+class _Core:
+    """What follows from an option's criterion statuses alone and every view needs."""
 
     verdict: Verdict
-    reasons: tuple[Reason, ...]
+    deciding: DecidingReason | None
     relevant: tuple[Criterion, ...]
     pending: tuple[Criterion, ...]  # unknown before_treatment criteria (not on negatives)
+    does_not_apply: bool
+
+
+@dataclass(frozen=True)
+class _Explained:
+    """What follows from the statuses alone and only the full view shows."""
+
+    reasons: tuple[Reason, ...]
     counterfactual: str | None
     criterion_warnings: tuple[str, ...]
-    does_not_apply: bool
 
 
 Groups = Mapping[str, list[tuple[Criterion, bool | None]]]
 
 
-@lru_cache(maxsize=65536)
-def _view(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBase) -> _View:
-    """Cached per distinct status vector: cohorts repeat the same patterns often."""
-    results = list(zip(option.criteria, values, strict=True))
+def _by_group(option: Option, values: tuple[bool | None, ...]) -> Groups:
     by_group: dict[str, list[tuple[Criterion, bool | None]]] = {g: [] for g in option.groups}
-    for c, value in results:
+    for c, value in zip(option.criteria, values, strict=True):
         by_group[c.group].append((c, value))
+    return by_group
+
+
+@lru_cache(maxsize=65536)
+def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
+    """Cached per distinct status vector: cohorts repeat the same patterns often."""
+    by_group = _by_group(option, values)
     verdict = _verdict(by_group)
-    does_not_apply = any(v is False for _, v in by_group["applies_to"])
-    return _View(
+    reasons = [_reason(c, v) for c, v in zip(option.criteria, values, strict=True)]
+    return _Core(
         verdict=verdict,
-        reasons=tuple(_reason(c, v) for c, v in results),
+        deciding=_deciding_of(_deciding_reason(verdict, reasons)),
         relevant=tuple(_relevant(by_group)) if None in values else (),
         pending=tuple(_pending(by_group, verdict)),
+        does_not_apply=any(v is False for _, v in by_group["applies_to"]),
+    )
+
+
+@lru_cache(maxsize=65536)
+def _explained(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBase) -> _Explained:
+    """The reasons and what they explain, built once per distinct status vector."""
+    by_group = _by_group(option, values)
+    verdict = _core(option, values).verdict
+    results = list(zip(option.criteria, values, strict=True))
+    return _Explained(
+        reasons=tuple(_reason(c, v) for c, v in results),
         counterfactual=_counterfactual(verdict, by_group),
         criterion_warnings=tuple(_criterion_warnings(results, verdict, kb, _deferred(by_group))),
-        does_not_apply=does_not_apply,
     )
 
 
 def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionAssessment:
-    view = _view(option, tuple([evaluate(facts) for evaluate in option.evaluators]), kb)
-    warnings = list(view.criterion_warnings)
-    if not view.does_not_apply and view.verdict not in NEGATIVE:
+    assert option.statuses is not None  # set by Option.__post_init__
+    values = option.statuses(facts)
+    core = _core(option, values)
+    explained = _explained(option, values, kb)
+    warnings = list(explained.criterion_warnings)
+    if not core.does_not_apply and core.verdict not in NEGATIVE:
         warnings += _option_warnings(option, facts)
     return OptionAssessment.trusted(
         option=option.id,
         name=option.name,
-        verdict=view.verdict,
+        verdict=core.verdict,
         summary=option.summary,
-        reasons=list(view.reasons),
-        missing=_missing(view.relevant, facts, kb),
-        pending_checks=_pending_checks(view.pending, facts, kb),
-        counterfactual=view.counterfactual,
+        reasons=list(explained.reasons),
+        missing=_missing(core.relevant, facts, kb) if core.relevant else [],
+        pending_checks=_pending_checks(core.pending, facts, kb) if core.pending else [],
+        counterfactual=explained.counterfactual,
         warnings=list(dict.fromkeys(warnings)),
-        funding=_funding(option, facts, view.does_not_apply),
+        funding=_funding(option, facts, core.does_not_apply),
         review_needed=option.review_needed,
+    )
+
+
+def _summarise_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionSummary:
+    assert option.statuses is not None  # set by Option.__post_init__
+    core = _core(option, option.statuses(facts))
+    return OptionSummary.trusted(
+        option=option.id,
+        verdict=core.verdict,
+        deciding=core.deciding,
+        missing=sorted(_missing_fields(core.relevant, facts)) if core.relevant else [],
+        pending_checks=_pending_checks(core.pending, facts, kb) if core.pending else [],
+        funding=_funding_summary(option, facts, core.does_not_apply),
     )
 
 
@@ -235,11 +411,19 @@ def _reason(c: Criterion, value: bool | None) -> Reason:
 def _missing(
     relevant: Iterable[Criterion], facts: Mapping[str, Any], kb: KnowledgeBase
 ) -> list[Missing]:
+    why = _missing_fields(relevant, facts)
+    return [_missing_entry(kb, path, ", ".join(ids)) for path, ids in sorted(why.items())]
+
+
+def _missing_fields(
+    relevant: Iterable[Criterion], facts: Mapping[str, Any]
+) -> dict[str, list[str]]:
+    """Each unknown field that keeps a relevant criterion unknown, with those criteria."""
     why: dict[str, list[str]] = {}
     for c in relevant:
         for path in paths_of(c.trace(facts)[1]):
             why.setdefault(path, []).append(c.id)
-    return [_missing_entry(kb, path, ", ".join(ids)) for path, ids in sorted(why.items())]
+    return why
 
 
 @lru_cache(maxsize=8192)
@@ -338,48 +522,95 @@ def _option_warnings(option: Option, facts: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> Funding:
-    system = facts.get("context.health_system")
+# The funding answers that depend on no rule, built once.
+_DOES_NOT_APPLY = Funding.trusted(
+    pathway="not_applicable",
+    registry_status=None,
+    note="The option does not apply.",
+    sources=[],
+    missing=[],
+)
+_NO_SYSTEM = Funding.trusted(
+    pathway="unknown",
+    registry_status=None,
+    sources=[],
+    note="The health system is not recorded (context.health_system).",
+    missing=["context.health_system"],
+)
+_OTHER_SYSTEM = Funding.trusted(
+    pathway="not_applicable",
+    registry_status=None,
+    sources=[],
+    missing=[],
+    note="Funding is jurisdiction-specific; netmdt knows NHS England only.",
+)
+
+
+def _funding_summary_of(f: Funding) -> FundingSummary:
+    return FundingSummary.trusted(
+        pathway=f.pathway, registry_status=f.registry_status, missing=list(f.missing)
+    )
+
+
+_FIXED = {"does_not_apply": _DOES_NOT_APPLY, "no_system": _NO_SYSTEM, "other": _OTHER_SYSTEM}
+_FIXED_SUMMARY = {kind: _funding_summary_of(f) for kind, f in _FIXED.items()}
+
+
+def _funding_rule(
+    option: Option, facts: Mapping[str, Any], does_not_apply: bool
+) -> str | tuple[FundingRule, list[str]]:
+    """A fixed answer (a key of ``_FIXED``), or the rule that applies with the unknown
+    fields it depends on (none when it holds)."""
     if does_not_apply:
-        return Funding.trusted(
-            pathway="not_applicable",
-            registry_status=None,
-            note="The option does not apply.",
-            sources=[],
-            missing=[],
-        )
+        return "does_not_apply"
+    system = facts.get("context.health_system")
     if system is None:
-        return Funding.trusted(
-            pathway="unknown",
-            registry_status=None,
-            sources=[],
-            note="The health system is not recorded (context.health_system).",
-            missing=["context.health_system"],
-        )
+        return "no_system"
     rules = option.funding.get(system)
     if not rules:
-        return Funding.trusted(
-            pathway="not_applicable",
-            registry_status=None,
-            sources=[],
-            missing=[],
-            note="Funding is jurisdiction-specific; netmdt knows NHS England only.",
-        )
+        return "other"
     for rule in rules:
         value = True if rule.evaluate is None else rule.evaluate(facts)
         if value is None and rule.expr is not None:
-            unknown = list(unknowns(rule.expr, facts))
-            return Funding.trusted(
-                pathway="unknown",
-                registry_status=None,
-                sources=list(rule.sources),
-                note=f"Depends on facts not yet known ({', '.join(unknown)}); "
-                f"if they hold: {rule.note}",
-                missing=unknown,
-            )
+            if rule.trace is not None:
+                return rule, list(paths_of(rule.trace(facts)[1]))
+            return rule, list(unknowns(rule.expr, facts))
         if value:
-            return _rule_funding(rule)
+            return rule, []
     raise AssertionError("the knowledge base guarantees an 'otherwise' funding rule")
+
+
+def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> Funding:
+    found = _funding_rule(option, facts, does_not_apply)
+    if isinstance(found, str):
+        return _FIXED[found]
+    rule, unknown = found
+    if not unknown:
+        return _rule_funding(rule)
+    return Funding.trusted(
+        pathway="unknown",
+        registry_status=None,
+        sources=list(rule.sources),
+        note=f"Depends on facts not yet known ({', '.join(unknown)}); if they hold: {rule.note}",
+        missing=unknown,
+    )
+
+
+def _funding_summary(
+    option: Option, facts: Mapping[str, Any], does_not_apply: bool
+) -> FundingSummary:
+    found = _funding_rule(option, facts, does_not_apply)
+    if isinstance(found, str):
+        return _FIXED_SUMMARY[found]
+    rule, unknown = found
+    if not unknown:
+        return _rule_funding_summary(rule)
+    return FundingSummary.trusted(pathway="unknown", registry_status=None, missing=unknown)
+
+
+@cache
+def _rule_funding_summary(rule: FundingRule) -> FundingSummary:
+    return _funding_summary_of(_rule_funding(rule))
 
 
 @cache
@@ -396,13 +627,35 @@ def _rule_funding(rule: FundingRule) -> Funding:
 # --------------------------------------------------------------- whole case
 
 
-def _next_investigations(options: list[OptionAssessment], kb: KnowledgeBase) -> list[Investigation]:
+def _next_investigations(
+    missing: Iterable[tuple[str, Iterable[str]]], kb: KnowledgeBase
+) -> list[Investigation]:
+    """The missing fields ranked by how many options each settles (option id, fields)."""
     settles: dict[str, list[str]] = {}
-    for o in options:
-        for m in o.missing:
-            settles.setdefault(m.field, []).append(o.option)
+    for option, fields in missing:
+        for path in fields:
+            settles.setdefault(path, []).append(option)
     ranked = sorted(settles.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     return [_investigation(kb, f, tuple(opts)) for f, opts in ranked]
+
+
+def _next_investigation_summaries(
+    missing: Iterable[tuple[str, Iterable[str]]], kb: KnowledgeBase
+) -> list[InvestigationSummary]:
+    """As ``_next_investigations``, in the same order, without the options each settles."""
+    counts: dict[str, int] = {}
+    for _, fields in missing:
+        for path in fields:
+            counts[path] = counts.get(path, 0) + 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [_investigation_summary(kb, path) for path, _ in ranked]
+
+
+@lru_cache(maxsize=8192)
+def _investigation_summary(kb: KnowledgeBase, path: str) -> InvestigationSummary:
+    return InvestigationSummary.trusted(
+        field=path, label=kb.label(path), how_to_find_out=kb.how_to_find_out(path)
+    )
 
 
 @lru_cache(maxsize=8192)
@@ -418,7 +671,9 @@ def _investigation(kb: KnowledgeBase, path: str, settles: tuple[str, ...]) -> In
 PRRT = ("prrt_lu177_dotatate", "prrt_y90_dotatoc")
 
 
-def _case_warnings(case: Case, options: list[OptionAssessment], kb: KnowledgeBase) -> list[str]:
+def _case_warnings(
+    case: Case, options: Sequence[OptionAssessment | OptionSummary], kb: KnowledgeBase
+) -> list[str]:
     """Data conflicts (from the derived facts) and facts too old to act on."""
     out = list(case.derived.warnings)
     months = case.derived.months_since

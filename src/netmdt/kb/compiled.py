@@ -31,7 +31,9 @@ def compile_option(option: Option) -> Option:
     }
     warnings = [None if w.expr is None else gen.evaluator(w.expr) for w in option.warnings]
     funding = {
-        system: [None if r.expr is None else gen.evaluator(r.expr) for r in rules]
+        system: [
+            None if r.expr is None else (gen.evaluator(r.expr), gen.tracer(r.expr)) for r in rules
+        ]
         for system, rules in option.funding.items()
     }
     statuses = gen.statuses([c.expr for c in option.criteria])
@@ -51,8 +53,10 @@ def compile_option(option: Option) -> Option:
         ),
         funding={
             system: tuple(
-                r if name is None else dataclasses.replace(r, evaluate=fns[name])
-                for r, name in zip(rules, funding[system], strict=True)
+                r
+                if names is None
+                else dataclasses.replace(r, evaluate=fns[names[0]], trace=fns[names[1]])
+                for r, names in zip(rules, funding[system], strict=True)
             )
             for system, rules in option.funding.items()
         },

@@ -74,6 +74,7 @@ class FundingRule:
     registry_status: str | None
     note: str
     sources: tuple[str, ...]
+    trace: Tracer | None = None  # generated (netmdt.kb.compiled); else expr.tracer() is used
 
 
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable

@@ -1,0 +1,125 @@
+"""The two views of an assessment, and that the faster engine did not change an answer.
+
+* The full view equals the engine as it was before issue 16 (``benchmarks/baseline.py``
+  on the reference closures), on every scenario and example, synthetic cohorts and
+  Hypothesis cases: same verdicts, reasons, missing facts, pending checks, counterfactuals,
+  warnings and funding.
+* The summary view the engine builds directly equals the summary of the full view
+  (``summarize``), and its deciding reason follows the documented rule.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from benchmarks import baseline
+from hypothesis import HealthCheck, given, settings
+
+from netmdt import Case, KnowledgeBase, assess, load_kb, parse_case
+from netmdt.assessment import AssessmentSummary
+from netmdt.engine.assess import assess_summary, assess_view, summarize
+from netmdt.synth import synthetic_cases
+from tests.strategies import case_dicts
+
+HERE = Path(__file__).parent
+CASE_FILES = sorted((HERE / "scenarios").glob("*.yaml")) + sorted(
+    (HERE.parent / "src/netmdt/examples").glob("*.yaml")
+)
+KB: KnowledgeBase = load_kb()
+REFERENCE: KnowledgeBase = load_kb(reference=True)
+
+
+def _case_data(path: Path) -> Any:
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return data["case"] if "expect" in data else data
+
+
+def check(case: Case) -> None:
+    full = assess(case, KB)
+    assert full == baseline.assess(case, REFERENCE)
+    summary = assess_summary(case, KB)
+    assert summary == summarize(full)
+    assert assess_view(case, KB, "summary") == summary
+    assert assess_view(case, KB, "full") == full
+    assert AssessmentSummary.model_validate_json(summary.model_dump_json()) == summary
+
+
+@pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
+def test_every_scenario_and_example(path: Path) -> None:
+    check(parse_case(_case_data(path)))
+
+
+@pytest.mark.parametrize("seed", [3, 2027])
+def test_synthetic_cohorts(seed: int) -> None:
+    for data in synthetic_cases(250, seed):
+        check(parse_case(data))
+
+
+@given(case_dicts())
+@settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+def test_random_cases(data: dict[str, Any]) -> None:
+    check(Case.model_validate(data))
+
+
+def test_the_summary_of_a_case_whole() -> None:
+    """One case's summary, asserted whole for two options (the empty case: all unknown)."""
+    summary = assess_summary(parse_case({"assessed_on": "2026-11-27"}), KB)
+    assert summary.view == "summary"
+    assert summary.knowledge_base.fingerprint == KB.fingerprint
+    by_id = {o.option: o for o in summary.options}
+    assert list(by_id) == list(KB.options)
+    surgery = by_id["surgery_curative"].model_dump()
+    first_unknown = next(c for c in KB.options["surgery_curative"].criteria)
+    assert surgery["verdict"] == "insufficient_information"
+    assert surgery["deciding"]["criterion"] == first_unknown.id
+    assert surgery["deciding"]["status"] == "unknown"
+    assert surgery["funding"]["pathway"] == "unknown"
+    assert surgery["deciding"]["text"] == first_unknown.text
+    assert surgery["missing"] == sorted(surgery["missing"]) != []
+    assert surgery["pending_checks"] == []
+    assert surgery["funding"] == {
+        "pathway": "unknown",
+        "registry_status": None,
+        "missing": ["context.health_system"],
+    }
+    assert set(surgery) == {"option", "verdict", "deciding", "missing", "pending_checks", "funding"}
+    assert [i.field for i in summary.next_investigations] == [
+        i.field for i in assess(parse_case({"assessed_on": "2026-11-27"}), KB).next_investigations
+    ]
+
+
+def test_deciding_reason_follows_the_verdict() -> None:
+    """Over a synthetic cohort: the deciding reason's group and status match the verdict."""
+    allowed = {
+        "not_recommended": {
+            ("applies_to", "unmet"),
+            ("requirements", "unmet"),
+            ("before_treatment", "unmet"),
+        },
+        "contraindicated": {("contraindications", "unmet")},
+        "insufficient_information": {
+            ("applies_to", "unknown"),
+            ("contraindications", "unknown"),
+            ("requirements", "unknown"),
+        },
+        "consider": {("recommend_when", "unmet"), ("recommend_when", "unknown")},
+    }
+    seen = set()
+    group = {(o.id, c.id): c.group for o in KB.options.values() for c in o.criteria}
+    for data in synthetic_cases(300, 11):
+        for o in assess_summary(parse_case(data), KB).options:
+            if o.verdict == "recommended":
+                assert o.deciding is None
+                continue
+            assert o.deciding is not None, (o.option, o.verdict)
+            decided_by = (group[o.option, o.deciding.criterion], o.deciding.status)
+            assert decided_by in allowed[o.verdict]
+            seen.add(o.verdict)
+    assert seen == set(allowed)
