@@ -588,7 +588,7 @@ def views() -> dict[str, Callable[[Any], str]]:
 
     return {
         "full view": lambda a: a.model_dump_json(),
-        "summary view": lambda a: summarize(a).model_dump_json(),
+        "summary view": lambda a: summarize(a).to_json(),
     }
 
 

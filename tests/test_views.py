@@ -45,6 +45,7 @@ def check(case: Case) -> None:
     assert assess_view(case, KB, "summary") == summary
     assert assess_view(case, KB, "full") == full
     assert AssessmentSummary.model_validate_json(summary.model_dump_json()) == summary
+    assert AssessmentSummary.model_validate_json(summary.to_json()) == summary
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])

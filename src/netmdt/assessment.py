@@ -169,18 +169,18 @@ class OptionSummary(_Out):
 
     option: str
     verdict: Verdict
-    deciding: DecidingReason | None  # none when recommended
-    missing: list[str]  # fields; their labels and how to find them out: next_investigations
-    pending_checks: list[PendingCheck]
     funding: FundingSummary
+    deciding: DecidingReason | None = None  # none when recommended
+    missing: list[str] = []  # fields; their labels: next_investigations
+    pending_checks: list[PendingCheck] = []
 
 
 class InvestigationSummary(_Out):
-    """A missing fact to find out (the options it settles: each option's ``missing``)."""
+    """A missing fact to find out, most options settled first (which options: each
+    option's ``missing``; how to find it out: the full view or the knowledge base)."""
 
     field: str
     label: str
-    how_to_find_out: str
 
 
 class KnowledgeBaseVersion(_Out):
@@ -191,7 +191,8 @@ class KnowledgeBaseVersion(_Out):
 
 class AssessmentSummary(_Out):
     """The summary view of an assessment (``view=summary``): the same verdicts, missing
-    facts, pending checks and funding pathways as the full view, in a few kilobytes."""
+    facts, pending checks and funding pathways as the full view, in a few kilobytes.
+    Serialised with the members that hold their default left out (``to_json``)."""
 
     view: Literal["summary"]
     knowledge_base: KnowledgeBaseVersion
@@ -201,6 +202,10 @@ class AssessmentSummary(_Out):
     next_investigations: list[InvestigationSummary]
     trials: list[str]
     warnings: list[str]
+
+    def to_json(self) -> str:
+        """Compact JSON: a member at its default (null, []) is left out."""
+        return self.model_dump_json(exclude_defaults=True)
 
     def option(self, option_id: str) -> OptionSummary:
         for o in self.options:

@@ -160,9 +160,7 @@ def summarize(assessment: Assessment) -> AssessmentSummary:
             for o in a.options
         ],
         next_investigations=[
-            InvestigationSummary.trusted(
-                field=i.field, label=i.label, how_to_find_out=i.how_to_find_out
-            )
+            InvestigationSummary.trusted(field=i.field, label=i.label)
             for i in a.next_investigations
         ],
         trials=list(a.trials),
@@ -653,9 +651,7 @@ def _next_investigation_summaries(
 
 @lru_cache(maxsize=8192)
 def _investigation_summary(kb: KnowledgeBase, path: str) -> InvestigationSummary:
-    return InvestigationSummary.trusted(
-        field=path, label=kb.label(path), how_to_find_out=kb.how_to_find_out(path)
-    )
+    return InvestigationSummary.trusted(field=path, label=kb.label(path))
 
 
 @lru_cache(maxsize=8192)
