@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import ValidationError
@@ -21,9 +21,9 @@ from netmdt.api.deps import (
     VersionNo,
 )
 from netmdt.api.security import hash_password
-from netmdt.assessment import Assessment
+from netmdt.assessment import Assessment, AssessmentSummary, View
 from netmdt.case import parse_case
-from netmdt.engine.assess import assess
+from netmdt.engine.assess import assess, assess_summary, summarize
 from netmdt.errors import CaseValidationError, ConflictError, Problem, RecordValidationError
 from netmdt.fhir import to_fhir
 from netmdt.store import schemas as s
@@ -40,25 +40,49 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def assessment_response(assessment: Assessment) -> Response:
+ViewQuery = Annotated[
+    View,
+    Query(
+        description="full: every reason, missing fact, counterfactual and warning; summary: "
+        "verdicts, deciding reasons, missing facts, pending checks and funding pathways "
+        "(docs/views.md)"
+    ),
+]
+
+
+def assessment_response(
+    assessment: Assessment | AssessmentSummary, view: View = "full"
+) -> Response:
     """The assessment as JSON, serialised once by pydantic (FastAPI's own response
     validation and encoding would take several times longer than the engine)."""
+    if view == "summary":
+        summary = assessment if isinstance(assessment, AssessmentSummary) else summarize(assessment)
+        return Response(summary.to_json(), media_type="application/json")
+    assert isinstance(assessment, Assessment)
     return Response(assessment.model_dump_json(), media_type="application/json")
 
 
-@router.post("/assess", response_model=Assessment, responses=ERRORS, tags=["assess"])
+@router.post(
+    "/assess",
+    response_model=Assessment | AssessmentSummary,
+    responses=ERRORS,
+    tags=["assess"],
+)
 async def assess_case(
     state: StateDep,
     actor: CareTeam,
     case: dict[str, Any] = Body(  # noqa: B008
         description="A case in the case format (v1); nothing is stored"
     ),
+    view: ViewQuery = "full",
 ) -> Response:
     """Assess one case (not stored). The same as ``netmdt assess``."""
     try:
         parsed = parse_case(case)
     except CaseValidationError as error:
         raise RecordValidationError(error.problems) from error
+    if view == "summary":
+        return assessment_response(assess_summary(parsed, state.kb), view)
     return assessment_response(assess(parsed, state.kb))
 
 
@@ -126,12 +150,22 @@ def case_diff(
     return svc.diff_facts(versions[from_version].facts, versions[to_version].facts)
 
 
-@router.get("/cases/{case_id}/assessment", response_model=Assessment, responses=ERRORS)
+@router.get(
+    "/cases/{case_id}/assessment",
+    response_model=Assessment | AssessmentSummary,
+    responses=ERRORS,
+)
 def case_assessment(
-    db: DbDep, state: StateDep, actor: CareTeam, case_id: Id, version: VersionNo | None = None
+    db: DbDep,
+    state: StateDep,
+    actor: CareTeam,
+    case_id: Id,
+    version: VersionNo | None = None,
+    view: ViewQuery = "full",
 ) -> Response:
     """The assessment of the current (or given) version under the current knowledge base."""
-    return assessment_response(svc.current_assessment(db, actor, state.kb, case_id, version)[1])
+    assessment = svc.current_assessment(db, actor, state.kb, case_id, version)[1]
+    return assessment_response(assessment, view)
 
 
 @router.get(
