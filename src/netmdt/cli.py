@@ -21,9 +21,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmdt.assessment import VERDICTS, Assessment, OptionAssessment
+from netmdt.assessment import VERDICTS, Assessment, AssessmentSummary, OptionAssessment
 from netmdt.case import Case, load_case, parse_case_json
-from netmdt.engine.assess import assess
+from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
@@ -61,6 +61,11 @@ WORDS = {
     "not_recommended": "NOT RECOMMENDED",
     "contraindicated": "CONTRAINDICATED",
 }
+
+
+class ViewName(StrEnum):
+    full = "full"
+    summary = "summary"
 
 
 class Format(StrEnum):
@@ -105,17 +110,40 @@ def assess_cmd(
     explain: Annotated[
         bool, typer.Option("--explain", help="Text: every criterion with its status and sources.")
     ] = False,
+    view: Annotated[
+        ViewName,
+        typer.Option(
+            "--view",
+            help="full: every reason; summary: verdicts, deciding reasons, missing facts, "
+            "pending checks, funding (json, jsonl and text).",
+        ),
+    ] = ViewName.full,
     kb: KbOption = None,
 ) -> None:
     """Assess cases: every option with its verdict, reasons, missing facts and funding."""
     knowledge = _kb(kb)
     many = len(cases) > 1 or "-" in cases
     fmt = format or (Format.jsonl if many else Format.text)
+    if view is ViewName.summary and (fmt is Format.fhir or explain):
+        err.print("--view summary goes with --format text, json or jsonl, without --explain")
+        raise typer.Exit(2)
     try:
         read = list(_cases(cases))
-        assessments = [assess(c, knowledge) for c in read]  # validate all before printing
+        if view is ViewName.summary:  # validate all before printing
+            summaries = [assess_summary(c, knowledge) for c in read]
+        else:
+            assessments = [assess(c, knowledge) for c in read]
     except NetmdtError as e:
         raise _fail(e) from None
+    if view is ViewName.summary:
+        for s in summaries:
+            if fmt is Format.text:
+                _print_summary_text(s, knowledge)
+            elif fmt is Format.json and not many:
+                print(s.model_dump_json(indent=2, exclude_defaults=True))
+            else:
+                print(s.to_json())
+        return
     for c, a in zip(read, assessments, strict=True):
         if fmt is Format.fhir:
             from netmdt.fhir.output import to_fhir
@@ -163,6 +191,33 @@ def _print_text(a: Assessment, explain: bool) -> None:
                 f"(settles {len(inv.settles)}: {', '.join(inv.settles)})"
             )
     for w in a.warnings:
+        out.print(f"[yellow]warning:[/yellow] {w}")
+
+
+def _print_summary_text(s: AssessmentSummary, kb: KnowledgeBase) -> None:
+    out.print(
+        f"[bold]Case {s.case_id or '(no id)'}[/bold] assessed on {s.assessed_on} with "
+        f"knowledge base {s.knowledge_base.version} ({s.knowledge_base.fingerprint}); "
+        "summary view"
+    )
+    for verdict in VERDICTS:
+        options = [o for o in s.options if o.verdict == verdict]
+        if not options:
+            continue
+        out.print(f"[{STYLE[verdict]}]{WORDS[verdict]} ({len(options)})[/]")
+        for o in options:
+            why = f": {o.deciding.status.upper()}: {o.deciding.text}" if o.deciding else ""
+            out.print(f"  - {kb.options[o.option].name}{why}", markup=False, soft_wrap=True)
+            if o.missing:
+                out.print("      missing: " + ", ".join(o.missing), markup=False)
+            for p in o.pending_checks:
+                out.print(f"      subject to: {p.text} ({p.field})", markup=False)
+            registry = f" ({o.funding.registry_status})" if o.funding.registry_status else ""
+            out.print(f"      funding: {o.funding.pathway}{registry}", markup=False)
+    if s.next_investigations:
+        fields = ", ".join(f"{i.label} [{i.field}]" for i in s.next_investigations)
+        out.print(f"[bold]Next investigations[/bold]: {fields}", soft_wrap=True)
+    for w in s.warnings:
         out.print(f"[yellow]warning:[/yellow] {w}")
 
 
