@@ -31,8 +31,10 @@ from netmdt.api.deps import (
 )
 from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Throttled, authenticate, new_csrf_token, same_token
-from netmdt.assessment import VERDICTS, Assessment
+from netmdt.assessment import VERDICTS, AssessmentSummary
+from netmdt.engine.assess import summarize
 from netmdt.errors import ConflictError, Problem, RecordValidationError
+from netmdt.kb import KnowledgeBase
 from netmdt.nhs import normalise_nhs_number
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
@@ -196,17 +198,18 @@ def meeting(
     rows = []
     for row in svc.agenda(db, actor, meeting_id):
         _, assessment, _ = svc.current_assessment(db, actor, state.kb, row["case"].id)
-        rows.append({**row, "headline": _headline(assessment)})
+        rows.append({**row, "headline": _headline(summarize(assessment), state.kb)})
     candidates = (
         svc.open_cases(db, actor, exclude=info.case_ids) if "coordinator" in actor.roles else []
     )
     return render(request, "meeting.html", actor, meeting=info, rows=rows, candidates=candidates)
 
 
-def _headline(assessment: Assessment) -> dict[str, list[str]]:
+def _headline(summary: AssessmentSummary, kb: KnowledgeBase) -> dict[str, list[str]]:
+    """The agenda row's verdicts, from the summary view (the names: the knowledge base's)."""
     grouped: dict[str, list[str]] = {v: [] for v in VERDICTS}
-    for option in assessment.options:
-        grouped[option.verdict].append(option.name)
+    for option in summary.options:
+        grouped[option.verdict].append(kb.options[option.option].name)
     return grouped
 
 
