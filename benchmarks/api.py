@@ -1,7 +1,8 @@
-"""HTTP throughput and latency of ``POST /api/assess`` beside ``GET /healthz``.
+"""HTTP throughput and latency of ``POST /api/assess`` (full and summary view) beside
+``GET /healthz``.
 
-Each assess request sends another of 1,000 seeded, varied cases. The app runs in its own
-process (``netmdt serve``: uvicorn, one worker, SQLite, request
+Each assess request sends another of 1,000 seeded, varied cases (``netmdt synth``). The
+app runs in its own process (``netmdt serve``: uvicorn, one worker, SQLite, request
 logging on as in production) on loopback; this process drives it with 1, 8 and 32
 concurrent keep-alive clients (asyncio, httpx2) for a fixed time per run, and prints
 requests/s, p50 and p99 latency, and assess's throughput as a share of healthz's.
@@ -50,11 +51,11 @@ def prepare(db_url: str) -> str:
 
 
 def varied_cases(n: int = 1000, seed: int = 7) -> list[bytes]:
-    """Request bodies: the seeded, varied cases of benchmarks.assess (no two alike, so no
-    cache anywhere can flatter the figures)."""
-    from benchmarks.assess import generate_cases
+    """Request bodies: seeded, varied synthetic cases (no two alike, so no cache anywhere
+    can flatter the figures)."""
+    from netmdt.synth import synthetic_cases
 
-    return [json.dumps(c, default=str).encode() for c in generate_cases(n, seed)]
+    return [json.dumps(c, default=str).encode() for c in synthetic_cases(n, seed)]
 
 
 async def run(
@@ -93,6 +94,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="duration of each run")
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument("--clients", default="1,8,32", help="concurrent clients, per run")
     args = parser.parse_args()
     folder = Path(tempfile.mkdtemp(prefix="netmdt-bench-"))
     db_url = f"sqlite:///{folder / 'bench.db'}"
@@ -117,12 +119,15 @@ def main() -> None:
         headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         bodies = varied_cases()
         print(f"netmdt API on loopback, {args.workers} uvicorn worker(s), {args.seconds:g} s a run")
+        print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the start")
         print(ROW.format("clients", "endpoint", "req/s", "p50 ms", "p99 ms", "errors"))
-        for clients in (1, 8, 32):
+        assess = {"bodies": bodies, "headers": headers}
+        for clients in (int(c) for c in args.clients.split(",")):
             rates = {}
             for label, method, path, kw in (
                 ("GET /healthz", "GET", "/healthz", {}),
-                ("POST /api/assess", "POST", "/api/assess", {"bodies": bodies, "headers": headers}),
+                ("POST /api/assess", "POST", "/api/assess", dict(assess)),
+                ("  ?view=summary", "POST", "/api/assess?view=summary", dict(assess)),
             ):
                 asyncio.run(run(base, method, path, clients, 0.5, **kw))  # warm up
                 rate, lat, errors = asyncio.run(
@@ -131,8 +136,13 @@ def main() -> None:
                 rates[label] = rate
                 p50, p99 = f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}"
                 print(ROW.format(clients, label, f"{rate:.0f}", p50, p99, errors))
-            share = rates["POST /api/assess"] / rates["GET /healthz"]
-            print(f"{clients:>7}  assess / healthz throughput: {share:.0%}")
+            full, summary = rates["POST /api/assess"], rates["  ?view=summary"]
+            healthz = rates["GET /healthz"]
+            print(
+                f"{clients:>7}  throughput / healthz's: full {full / healthz:.0%}, "
+                f"summary {summary / healthz:.0%}"
+            )
+        print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the end")
     finally:
         server.terminate()
         server.wait(timeout=10)
