@@ -45,7 +45,7 @@ none.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any, cast
 
@@ -232,6 +232,9 @@ class _Core:
     relevant: tuple[Criterion, ...]
     pending: tuple[Criterion, ...]  # unknown before_treatment criteria (not on negatives)
     does_not_apply: bool
+    # The option's summary when nothing is missing or pending, by the id of its (cached,
+    # never freed) funding summary: most options of most cases.
+    summaries: dict[int, OptionSummary] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -307,13 +310,33 @@ def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) 
 def _summarise_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionSummary:
     assert option.statuses is not None  # set by Option.__post_init__
     core = _core(option, option.statuses(facts))
+    mask = 0
+    for c in core.relevant:
+        mask |= c.trace(facts)[1]
+    funding, cached = _funding_summary(option, facts, core.does_not_apply)
+    if not mask and not core.pending and cached:
+        found = core.summaries.get(id(funding))
+        if found is None:
+            found = core.summaries[id(funding)] = _option_summary(option, core, [], [], funding)
+        return found
+    pending = _pending_checks(core.pending, facts, kb) if core.pending else []
+    return _option_summary(option, core, list(paths_of(mask)), pending, funding)
+
+
+def _option_summary(
+    option: Option,
+    core: _Core,
+    missing: list[str],
+    pending: list[PendingCheck],
+    funding: FundingSummary,
+) -> OptionSummary:
     return OptionSummary.trusted(
         option=option.id,
         verdict=core.verdict,
         deciding=core.deciding,
-        missing=sorted(_missing_fields(core.relevant, facts)) if core.relevant else [],
-        pending_checks=_pending_checks(core.pending, facts, kb) if core.pending else [],
-        funding=_funding_summary(option, facts, core.does_not_apply),
+        missing=missing,
+        pending_checks=pending,
+        funding=funding,
     )
 
 
@@ -596,14 +619,15 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
 
 def _funding_summary(
     option: Option, facts: Mapping[str, Any], does_not_apply: bool
-) -> FundingSummary:
+) -> tuple[FundingSummary, bool]:
+    """The funding summary, and whether it is one built once and kept (never freed)."""
     found = _funding_rule(option, facts, does_not_apply)
     if isinstance(found, str):
-        return _FIXED_SUMMARY[found]
+        return _FIXED_SUMMARY[found], True
     rule, unknown = found
     if not unknown:
-        return _rule_funding_summary(rule)
-    return FundingSummary.trusted(pathway="unknown", registry_status=None, missing=unknown)
+        return _rule_funding_summary(rule), True
+    return FundingSummary.trusted(pathway="unknown", registry_status=None, missing=unknown), False
 
 
 @cache

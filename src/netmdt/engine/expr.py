@@ -58,6 +58,7 @@ class Node(Protocol):
     def sql(self, dialect: str) -> str: ...
     def py(self, gen: PyGen) -> str: ...
     def py_mask(self, gen: PyGen) -> str: ...
+    def py_unknown(self, gen: PyGen) -> str: ...
 
 
 def unknowns(node: Node, facts: Facts) -> tuple[str, ...]:
@@ -113,6 +114,9 @@ class FieldRef:
     def py(self, gen: PyGen) -> str:
         return gen.field(self.info.path)
 
+    def py_unknown(self, gen: PyGen) -> str:
+        return f"{gen.field(self.info.path)} is None"
+
     def py_mask(self, gen: PyGen) -> str:
         """Python source of ``tracer``'s mask, valid where the value is unknown."""
         path, reads = self.info.path, self.info.reads
@@ -152,6 +156,9 @@ class Literal:
 
     def py(self, gen: PyGen) -> str:
         return gen.literal(self.value)
+
+    def py_unknown(self, gen: PyGen) -> str:
+        return "False"
 
     def py_mask(self, gen: PyGen) -> str:
         return "0"
@@ -193,6 +200,9 @@ class ListLit:
 
     def py(self, gen: PyGen) -> str:
         return gen.const("tuple", self.values)
+
+    def py_unknown(self, gen: PyGen) -> str:
+        return "False"
 
     def py_mask(self, gen: PyGen) -> str:
         return "0"
@@ -240,6 +250,9 @@ class DefRef:
     def py_mask(self, gen: PyGen) -> str:
         return self.definition.expr.py_mask(gen)
 
+    def py_unknown(self, gen: PyGen) -> str:
+        return self.definition.expr.py_unknown(gen)
+
 
 @dataclass
 class Apply:
@@ -284,6 +297,11 @@ class Apply:
     def py_mask(self, gen: PyGen) -> str:
         return self.op.py_mask(self.args, gen)
 
+    def py_unknown(self, gen: PyGen) -> str:
+        """Python source true exactly when the node is unknown."""
+        shortcut = self.op.py_unknown(self.args, gen)
+        return shortcut if shortcut is not None else f"{self.py(gen)} is None"
+
     def uses_definitions(self) -> list[Definition]:
         return [d for a in self.args for d in definitions_used(a)]
 
@@ -315,6 +333,7 @@ class Operator(Protocol):
     def sql(self, args: list[Node], dialect: str) -> str: ...
     def py(self, args: list[Node], gen: PyGen) -> str: ...
     def py_mask(self, args: list[Node], gen: PyGen) -> str: ...
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None: ...
 
 
 # ------------------------------------------------------------------------- parser

@@ -100,8 +100,13 @@ class _Base:
         for a in args:
             mask = a.py_mask(gen)
             if mask != "0":
-                parts.append(f"({mask} if {gen.expr(a)} is None else 0)")
+                parts.append(f"({mask} if {a.py_unknown(gen)} else 0)")
         return "(" + " | ".join(parts) + ")" if parts else "0"
+
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        """Python source true exactly when the node is unknown, cheaper than evaluating it
+        (``None``: no shortcut; the node is evaluated and compared with ``None``)."""
+        return None
 
     def sql_mask(
         self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
@@ -219,6 +224,9 @@ class Not(_Base):
         _expect(args[0], "bool", what="'not'")
         return BOOL
 
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return args[0].py_unknown(gen)  # unknown exactly when its argument is
+
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         (f,) = fns
         return lambda facts: None if (v := f(facts)) is None else not v
@@ -267,6 +275,12 @@ class Compare(_Base):
             raise ExprError(f"'{self.name}' cannot compare a {left.type}")
         return BOOL
 
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        left, right = args
+        if isinstance(right, Literal):
+            return left.py_unknown(gen)
+        return f"({left.py_unknown(gen)} or {right.py_unknown(gen)})"
+
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         fn = self.fn
         fl, fr = fns
@@ -314,6 +328,9 @@ class In(_Base):
         _expect(args[0], "enum", "number", what=f"'{self.name}'")
         return BOOL
 
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return args[0].py_unknown(gen)  # unknown exactly when its argument is
+
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         assert isinstance(args[1], ListLit)
         values = frozenset(args[1].values)
@@ -351,6 +368,9 @@ class Contains(_Base):
             raise ExprError("'contains' needs a value on its right")
         return BOOL
 
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return args[0].py_unknown(gen)  # unknown exactly when its argument is
+
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         assert isinstance(args[1], Literal)
         value = args[1].value
@@ -379,6 +399,9 @@ class ContainsAny(_Base):
     def check(self, args: list[Node]) -> Type:
         _expect(args[0], "list", what="'contains_any'")
         return BOOL
+
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return args[0].py_unknown(gen)  # unknown exactly when its argument is
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         assert isinstance(args[1], ListLit)
@@ -411,6 +434,9 @@ class IsEmpty(_Base):
     def check(self, args: list[Node]) -> Type:
         _expect(args[0], "list", "treatments", what="'is empty'")
         return BOOL
+
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return args[0].py_unknown(gen)  # unknown exactly when its argument is
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         f = fns[0]
