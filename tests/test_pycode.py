@@ -53,12 +53,16 @@ def differences(case: Case) -> list[str]:
     reference = reference_facts_of(case)
     reference.pop("derived", None)  # the cached Derived object itself, never a rule's fact
     found = [] if facts == reference else ["facts_of"]
+    assert KB.statuses is not None and REFERENCE.statuses is None
+    all_at_once = KB.statuses(facts)
     for option in KB.options.values():
         ref = REFERENCE.options[option.id]
         assert option.statuses is not None and ref.statuses is not None
         expected = tuple(c.expr.compile()(facts) for c in ref.criteria)
         if not _same(tuple(option.statuses(facts)), expected):
             found.append(f"{option.id}: statuses")
+        if not _same(all_at_once[list(KB.options).index(option.id)], expected):
+            found.append(f"{option.id}: the knowledge base's statuses")
         if not _same(tuple(e(facts) for e in option.evaluators), expected):
             found.append(f"{option.id}: criteria")
         if not _same(tuple(ref.statuses(facts)), expected):

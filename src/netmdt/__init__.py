@@ -2,11 +2,12 @@
 
 >>> from netmdt import assess, load_case
 >>> assessment = assess(load_case("case.yaml"))
+>>> summary = assess_summary(load_case("case.yaml"))  # verdicts only: docs/views.md
 """
 
-from netmdt.assessment import Assessment
+from netmdt.assessment import Assessment, AssessmentSummary
 from netmdt.case import Case, load_case, parse_case
-from netmdt.engine.assess import assess
+from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import (
     CaseError,
     CaseFileError,
@@ -18,6 +19,7 @@ from netmdt.kb import KnowledgeBase, load_kb
 
 __all__ = [
     "Assessment",
+    "AssessmentSummary",
     "Case",
     "CaseError",
     "CaseFileError",
@@ -26,6 +28,7 @@ __all__ = [
     "KnowledgeBaseError",
     "NetmdtError",
     "assess",
+    "assess_summary",
     "load_case",
     "load_kb",
     "parse_case",

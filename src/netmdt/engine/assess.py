@@ -88,7 +88,10 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
     if kb is None:
         kb = _default_kb()
     facts = facts_of(case)
-    options = [_assess_option(option, facts, kb) for option in kb.options.values()]
+    options = [
+        _assess_option(option, facts, kb, values)
+        for option, values in zip(kb.options.values(), _all_statuses(kb, facts), strict=True)
+    ]
     funding_sources = frozenset(s for o in options for s in o.funding.sources)
     return Assessment.trusted(
         knowledge_base=KnowledgeBaseRef.trusted(
@@ -114,7 +117,10 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
     if kb is None:
         kb = _default_kb()
     facts = facts_of(case)
-    options = [_summarise_option(option, facts, kb) for option in kb.options.values()]
+    options = [
+        _summarise_option(option, facts, kb, values)
+        for option, values in zip(kb.options.values(), _all_statuses(kb, facts), strict=True)
+    ]
     return AssessmentSummary.trusted(
         view="summary",
         knowledge_base=_kb_version(kb),
@@ -284,9 +290,20 @@ def _explained(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBas
     )
 
 
-def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionAssessment:
-    assert option.statuses is not None  # set by Option.__post_init__
-    values = option.statuses(facts)
+def _all_statuses(kb: KnowledgeBase, facts: Mapping[str, Any]) -> Iterable[tuple[bool | None, ...]]:
+    """Every option's criterion statuses, in one call where the knowledge base has it."""
+    if kb.statuses is not None:
+        return kb.statuses(facts)
+    found = []
+    for option in kb.options.values():
+        assert option.statuses is not None  # set by Option.__post_init__
+        found.append(option.statuses(facts))
+    return found
+
+
+def _assess_option(
+    option: Option, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
+) -> OptionAssessment:
     core = _core(option, values)
     explained = _explained(option, values, kb)
     warnings = list(explained.criterion_warnings)
@@ -307,9 +324,10 @@ def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) 
     )
 
 
-def _summarise_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionSummary:
-    assert option.statuses is not None  # set by Option.__post_init__
-    core = _core(option, option.statuses(facts))
+def _summarise_option(
+    option: Option, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
+) -> OptionSummary:
+    core = _core(option, values)
     mask = 0
     for c in core.relevant:
         mask |= c.trace(facts)[1]

@@ -137,6 +137,18 @@ class PyGen:
             lambda: "(" + "".join(f"\n        {self.expr(n)}," for n in nodes) + "\n    )"
         )
 
+    def statuses_of_all(self, groups: Sequence[Sequence[Node]]) -> str:
+        """One function returning, per group of nodes, the tuple of their values."""
+
+        def body() -> str:
+            rows = [
+                "(" + "".join(f"\n            {self.expr(n)}," for n in nodes) + "\n        ),"
+                for nodes in groups
+            ]
+            return "(" + "".join(f"\n        {row}" for row in rows) + "\n    )"
+
+        return self.function(body)
+
     def source(self) -> str:
         consts = "".join(f"{name} = {src}\n" for src, name in self._consts.items())
         return consts + "\n" + "\n".join(self._functions)

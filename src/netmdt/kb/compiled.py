@@ -11,10 +11,20 @@ benchmark's baseline run the same knowledge base both ways.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
-from netmdt.engine.expr import Tracer
+from netmdt.engine.expr import Facts, Tracer
+from netmdt.engine.logic import Tri
 from netmdt.engine.pycode import PyGen
 from netmdt.kb.model import Criterion, Option
+
+
+def compile_statuses(options: list[Option]) -> Callable[[Facts], tuple[tuple[Tri, ...], ...]]:
+    """Every option's statuses in one generated function (each field read once)."""
+    gen = PyGen()
+    name = gen.statuses_of_all([[c.expr for c in o.criteria] for o in options])
+    fn: Callable[[Facts], tuple[tuple[Tri, ...], ...]] = gen.build("knowledge base")[name]
+    return fn
 
 
 def _with_trace(criterion: Criterion, trace: Tracer) -> Criterion:

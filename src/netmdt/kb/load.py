@@ -24,7 +24,7 @@ from netmdt.engine.expr import Definition, ExprError, Node, parse
 from netmdt.engine.ops import REGISTRY, TWO_VALUED
 from netmdt.engine.schema import DERIVED, FieldInfo, all_fields, case_fields
 from netmdt.errors import KnowledgeBaseError, Problem
-from netmdt.kb.compiled import compile_option
+from netmdt.kb.compiled import compile_option, compile_statuses
 from netmdt.kb.model import (
     Criterion,
     Disagreement,
@@ -496,6 +496,7 @@ def check_kb(
         meta.freshness.labs_weeks,
         dict(scope.definitions),
         ck.raw,
+        None if reference else compile_statuses(list(options.values())),
     )
     return kb, ck.problems
 

@@ -120,6 +120,11 @@ class KnowledgeBase:
     labs_weeks: float
     definitions: dict[str, Definition] = field(repr=False, default_factory=dict)  # shared
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
+    # every option's statuses in one call, in the order of ``options`` (generated Python,
+    # each field read once; netmdt.kb.compiled); None: ask each option
+    statuses: Callable[[Facts], tuple[tuple[Tri, ...], ...]] | None = field(
+        repr=False, default=None
+    )
 
     def label(self, path: str) -> str:
         return self.fields.get(path, {}).get("label", path)
