@@ -259,20 +259,20 @@ def screen_sql(
         return "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {_OUTPUTS} FROM res"
     if dialect == "postgres":
         # Distinct masks are few: decode each once, then join.
-        masks = [f"_mask{w}" for w in range(planner.words)]
+        mask_words = [f"_mask{w}" for w in range(planner.words)]
         pmasks = [f"_pmask{w}" for w in range(planner.words)]
         ctes += [
             f"{name} AS (SELECT {', '.join(words)}, {_decode_postgres(fields, words)} AS {out} "
             f"FROM (SELECT DISTINCT {', '.join(words)} FROM res) AS masks)"
             for name, words, out in (
-                ("decoded", masks, "missing"),
+                ("decoded", mask_words, "missing"),
                 ("pdecoded", pmasks, "pending_checks"),
             )
         ]
         return (
             "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, option, verdict, "
             "funding_pathway, registry_status, missing, pending_checks FROM res "
-            f"JOIN decoded USING ({', '.join(masks)}) JOIN pdecoded USING ({', '.join(pmasks)})"
+            f"JOIN decoded USING ({', '.join(mask_words)}) JOIN pdecoded USING ({', '.join(pmasks)})"
         )
     columns = "option, verdict, funding_pathway, registry_status"
     if enums:
