@@ -272,7 +272,8 @@ def screen_sql(
         return (
             "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, option, verdict, "
             "funding_pathway, registry_status, missing, pending_checks FROM res "
-            f"JOIN decoded USING ({', '.join(mask_words)}) JOIN pdecoded USING ({', '.join(pmasks)})"
+            f"JOIN decoded USING ({', '.join(mask_words)}) "
+            f"JOIN pdecoded USING ({', '.join(pmasks)})"
         )
     columns = "option, verdict, funding_pathway, registry_status"
     if enums:
