@@ -13,11 +13,18 @@ from netmdt.engine.expr import column
 from netmdt.engine.facts import facts_of
 from netmdt.engine.sql import case_table_columns
 from netmdt.kb import load_kb
+from tests.kbfixture import wide_kb
 
 KB: KnowledgeBase = load_kb()
 COLUMNS = case_table_columns()
+# The bundled criteria, and those of the wide test knowledge base, which reads every case
+# field the bundled one does not (the case format v1.1 fields among them).
 EXPRESSIONS = [
-    (f"{o.id}.{c.id}", c.expr, c.evaluate) for o in KB.options.values() for c in o.criteria
+    (f"{o.id}.{c.id}", c.expr, c.evaluate)
+    for kb in (KB, wide_kb())
+    for o in kb.options.values()
+    for c in o.criteria
+    if kb is KB or c.id.startswith("wide_")
 ] + [
     (f"{o.id}.funding{i}", r.expr, r.evaluate)
     for o in KB.options.values()
