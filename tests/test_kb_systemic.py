@@ -21,7 +21,7 @@ ALPHA = "alpha-adrenergic blockade first, then beta-blockade"
 def case_of(stem: str, **changes: Any) -> dict[str, Any]:
     """The case of a scenario, with dotted-path changes (None deletes the field)."""
     path = next(SCENARIOS.glob(f"{stem}-*.yaml"))
-    case = copy.deepcopy(yaml.safe_load(path.read_text(encoding="utf-8"))["case"])
+    case: dict[str, Any] = copy.deepcopy(yaml.safe_load(path.read_text(encoding="utf-8"))["case"])
     for dotted, value in changes.items():
         *parents, leaf = dotted.split("__")
         node = case
