@@ -154,3 +154,44 @@ def test_telotristat_reads_prior_bowel_surgery(kb: KnowledgeBase) -> None:
     case = case_of("med-02", history__prior_surgery=["right_hemicolectomy"])
     assert has(warnings(kb, case, "telotristat"), "Previous bowel surgery recorded")
     assert not has(warnings(kb, case_of("med-02"), "telotristat"), "Previous bowel surgery")
+
+
+def pending(kb: KnowledgeBase, case: dict[str, Any], option: str) -> set[tuple[str, str]]:
+    result = assess(parse_case(case), kb).option(option)
+    return {(p.criterion, p.field) for p in result.pending_checks}
+
+
+@pytest.mark.parametrize("option", ["prrt_lu177_dotatate", "mibg_i131"])
+def test_secreting_ppgl_lists_alpha_blockade_as_a_pending_check(
+    kb: KnowledgeBase, option: str
+) -> None:
+    assert ("alpha_blockade_established", "history.alpha_blockade_established") in pending(
+        kb, case_of("seq-13"), option
+    )
+    assert not any(
+        c == "alpha_blockade_established" for c, _ in pending(kb, case_of("seq-31"), option)
+    )
+
+
+def test_a_pregnancy_test_not_yet_done_is_pending_not_missing(kb: KnowledgeBase) -> None:
+    case = case_of("seq-34")
+    result = assess(parse_case(case), kb).option("prrt_lu177_dotatate")
+    assert result.verdict == "recommended"
+    assert ("pregnancy_excluded", "labs.pregnancy_test") in pending(kb, case, "prrt_lu177_dotatate")
+    assert "labs.pregnancy_test" not in {m.field for m in result.missing}
+    tested = case_of("seq-33")
+    assert not any(c == "pregnancy_excluded" for c, _ in pending(kb, tested, "prrt_lu177_dotatate"))
+
+
+def test_lu177_blood_tests_not_yet_done_are_pending(kb: KnowledgeBase) -> None:
+    case = case_of("rad-01", labs=None)
+    found = pending(kb, case, "prrt_lu177_dotatate")
+    assert {c for c, _ in found} >= {
+        "haemoglobin_ge_80",
+        "wbc_ge_2",
+        "platelets_ge_75",
+        "bilirubin_le_3",
+        "alt_le_3",
+        "renal_ge_40",
+        "not_kidney_failure",
+    }
