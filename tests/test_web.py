@@ -272,7 +272,7 @@ def test_junk_numbers_in_forms_are_422_not_500(sqlite_web: Harness) -> None:
         form = {**base, "labs.inr": "", "title": "", "history.prior_treatments.rows": rows}
         r = web.client.post(f"/patients/{patient['id']}/cases", data=form)
         assert r.status_code == 422
-        assert r.text.count('name="history.prior_treatments.') <= 1 + 6 * 200
+        assert r.text.count('name="history.prior_treatments.') <= 1 + 7 * 200
 
 
 def test_demo_mode_refuses_a_database_with_real_users(sqlite_web: Harness) -> None:
@@ -283,3 +283,46 @@ def test_demo_mode_refuses_a_database_with_real_users(sqlite_web: Harness) -> No
     state = sqlite_web.app.state.netmdt
     with _pytest.raises(RealDataError, match="refusing demo mode"):
         load_demo(state.sessions, state.kb, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("path", "typed", "expected"),
+    [
+        ("tumour.ki67_percent", "12", 12),
+        ("tumour.ki67_percent", "12%", 12),
+        ("tumour.ki67_percent", "2.5 %", 2.5),
+        ("tumour.primary_size_cm", "3 cm", 3),
+        ("tumour.primary_size_cm", "0.8cm", 0.8),
+        ("tumour.mesoappendiceal_invasion_mm", "3 mm", 3),
+        ("labs.inr", "1.1", 1.1),
+    ],
+)
+def test_form_numbers_accept_the_fields_own_unit(path: str, typed: str, expected: float) -> None:
+    from netmdt import load_kb
+    from netmdt.web.forms import facts_from_form, form_sections
+
+    facts, problems = facts_from_form({path: typed}, form_sections(load_kb()))
+    section, _, rest = path.partition(".")
+    assert (facts, problems) == ({section: {rest: expected}}, [])
+
+
+@pytest.mark.parametrize(
+    ("path", "typed"),
+    [
+        ("tumour.ki67_percent", "7_5"),  # Python's float() reads 75
+        ("tumour.ki67_percent", "1e-400"),  # float() reads 0
+        ("tumour.ki67_percent", "\u0661\u0662"),  # Arabic-Indic digits: float() reads 12
+        ("tumour.ki67_percent", "12 cm"),  # another field's unit
+        ("tumour.primary_size_cm", "3%"),
+        ("labs.inr", "1.1.1"),
+        ("labs.inr", "1e999"),
+        ("labs.inr", "nan"),
+    ],
+)
+def test_form_numbers_are_plain_ascii_decimals(path: str, typed: str) -> None:
+    from netmdt import load_kb
+    from netmdt.errors import Problem
+    from netmdt.web.forms import facts_from_form, form_sections
+
+    facts, problems = facts_from_form({path: typed}, form_sections(load_kb()))
+    assert (facts, problems) == ({}, [Problem(path, "must be a number", "number_type")])

@@ -169,7 +169,7 @@ def _print_text(a: Assessment, explain: bool) -> None:
 def _why(o: OptionAssessment, explain: bool) -> str:
     lines: list[str] = []
     deciding = {"consider": {"recommend_when"}}.get(
-        o.verdict, {"applies_to", "contraindications", "requirements"}
+        o.verdict, {"applies_to", "contraindications", "requirements", "before_treatment"}
     )
     shown = (
         o.reasons

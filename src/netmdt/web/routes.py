@@ -43,6 +43,7 @@ from netmdt.web.forms import (
     facts_from_form,
     form_sections,
     outcomes,
+    regimens,
     therapies,
     treatment_rows,
     values_from_facts,
@@ -333,6 +334,7 @@ def _case_form(
         problems=problems,
         therapies=therapies(),
         outcomes=outcomes(),
+        regimens=regimens(),
         treatment_rows=rows,
     )
 
