@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from benchmarks.assess import generate_cases
@@ -44,3 +46,17 @@ def test_sql_screening_equals_the_engine(seed: int) -> None:
     assert sql.keys() == python.keys()
     differences = {k: (python[k], sql[k]) for k in python if python[k] != sql[k]}
     assert differences == {}
+
+
+def test_sql_screening_equals_the_engine_on_the_scenario_cases() -> None:
+    """The public scenario cases (thresholds from the guidelines), whatever the generator."""
+    import yaml
+
+    paths = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+    cases = [
+        parse_case({**yaml.safe_load(p.read_text(encoding="utf-8"))["case"], "id": p.stem})
+        for p in paths
+    ]
+    python, sql = python_rows(cases), sql_rows(cases)
+    assert len(cases) > 300 and sql.keys() == python.keys()
+    assert {k: (python[k], sql[k]) for k in python if python[k] != sql[k]} == {}
