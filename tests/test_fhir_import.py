@@ -177,7 +177,7 @@ def test_the_second_trial_matching_bundle_keeps_its_chemotherapy() -> None:
     chemo = [
         f
         for f in result.report.facts
-        if f.field == "history.prior_treatments" and "radiation" not in f.note
+        if f.field == "history.prior_treatments" and "radiation" not in (f.note or "")
     ]
     assert [(f.resource_id, f.note) for f in chemo] == [
         (

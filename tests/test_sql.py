@@ -70,7 +70,9 @@ def test_every_criterion_agrees_with_python_on_the_scenario_cases() -> None:
     import yaml
 
     paths = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
-    cases = [yaml.safe_load(p.read_text(encoding="utf-8"))["case"] for p in paths]
+    cases: list[dict[str, Any]] = [
+        yaml.safe_load(p.read_text(encoding="utf-8"))["case"] for p in paths
+    ]
     facts = [facts_of(parse_case({**data, "id": str(i)})) for i, data in enumerate(cases)]
     con = duckdb.connect()
     load(con, [row(f) for f in facts])
