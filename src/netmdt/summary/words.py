@@ -156,6 +156,10 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
     ),
     ("disease.regional_nodes", "Scans to see if the tumour has spread to the lymph nodes nearby."),
     (
+        "disease.residual_disease",
+        "Scans after your operation, to see if any tumour is left.",
+    ),
+    (
         "disease.primary_in_situ",
         "Checking your records and scans to see if the first tumour is still there.",
     ),
