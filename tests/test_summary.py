@@ -149,6 +149,10 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
                 **patient,
                 funding="The NHS in England normally pays for this.",
                 awaiting_review=True,
+                before_treatment=[
+                    "Checking that you are taking the right blood pressure tablets, in the right "
+                    "order, before any procedure."
+                ],
             )
         ]
         + [
@@ -207,8 +211,8 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
             version=kb.version,
             updated=kb.updated,
             fingerprint=kb.fingerprint,
-            rules=239,
-            rules_awaiting_review=179,
+            rules=252,
+            rules_awaiting_review=186,
             sources=len(kb.sources),
         ),
         funding_statement=" ".join(kb.funding_statement.split()),
@@ -221,7 +225,6 @@ def test_discussed_options_are_the_chosen_then_netmdts_positive_ones(
     assert [(o.option, o.standing) for o in demo02.options] == [
         ("everolimus", "chosen"),
         ("ssa_short_acting", "consider"),
-        ("ssa_long_acting", "consider"),
         ("chemotherapy", "recommended"),
         ("prrt_lu177_dotatate", "recommended"),
         ("liver_embolisation", "recommended"),
@@ -310,8 +313,8 @@ def test_the_decision_aid_items_are_there(demo02: PatientSummary, kb: KnowledgeB
         # how it is kept up to date
         "The knowledge base is checked against guidelines from expert groups",
         "It is checked again when one of these changes.",
-        "Each of its 239 rules says which of its 199 sources it comes from.",
-        "179 of the 239 rules are still waiting to be checked by a NET doctor.",
+        "Each of its 252 rules says which of its 213 sources it comes from.",
+        "186 of the 252 rules are still waiting to be checked by a NET doctor.",
         # who funds netmdt
         "Who pays for netmdt: netmdt is open-source software. It is not funded by, and takes no "
         "money from, any maker or seller of a treatment it describes.",
@@ -393,3 +396,25 @@ def test_the_readability_table_in_the_docs_names_every_case() -> None:
     for path in CASES:
         case_id = path.stem.split("-")[0] + "-" + path.stem.split("-")[1]
         assert (path.stem if case_id == "si-net" else case_id) in doc, path.stem
+
+
+def test_pending_checks_are_tests_to_do_before_the_treatment_starts() -> None:
+    from tests.kbfixture import before_treatment_kb
+
+    kb = before_treatment_kb()
+    data = yaml.safe_load(
+        (Path(netmdt.__file__).parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    s = build_summary(assess(parse_case(data), kb), kb)
+    prrt = next(o for o in s.options if o.option == "prrt_lu177_dotatate")
+    assert prrt.before_treatment == [
+        "Blood tests to see how well your liver works.",
+        "A blood count: a blood test of your red cells, white cells and platelets.",
+        "A blood test to see how well your blood clots.",
+    ]
+    assert next(o for o in s.options if o.option == "telotristat").before_treatment == []
+    html = summary_html(s)
+    assert "<h4>Tests to do before the treatment starts</h4>" in html
+    for text in prrt.before_treatment:
+        assert f"<li>{text}</li>" in html

@@ -33,11 +33,12 @@ OPTION_NAMES: Final[dict[str, str]] = {
     "thermal_ablation": "Destroying tumours in the liver with heat (ablation)",
     "liver_transplant": "A liver transplant",
     "clinical_trial": "Taking part in a research study (a clinical trial)",
+    # case format v1.1
     "cabozantinib": "Cabozantinib tablets",
-    "best_supportive_care": "Care to ease symptoms, without treating the tumour (supportive care)",
+    "best_supportive_care": "Care that keeps you comfortable, without treating the tumour itself",
     "hormone_syndrome_control": "Medicines to control the hormones the tumour makes",
-    "sirt": "Radiation beads put into the liver's blood supply (SIRT)",
-    "palliative_radiotherapy": "Radiotherapy to one area, such as a painful bone",
+    "sirt": "Tiny radioactive beads put into the blood supply of the liver (SIRT)",
+    "palliative_radiotherapy": "Radiotherapy to ease symptoms or treat a few tumour spots",
 }
 
 # Short names, for lists of options inside a sentence.
@@ -62,7 +63,7 @@ SHORT_NAMES: Final[dict[str, str]] = {
     "clinical_trial": "a clinical trial",
     "cabozantinib": "cabozantinib",
     "best_supportive_care": "supportive care",
-    "hormone_syndrome_control": "medicines to control hormones",
+    "hormone_syndrome_control": "hormone control",
     "sirt": "SIRT",
     "palliative_radiotherapy": "radiotherapy",
 }
@@ -191,6 +192,7 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
         "labs.u5hiaa",
         "A test of your urine, collected over 24 hours, to measure a hormone the tumour may make.",
     ),
+    ("labs.pregnancy_test", "A pregnancy test."),
     ("labs.egfr", "A blood test to see how well your kidneys work."),
     ("labs.creatinine", "A blood test to see how well your kidneys work."),
     ("labs.bilirubin", "Blood tests to see how well your liver works."),
