@@ -170,6 +170,7 @@ EXPECTED_DETAIL = (
 
 **Consider**
 - Short-acting octreotide (subcutaneous or intravenous)
+- Best supportive care (symptom control and palliative care, no anticancer treatment)
 
 **Insufficient information**
 """
@@ -189,7 +190,7 @@ def test_a_patient_view_call_returns_one_card_built_from_the_prefetch(
     assert card["detail"].startswith(EXPECTED_DETAIL)
     assert {k: v for k, v in card.items() if k not in ("detail", "suggestions")} == {
         "uuid": "UUID",
-        "summary": "NET MDT options (netmdt): 1 recommended, 1 consider, 11 need more information",
+        "summary": "NET MDT options (netmdt): 1 recommended, 2 consider, 13 need more information",
         "indicator": "warning",
         "source": card["source"],
         "overrideReasons": [
