@@ -1,8 +1,8 @@
-"""The engine as it was before issue 16 (a copy of ``netmdt.engine.assess`` at the merge
-of the ``before_treatment`` group), kept to measure the baseline in the same run as the
-engine (``benchmarks/assess.py``) and as a reference for the full view in
-``tests/test_views.py``. Run it with ``load_kb(reference=True)`` for the closures as
-they were. Not maintained beyond that: do not import it from ``src``.
+"""The engine as it was before issue 16 (a copy of ``netmdt.engine.assess`` on main at
+the merge of the new options, with the ``before_treatment`` group), kept to measure the
+baseline in the same run as the engine (``benchmarks/assess.py``) and as a reference for
+the full view in ``tests/test_views.py``. Run it with ``load_kb(reference=True)`` for
+the closures as they were. Not maintained beyond that: do not import it from ``src``.
 
 The original docstring:
 
@@ -366,13 +366,7 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
         )
     rules = option.funding.get(system)
     if not rules:
-        return Funding.trusted(
-            pathway="not_applicable",
-            registry_status=None,
-            sources=[],
-            missing=[],
-            note="Funding is jurisdiction-specific; netmdt knows NHS England only.",
-        )
+        return _no_rules(system)
     for rule in rules:
         value = True if rule.evaluate is None else rule.evaluate(facts)
         if value is None and rule.expr is not None:
@@ -388,6 +382,32 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
         if value:
             return _rule_funding(rule)
     raise AssertionError("the knowledge base guarantees an 'otherwise' funding rule")
+
+
+# Health systems netmdt has no funding rules for, and who decides there. No funding
+# claim is made: the note names the body whose advice to check.
+NO_RULES_NOTE = {
+    "nhs_scotland": "Funding is jurisdiction-specific and netmdt encodes NHS England rules "
+    "only. In NHS Scotland, the Scottish Medicines Consortium (SMC) advises on new "
+    "medicines: check its advice for this treatment and the health board's policy.",
+    "nhs_wales": "Funding is jurisdiction-specific and netmdt encodes NHS England rules only. "
+    "In NHS Wales, NICE technology appraisals apply and the All Wales Medicines Strategy "
+    "Group (AWMSG) appraises medicines NICE has not: check their advice for this treatment "
+    "and the health board's policy.",
+}
+
+
+@cache
+def _no_rules(system: str) -> Funding:
+    return Funding.trusted(
+        pathway="not_applicable",
+        registry_status=None,
+        sources=[],
+        missing=[],
+        note=NO_RULES_NOTE.get(
+            system, "Funding is jurisdiction-specific; netmdt knows NHS England only."
+        ),
+    )
 
 
 @cache

@@ -170,6 +170,7 @@ EXPECTED_DETAIL = (
 
 **Consider**
 - Short-acting octreotide (subcutaneous or intravenous)
+- Best supportive care (symptom control and palliative care, no anticancer treatment)
 
 **Insufficient information**
 """
@@ -189,7 +190,7 @@ def test_a_patient_view_call_returns_one_card_built_from_the_prefetch(
     assert card["detail"].startswith(EXPECTED_DETAIL)
     assert {k: v for k, v in card.items() if k not in ("detail", "suggestions")} == {
         "uuid": "UUID",
-        "summary": "NET MDT options (netmdt): 1 recommended, 1 consider, 11 need more information",
+        "summary": "NET MDT options (netmdt): 1 recommended, 2 consider, 13 need more information",
         "indicator": "warning",
         "source": card["source"],
         "overrideReasons": [
@@ -579,3 +580,27 @@ def test_an_unknown_time_zone_is_refused_when_the_service_is_configured() -> Non
         CdsConfig(
             service_base_url=BASE, app_base_url=APP, trusted_issuers={}, timezone="Mars/Olympus"
         )
+
+
+def test_the_card_says_subject_to_the_pending_checks() -> None:
+    import yaml
+
+    from netmdt import assess, parse_case
+    from netmdt.cdshooks.cards import _detail
+    from netmdt.fhir.report import ImportReport
+    from netmdt.kb import default_kb_path
+    from tests.kbfixture import before_treatment_kb
+
+    data = yaml.safe_load(
+        (default_kb_path().parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    a = assess(parse_case(data), before_treatment_kb())
+    prrt = a.option("prrt_lu177_dotatate")
+    report = ImportReport(
+        facts=[], superseded=[], unmapped=[], unknown=[], warnings=[], resources={}
+    )
+    labels = ", ".join(dict.fromkeys(p.label for p in prrt.pending_checks))
+    lines = _detail(a, report, []).splitlines()
+    assert f"- {prrt.name} (subject to: {labels})" in lines
+    assert f"- {a.option('telotristat').name}" in lines  # nothing pending: no note

@@ -319,3 +319,28 @@ def test_no_pending_checks_on_negative_verdicts(bt_kb: KnowledgeBase) -> None:
         if o.verdict in ("not_recommended", "contraindicated"):
             assert o.pending_checks == [], o.option
     assert any(o.pending_checks for o in a.options)
+
+
+@pytest.mark.parametrize(
+    ("system", "body"),
+    [
+        ("nhs_scotland", "Scottish Medicines Consortium (SMC)"),
+        ("nhs_wales", "All Wales Medicines Strategy Group (AWMSG)"),
+        ("other", "netmdt knows NHS England only"),
+    ],
+)
+def test_health_systems_without_rules_name_who_decides(
+    kb: KnowledgeBase, system: str, body: str
+) -> None:
+    a = assess(parse_case({**BASE, "context": {"health_system": system}}), kb)
+    applicable = [o for o in a.options if o.funding.note != "The option does not apply."]
+    assert applicable
+    for o in applicable:
+        assert (o.funding.pathway, o.funding.sources, o.funding.missing) == (
+            "not_applicable",
+            [],
+            [],
+        )
+        assert body in o.funding.note, o.funding.note
+    if system == "nhs_wales":
+        assert "NICE technology appraisals apply" in applicable[0].funding.note

@@ -326,3 +326,41 @@ def test_form_numbers_are_plain_ascii_decimals(path: str, typed: str) -> None:
 
     facts, problems = facts_from_form({path: typed}, form_sections(load_kb()))
     assert (facts, problems) == ({}, [Problem(path, "must be a number", "number_type")])
+
+
+def test_the_case_page_shows_pending_checks() -> None:
+    """Rendered from an assessment with before_treatment checks not yet on the case."""
+    import types
+    from datetime import date, datetime
+
+    import yaml
+
+    from netmdt import assess, parse_case
+    from netmdt.assessment import VERDICTS
+    from netmdt.kb import default_kb_path
+    from netmdt.web.routes import templates
+    from tests.kbfixture import before_treatment_kb
+
+    data = yaml.safe_load(
+        (default_kb_path().parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    a = assess(parse_case(data), before_treatment_kb())
+    prrt = a.option("prrt_lu177_dotatate")
+    ns = types.SimpleNamespace
+    html = templates.env.get_template("case.html").render(
+        actor=None,
+        csrf="",
+        case=ns(id=1, title="Case", version=1, updated_by="x", updated_at=datetime(2026, 11, 27)),
+        patient=ns(id=1, name="P", date_of_birth=date(1960, 1, 1), nhs_number=None),
+        a=a,
+        grouped={v: [o for o in a.options if o.verdict == v] for v in VERDICTS},
+        decisions=[],
+        meetings=[],
+        latest=True,
+    )
+    labels = ", ".join(dict.fromkeys(p.label for p in prrt.pending_checks))
+    assert f'<span class="pending">subject to: {labels}</span>' in html.replace("&#39;", "'")
+    assert "Checks before treatment starts (not yet on the case)" in html
+    for p in prrt.pending_checks:
+        assert p.how_to_find_out in html.replace("&#39;", "'")

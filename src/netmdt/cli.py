@@ -229,7 +229,13 @@ def _why(o: OptionAssessment, explain: bool) -> str:
     shown = (
         o.reasons
         if explain
-        else [r for r in o.reasons if r.status != "met" and r.group in deciding]
+        else [
+            r
+            for r in o.reasons
+            if r.status != "met"
+            and r.group in deciding
+            and not (r.group == "before_treatment" and r.status == "unknown")  # pending
+        ]
     )
     for r in shown:
         flag = " [review]" if r.review else ""
@@ -237,11 +243,18 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
         lines.append("Missing: " + ", ".join(m.field for m in o.missing))
+    if o.pending_checks:
+        lines.append(f"{o.verdict.replace('_', ' ').capitalize()}, subject to: {pending_text(o)}")
     if explain:
         lines += [f"warning: {w}" for w in o.warnings]
         if o.counterfactual:
             lines.append(o.counterfactual)
     return "\n".join(lines) or "all criteria met"
+
+
+def pending_text(o: OptionAssessment) -> str:
+    """The pending before-treatment checks in a line, by label: "ALT, Platelets"."""
+    return ", ".join(dict.fromkeys(p.label for p in o.pending_checks))
 
 
 def _funding_text(o: OptionAssessment, explain: bool) -> str:
@@ -414,6 +427,8 @@ def kb_show(
             out.print(f"  {c.id}: {c.text}{review}")
             out.print(f"      rule: {c.expr.describe()}", markup=False)
             out.print(f"      evidence {c.evidence}; sources: {', '.join(c.sources)}")
+            if c.group_reason:
+                out.print(f"      why in {group}: {c.group_reason}", markup=False)
     out.print("\n[bold]warnings[/bold]")
     for w in o.warnings:
         out.print(f"  {w.id}: {w.text}", markup=False)
@@ -447,6 +462,7 @@ def kb_export(
                     "disagreement",
                     "sources",
                     "if_not_met",
+                    "group_reason",
                 ]
             )
             for c in o.criteria:
@@ -463,6 +479,7 @@ def kb_export(
                         c.disagreement or "",
                         " ".join(c.sources),
                         c.if_not_met or "",
+                        c.group_reason or "",
                     ]
                 )
     print(f"wrote {len(knowledge.options)} decision tables to {directory}")

@@ -95,6 +95,10 @@ def _detail(a: Assessment, report: ImportReport, key_unknown: list[Any]) -> str:
                 if verdict == "insufficient_information" and o.missing
                 else ""
             )
+            if o.pending_checks and verdict in ("recommended", "consider"):
+                missing = (
+                    f" (subject to: {', '.join(dict.fromkeys(c.label for c in o.pending_checks))})"
+                )
             lines.append(f"- {o.name}{missing}")
         lines.append("")
     lines.append(

@@ -576,13 +576,6 @@ _NO_SYSTEM = Funding.trusted(
     note="The health system is not recorded (context.health_system).",
     missing=["context.health_system"],
 )
-_OTHER_SYSTEM = Funding.trusted(
-    pathway="not_applicable",
-    registry_status=None,
-    sources=[],
-    missing=[],
-    note="Funding is jurisdiction-specific; netmdt knows NHS England only.",
-)
 
 
 def _funding_summary_of(f: Funding) -> FundingSummary:
@@ -591,23 +584,31 @@ def _funding_summary_of(f: Funding) -> FundingSummary:
     )
 
 
-_FIXED = {"does_not_apply": _DOES_NOT_APPLY, "no_system": _NO_SYSTEM, "other": _OTHER_SYSTEM}
-_FIXED_SUMMARY = {kind: _funding_summary_of(f) for kind, f in _FIXED.items()}
+# The summaries of the fixed funding answers, by the answer's id: every fixed answer is
+# a module constant or cached for good (``_no_rules``), so its id is never reused.
+_FIXED_SUMMARY: dict[int, FundingSummary] = {}
+
+
+def _fixed_summary(funding: Funding) -> FundingSummary:
+    found = _FIXED_SUMMARY.get(id(funding))
+    if found is None:
+        found = _FIXED_SUMMARY[id(funding)] = _funding_summary_of(funding)
+    return found
 
 
 def _funding_rule(
     option: Option, facts: Mapping[str, Any], does_not_apply: bool
-) -> str | tuple[FundingRule, list[str]]:
-    """A fixed answer (a key of ``_FIXED``), or the rule that applies with the unknown
-    fields it depends on (none when it holds)."""
+) -> Funding | tuple[FundingRule, list[str]]:
+    """A fixed answer (built once), or the rule that applies with the unknown fields it
+    depends on (none when it holds)."""
     if does_not_apply:
-        return "does_not_apply"
+        return _DOES_NOT_APPLY
     system = facts.get("context.health_system")
     if system is None:
-        return "no_system"
+        return _NO_SYSTEM
     rules = option.funding.get(system)
     if not rules:
-        return "other"
+        return _no_rules(system)
     for rule in rules:
         value = True if rule.evaluate is None else rule.evaluate(facts)
         if value is None and rule.expr is not None:
@@ -621,8 +622,8 @@ def _funding_rule(
 
 def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> Funding:
     found = _funding_rule(option, facts, does_not_apply)
-    if isinstance(found, str):
-        return _FIXED[found]
+    if isinstance(found, Funding):
+        return found
     rule, unknown = found
     if not unknown:
         return _rule_funding(rule)
@@ -640,8 +641,8 @@ def _funding_summary(
 ) -> tuple[FundingSummary, bool]:
     """The funding summary, and whether it is one built once and kept (never freed)."""
     found = _funding_rule(option, facts, does_not_apply)
-    if isinstance(found, str):
-        return _FIXED_SUMMARY[found], True
+    if isinstance(found, Funding):
+        return _fixed_summary(found), True
     rule, unknown = found
     if not unknown:
         return _rule_funding_summary(rule), True
@@ -651,6 +652,32 @@ def _funding_summary(
 @cache
 def _rule_funding_summary(rule: FundingRule) -> FundingSummary:
     return _funding_summary_of(_rule_funding(rule))
+
+
+# Health systems netmdt has no funding rules for, and who decides there. No funding
+# claim is made: the note names the body whose advice to check.
+NO_RULES_NOTE = {
+    "nhs_scotland": "Funding is jurisdiction-specific and netmdt encodes NHS England rules "
+    "only. In NHS Scotland, the Scottish Medicines Consortium (SMC) advises on new "
+    "medicines: check its advice for this treatment and the health board's policy.",
+    "nhs_wales": "Funding is jurisdiction-specific and netmdt encodes NHS England rules only. "
+    "In NHS Wales, NICE technology appraisals apply and the All Wales Medicines Strategy "
+    "Group (AWMSG) appraises medicines NICE has not: check their advice for this treatment "
+    "and the health board's policy.",
+}
+
+
+@cache
+def _no_rules(system: str) -> Funding:
+    return Funding.trusted(
+        pathway="not_applicable",
+        registry_status=None,
+        sources=[],
+        missing=[],
+        note=NO_RULES_NOTE.get(
+            system, "Funding is jurisdiction-specific; netmdt knows NHS England only."
+        ),
+    )
 
 
 @cache
