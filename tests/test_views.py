@@ -84,7 +84,9 @@ def test_the_summary_of_a_case_whole() -> None:
     assert surgery["funding"]["pathway"] == "unknown"
     assert surgery["deciding"]["text"] == first_unknown.text
     assert surgery["missing"] == sorted(surgery["missing"]) != []
-    assert surgery["pending_checks"] == []
+    full = assess(parse_case({"assessed_on": "2026-11-27"}), KB).option("surgery_curative")
+    assert surgery["pending_checks"] == [p.model_dump() for p in full.pending_checks]
+    assert surgery["missing"] == [m.field for m in full.missing]
     assert surgery["funding"] == {
         "pathway": "unknown",
         "registry_status": None,
