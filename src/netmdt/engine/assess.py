@@ -8,10 +8,17 @@ all computed from those records (design.md, "Verdict procedure")::
 
     applies_to false                             -> not_recommended (does not apply)
     contraindication true                        -> contraindicated
+      or a before_treatment check false whose ``if_false`` is contraindicated
     requirement false or before_treatment false  -> not_recommended (the latter: deferred)
     applies_to/contraindication/requirement unknown -> insufficient_information
-    all recommend_when true                      -> recommended
+    all recommend_when true and no before_treatment check false (``if_false``:
+      consider)                                  -> recommended
     otherwise                                    -> consider
+
+A ``before_treatment`` check says what it means when false (``if_false``): deferred
+(``not_recommended``, the default), an absolute contraindication found on the day
+(``contraindicated``: a positive pregnancy test), or a relative one that only
+downgrades (``consider``: renal function 40-49 mL/min before Lu-177).
 
 An unknown ``before_treatment`` criterion (pre-treatment work-up: blood counts,
 liver and renal function, a pregnancy test) never changes the verdict: it is listed
@@ -151,24 +158,35 @@ def _verdict(by_group: Groups) -> Verdict:
     applies = _values(by_group, "applies_to")
     contra = _values(by_group, "contraindications")
     required = _values(by_group, "requirements")
+    failed = _failed_checks(by_group)
     if False in applies:
         return "not_recommended"
-    if True in contra:
+    if True in contra or "contraindicated" in failed:
         return "contraindicated"
-    if False in required or False in _values(by_group, BEFORE):
+    if False in required or "not_recommended" in failed:
         return "not_recommended"
     if None in applies or None in contra or None in required:
         return "insufficient_information"
-    if all(v is True for v in _values(by_group, "recommend_when")):
+    if "consider" not in failed and all(v is True for v in _values(by_group, "recommend_when")):
         return "recommended"
     return "consider"
+
+
+def _failed_checks(by_group: Groups) -> set[str]:
+    """What the failed before_treatment checks mean (their ``if_false``)."""
+    return {c.if_false for c, v in by_group.get(BEFORE, ()) if v is False}
+
+
+def _failed(by_group: Groups, meaning: str) -> list[Criterion]:
+    return [c for c, v in by_group.get(BEFORE, ()) if v is False and c.if_false == meaning]
 
 
 def _deferred(by_group: Groups) -> bool:
     """Not recommended *now*: a before_treatment check failed and nothing else rules the
     option out (it does apply, no contraindication holds, every requirement may hold)."""
     return (
-        False in _values(by_group, BEFORE)
+        bool(_failed(by_group, "not_recommended"))
+        and not _failed(by_group, "contraindicated")
         and False not in _values(by_group, "applies_to")
         and True not in _values(by_group, "contraindications")
         and False not in _values(by_group, "requirements")
@@ -189,9 +207,13 @@ def _relevant(by_group: Groups) -> list[Criterion]:
     is unknown is a pending check, never relevant (it does not change the verdict)."""
     applies_false = any(v is False for _, v in by_group["applies_to"])
     contra_true = [c for c, v in by_group["contraindications"] if v is True]
-    blocked = [c for g in ("requirements", BEFORE) for c, v in by_group.get(g, ()) if v is False]
+    contra_true += _failed(by_group, "contraindicated")
+    blocked = [c for c, v in by_group["requirements"] if v is False]
+    blocked += _failed(by_group, "not_recommended")
     contra_open = [c for c, v in by_group["contraindications"] if v is not False]
+    contra_open += _failed(by_group, "contraindicated")
     rec_false = [c for c, v in by_group["recommend_when"] if v is False]
+    rec_false += _failed(by_group, "consider")
     if applies_false:
         return []
     found: list[Criterion] = []
@@ -282,7 +304,7 @@ def _counterfactual(verdict: str, by_group: Groups) -> str | None:
     for group, items in by_group.items():
         for c, v in items:
             if group == BEFORE:
-                if v is False and not deferred:
+                if v is False and not (deferred and c.if_false == "not_recommended"):
                     needs.append(c.text)
             elif group == "contraindications":
                 if v is not False:
@@ -291,7 +313,7 @@ def _counterfactual(verdict: str, by_group: Groups) -> str | None:
                 needs.append(c.text + (" (unknown)" if v is None else ""))
     parts: list[str] = []
     if deferred:
-        failed = [c.text for c, v in by_group[BEFORE] if v is False]
+        failed = [c.text for c in _failed(by_group, "not_recommended")]
         parts.append("Not recommended now: reassess when: " + "; ".join(failed) + ".")
     if needs:
         parts.append("Would be recommended if: " + "; ".join(needs))
@@ -318,7 +340,7 @@ def _criterion_warnings(
         failing = v is None or (v is True if c.group == "contraindications" else v is False)
         if not failing or (c.group == "recommend_when" and verdict != "consider"):
             continue
-        if c.group == BEFORE and (v is None or not deferred):
+        if c.group == BEFORE and (v is None or not _explains(c, verdict, deferred)):
             continue
         if c.group == "applies_to" and v is False:
             return []
@@ -327,6 +349,13 @@ def _criterion_warnings(
         if c.disagreement and c.disagreement in kb.disagreements:
             out.append(kb.disagreements[c.disagreement].summary())
     return out
+
+
+def _explains(check: Criterion, verdict: str, deferred: bool) -> bool:
+    """Whether a failed before_treatment check explains this verdict."""
+    if check.if_false == "not_recommended":
+        return deferred
+    return verdict == check.if_false
 
 
 def _option_warnings(option: Option, facts: Mapping[str, Any]) -> list[str]:
