@@ -322,12 +322,17 @@ def db_upgrade(
     from netmdt.store.db import grant_app_role, make_engine, migrate
 
     engine = make_engine(Settings().database_url)
-    migrate(engine)
-    if grant:
-        if engine.dialect.name != "postgresql":
+    try:
+        migrate(engine)
+        if grant and engine.dialect.name != "postgresql":
             err.print("error: --grant is for PostgreSQL (SQLite has no roles)")
             raise typer.Exit(2)
-        grant_app_role(engine, grant)
-        err.print(f"Migrated; role {grant} granted the app's rights.")
-    else:
-        err.print("Migrated.")
+        if grant:
+            try:
+                grant_app_role(engine, grant)
+            except ValueError as error:
+                err.print(f"error: {error}")
+                raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    err.print(f"Migrated; role {grant} granted the app's rights." if grant else "Migrated.")

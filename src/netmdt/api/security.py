@@ -339,11 +339,12 @@ class TokenCache:
         self._epoch: int | None = None
         self._synced = -math.inf
         self._lock = threading.Lock()
+        self.clock = time.monotonic
 
     def cached(self, token: str) -> Actor | None:
         """The token's user if it was verified less than ``ttl`` seconds ago and the
         credential epoch was read less than ``poll`` seconds ago (no database access)."""
-        now = time.monotonic()
+        now = self.clock()
         if now - self._synced > self.poll:
             return None
         hit = self._seen.get(token_hash(token))
@@ -360,14 +361,14 @@ class TokenCache:
             if epoch != self._epoch:
                 self._seen.clear()
                 self._epoch = epoch
-            self._synced = time.monotonic()
+            self._synced = self.clock()
 
     def actor(self, db: Session, token: str) -> Actor | None:
-        if time.monotonic() - self._synced > self.poll:
+        if self.clock() - self._synced > self.poll:
             self.sync(db)
         key = token_hash(token)
         hit = self._seen.get(key)
-        if hit and hit[0] > time.monotonic():
+        if hit and hit[0] > self.clock():
             return hit[1]
         now = datetime.now(UTC)
         row = db.execute(
@@ -399,7 +400,7 @@ class TokenCache:
         with self._lock:
             if len(self._seen) > 10_000:
                 self._seen.clear()
-            self._seen[key] = (time.monotonic() + lifetime, actor)
+            self._seen[key] = (self.clock() + lifetime, actor)
         return actor
 
 

@@ -68,7 +68,7 @@ def list_tokens(db: Session, actor: Actor | str, user: str | None = None) -> lis
     )
     if user is not None:
         stmt = stmt.where(t.User.name == user)
-    out = [_token_out(row, name) for row, name in db.execute(stmt).tuples()]
+    out = [_token_out(row, name) for row, name in db.execute(stmt)]
     audit(db, actor, "list", "token", None, user=user, count=len(out))
     db.commit()
     return out
