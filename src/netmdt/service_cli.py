@@ -26,7 +26,7 @@ from netmdt.store import tables as t
 user_app = typer.Typer(help="Manage the web app's users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
 db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per problem
 
 
 def serve(
@@ -154,8 +154,7 @@ def user_list() -> None:
 
 @user_app.command("deactivate")
 def user_deactivate(name: Annotated[str, typer.Argument(help="The user to deactivate.")]) -> None:
-    """Deactivate a user at once: no more logins, their sessions end and all their API
-    tokens are revoked (a running server notices within a second). Audited."""
+    """Deactivate a user at once: logins refused, sessions ended, every token revoked."""
     from netmdt.store import accounts
 
     with _cli_errors(), _sessions()() as db:
@@ -165,7 +164,7 @@ def user_deactivate(name: Annotated[str, typer.Argument(help="The user to deacti
 
 @user_app.command("activate")
 def user_activate(name: Annotated[str, typer.Argument(help="The user to reactivate.")]) -> None:
-    """Let a deactivated user log in again (their revoked tokens stay revoked). Audited."""
+    """Let a deactivated user log in again (revoked tokens stay revoked)."""
     from netmdt.store import accounts
 
     with _cli_errors(), _sessions()() as db:
@@ -175,8 +174,7 @@ def user_activate(name: Annotated[str, typer.Argument(help="The user to reactiva
 
 @user_app.command("password")
 def user_password(name: Annotated[str, typer.Argument(help="The user.")]) -> None:
-    """Set a user's password, read from a prompt or from stdin when piped; every session
-    of the user ends. Audited."""
+    """Set a user's password (prompt, or stdin when piped); their sessions end."""
     from netmdt.store import accounts
 
     with _cli_errors():
@@ -223,7 +221,7 @@ def token_create(
         ),
     ] = "",
 ) -> None:
-    """Print a new API token for a user (shown once; only its hash is stored). Audited."""
+    """Print a new API token for a user (shown once; only its hash is stored)."""
     from netmdt.api.security import create_token
 
     settings = Settings()
@@ -249,8 +247,7 @@ def _when(moment: datetime | None, empty: str) -> str:
 def token_list(
     user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
 ) -> None:
-    """List API tokens (never the tokens themselves): id, user, created, expires, last
-    used (to within a minute), status. Audited."""
+    """List API tokens: id, user, created, expires, last used, status (never the token)."""
     from netmdt.store import accounts
 
     with _cli_errors(), _sessions()() as db:
@@ -280,7 +277,7 @@ def token_revoke(
         str | None, typer.Option(help="Revoke every token of this user instead.")
     ] = None,
 ) -> None:
-    """Revoke API tokens at once (a running server refuses them within a second). Audited."""
+    """Revoke API tokens (a running server refuses them within a second)."""
     from netmdt.api.security import TOKEN_PREFIX, token_hash
     from netmdt.store import accounts
 
@@ -316,9 +313,7 @@ def db_upgrade(
         ),
     ] = None,
 ) -> None:
-    """Apply the migrations (run as the database owner role), and on PostgreSQL grant the
-    app's role what it needs and no more: it cannot alter, disable the triggers of, update,
-    delete or truncate the audit log."""
+    """Apply the migrations (as the database owner); --grant: the app's restricted role."""
     from netmdt.store.db import grant_app_role, make_engine, migrate
 
     engine = make_engine(Settings().database_url)
