@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from netmdt import __version__
 from netmdt.api.deps import AppState, audit_conflict
 from netmdt.api.routes import router as api_router
-from netmdt.api.security import PasswordChecks, TokenCache
+from netmdt.api.security import LoginGate, PasswordChecks, TokenCache
 from netmdt.cdshooks import CardEvent, CdsConfig, FeedbackEvent, create_cds_router
 from netmdt.config import Settings
 from netmdt.errors import ConflictError, NotFoundError, Problem, RecordValidationError
@@ -115,6 +115,7 @@ def healthz() -> dict[str, str]:
 
 
 def _middleware(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(LoginGate, checks=app.state.netmdt.checks)  # innermost of these
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),

@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from netmdt.config import Settings
 from netmdt.passwords import password_problem
@@ -82,19 +83,27 @@ class PasswordChecks:
 
     def __init__(self, workers: int, queue: int) -> None:
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="netmdt-login")
-        self._slots = threading.BoundedSemaphore(workers + queue)
+        self._size = workers + queue
+        self._taken = 0
+        self._lock = threading.Lock()
         # Clients refused by their per-client limit, until when: refused again without a
         # database round trip (bounded; each process keeps its own).
         self._blocked: dict[str, float] = {}
 
     @contextmanager
     def slot(self) -> Iterator[None]:
-        if not self._slots.acquire(blocking=False):
-            raise Busy()
+        with self._lock:
+            if self._taken >= self._size:
+                raise Busy()
+            self._taken += 1
         try:
             yield
         finally:
-            self._slots.release()
+            with self._lock:
+                self._taken -= 1
+
+    def full(self) -> bool:
+        return self._taken >= self._size
 
     async def verify(self, password_hash: str, password: str) -> bool:
         future = self._pool.submit(_verify, password_hash, password)
@@ -117,6 +126,51 @@ class PasswordChecks:
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+LOGIN_PATHS = frozenset({"/login", "/account/password"})
+
+
+class LoginGate:
+    """Pure ASGI: a password-checking POST is refused at once, 429 when its address is
+    over its limit and 503 when the password pool and its queue are full, before its body
+    is read, its session cookie decoded or its route found. A flood's refusals then cost
+    microseconds, and the event loop stays free for everyone else's requests."""
+
+    def __init__(self, app: ASGIApp, checks: PasswordChecks) -> None:
+        self.app = app
+        self.checks = checks
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"] in LOGIN_PATHS:
+            client = scope.get("client")
+            retry_after = self.checks.blocked(client[0] if client else "unknown")
+            if retry_after is not None:
+                await _refuse(send, 429, retry_after, Throttled(retry_after))
+                return
+            if self.checks.full():
+                await _refuse(send, 503, Busy.retry_after, Busy())
+                return
+        await self.app(scope, receive, send)
+
+
+async def _refuse(send: Send, status: int, retry_after: int, error: Exception) -> None:
+    body = (
+        f'<!doctype html><html lang="en-GB"><title>netmdt</title><p>{error}</p>'
+        '<p><a href="/login">Log in</a></p></html>'
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"text/html; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", str(retry_after).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 # -- login with atomic throttling -------------------------------------------------------
