@@ -9,7 +9,7 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -533,3 +533,85 @@ def test_the_app_role_cannot_alter_or_erase_the_audit_log(pg_conninfo: str, tmp_
             except psycopg.errors.InsufficientPrivilege:
                 refused.append(statement)
     assert refused == forbidden
+
+
+def test_admin_api_sets_a_password_and_reactivates(sqlite_url: str, made: list[Harness]) -> None:
+    web = new(made, sqlite_url)
+    browser = TestClient(web.app)
+    login(browser, "coordinator")
+    users = {u["name"]: u["id"] for u in web.call("admin", "GET", "/api/users").json()}
+    path = f"/api/users/{users['coordinator']}"
+    weak = web.call("admin", "PUT", path + "/password", json={"password": "password1234"})
+    assert (weak.status_code, weak.json()["error"]["problems"][0]["where"]) == (422, "password")
+    assert (
+        web.call(
+            "admin", "PUT", path + "/password", json={"password": "violet staple orbit canoe"}
+        ).status_code
+        == 204
+    )
+    assert browser.get("/meetings").status_code == 401
+    off = web.call("admin", "POST", path + "/deactivate").json()
+    on = web.call("admin", "POST", path + "/activate").json()
+    assert (off["active"], off["deactivated_at"] is not None, on["active"]) == (False, True, True)
+    assert (
+        form_login(TestClient(web.app), "coordinator", "violet staple orbit canoe").status_code
+        == 303
+    )
+    assert [a for a in audit_actions(web) if a[0] == "admin" and a[2] == "user"] == [
+        ("admin", "password", "user"),
+        ("admin", "deactivate", "user"),
+        ("admin", "activate", "user"),
+    ]
+
+
+def test_the_migration_renumbers_duplicate_agenda_positions(db_url: str) -> None:
+    """Agendas made before positions were unique may hold duplicates (finding 15): the
+    upgrade renumbers them in their order, then adds the constraint."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from netmdt.store.db import MIGRATIONS, make_engine, migrate
+
+    engine = make_engine(db_url)
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0002")
+    with engine.begin() as con:
+        con.execute(
+            text(
+                "INSERT INTO patients (id, name, date_of_birth, created_at, created_by) "
+                "VALUES (1, 'p', :day, :at, 'x')"
+            ),
+            {"day": date(2026, 1, 1), "at": datetime(2026, 1, 1, tzinfo=UTC)},
+        )
+        con.execute(
+            text(
+                "INSERT INTO meetings (id, date, title, attendees, created_at, created_by) "
+                "VALUES (1, :day, 'm', '[]', :at, 'x')"
+            ),
+            {"day": date(2026, 1, 1), "at": datetime(2026, 1, 1, tzinfo=UTC)},
+        )
+        for case_id in range(1, 6):
+            con.execute(
+                text(
+                    "INSERT INTO cases (id, patient_id, title, version, created_at) "
+                    "VALUES (:id, 1, 't', 1, :at)"
+                ),
+                {"id": case_id, "at": datetime(2026, 1, 1, tzinfo=UTC)},
+            )
+        for item, (case_id, position) in enumerate([(1, 1), (2, 2), (3, 2), (4, 2), (5, 3)], 1):
+            con.execute(
+                text(
+                    "INSERT INTO agenda_items (id, meeting_id, case_id, position) "
+                    "VALUES (:id, 1, :case, :position)"
+                ),
+                {"id": item, "case": case_id, "position": position},
+            )
+    migrate(engine)
+    with engine.connect() as con:
+        rows = con.execute(text("SELECT case_id, position FROM agenda_items ORDER BY id")).all()
+    engine.dispose()
+    assert [tuple(r) for r in rows] == [(1, 1), (2, 2), (3, 3), (4, 4), (5, 5)]

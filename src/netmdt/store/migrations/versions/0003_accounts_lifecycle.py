@@ -57,12 +57,17 @@ def upgrade() -> None:
 
     # Agendas built by concurrent additions may hold duplicate positions: renumber each
     # meeting's items 1..n in their current order before positions become unique.
+    # (Ranks from one snapshot first: an UPDATE with a correlated count would see the rows
+    # it has already renumbered on SQLite.)
     op.execute(
-        "UPDATE agenda_items SET position = (SELECT count(*) FROM agenda_items AS other "
-        "WHERE other.meeting_id = agenda_items.meeting_id AND (other.position < "
-        "agenda_items.position OR (other.position = agenda_items.position "
-        "AND other.id <= agenda_items.id)))"
+        "CREATE TEMPORARY TABLE agenda_ranks AS SELECT id, ROW_NUMBER() OVER "
+        "(PARTITION BY meeting_id ORDER BY position, id) AS rank FROM agenda_items"
     )
+    op.execute(
+        "UPDATE agenda_items SET position = "
+        "(SELECT rank FROM agenda_ranks WHERE agenda_ranks.id = agenda_items.id)"
+    )
+    op.execute("DROP TABLE agenda_ranks")
     with op.batch_alter_table("agenda_items", schema=None) as batch_op:
         batch_op.create_unique_constraint("uq_agenda_items_position", ["meeting_id", "position"])
 
