@@ -27,7 +27,7 @@ from netmdt.engine.assess import assess
 from netmdt.errors import NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
-from netmdt.service_cli import serve, token_app, user_app
+from netmdt.service_cli import db_app, serve, token_app, user_app
 
 app = typer.Typer(
     help="netmdt: decision support for the neuroendocrine tumour MDT.",
@@ -39,6 +39,7 @@ kb_app = typer.Typer(help="Check, show and export the knowledge base.", no_args_
 app.add_typer(kb_app, name="kb")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.add_typer(fhir_app, name="fhir")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here

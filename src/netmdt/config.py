@@ -28,7 +28,41 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=10.0, gt=0, description="Session lifetime in hours.")
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per user name allowed in the window."
+        default=5,
+        ge=1,
+        description="Failed logins allowed per (user name, client address) pair in the window.",
+    )
+    login_max_failures_per_client: int = Field(
+        default=50,
+        ge=1,
+        description="Failed logins allowed per client address (any user names) in the window.",
+    )
+    login_max_failures_per_name: int = Field(
+        default=100,
+        ge=1,
+        description="Failed logins allowed per user name from all clients in the window; a "
+        "client that logged in as that user before is exempt.",
+    )
+    login_trust_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a successful login exempts that client from the per-name limit.",
+    )
+    password_hash_workers: int = Field(
+        default=2, ge=1, description="Threads that check passwords at login (Argon2)."
+    )
+    password_hash_queue: int = Field(
+        default=4,
+        ge=0,
+        description="Logins that may wait for a password-check thread; more get 503 at once.",
+    )
+    token_expiry_days: float = Field(
+        default=90.0, gt=0, description="Default lifetime of a new API token, in days."
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Apply database migrations when the app starts. Set false when the app "
+        "runs as a restricted database role (migrate with `netmdt db upgrade` as the owner).",
     )
     login_window_minutes: float = Field(
         default=15.0, gt=0, description="Login throttling window in minutes."

@@ -20,9 +20,9 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netmdt import __version__
-from netmdt.api.deps import AppState
+from netmdt.api.deps import AppState, audit_conflict
 from netmdt.api.routes import router as api_router
-from netmdt.api.security import TokenCache
+from netmdt.api.security import LoginGate, PasswordChecks, TokenCache
 from netmdt.cdshooks import CardEvent, CdsConfig, FeedbackEvent, create_cds_router
 from netmdt.config import Settings
 from netmdt.errors import ConflictError, NotFoundError, Problem, RecordValidationError
@@ -37,7 +37,8 @@ STATIC = Path(__file__).parent.parent / "web" / "static"
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
-    migrate(engine)
+    if settings.migrate_on_start:
+        migrate(engine)
     app = FastAPI(
         title="netmdt",
         version=__version__,
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         sessions=session_factory(engine),
         kb=kb or load_kb(),
         tokens=TokenCache(settings.token_cache_seconds),
+        checks=PasswordChecks(settings.password_hash_workers, settings.password_hash_queue),
     )
     _middleware(app, settings)
     _errors(app)
@@ -113,6 +115,7 @@ def healthz() -> dict[str, str]:
 
 
 def _middleware(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(LoginGate, checks=app.state.netmdt.checks)  # innermost of these
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
@@ -243,6 +246,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, exc: ConflictError) -> Response:
+        await audit_conflict(request)
         return reply(request, 409, error_body("conflict", str(exc)))
 
     @app.exception_handler(StarletteHTTPException)

@@ -5,10 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from netmdt.case.history import OptionId
 from netmdt.nhs import nhs_number_valid, normalise_nhs_number
+from netmdt.passwords import password_problem
 
 MAX_ID = 2_147_483_647  # the largest id PostgreSQL's INTEGER and SQLite both hold
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
@@ -172,10 +180,31 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
+# A password is kept exactly as typed: never stripped (what is typed at login must match).
+Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=200)]
+UserName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")]
+
+
 class UserIn(_In):
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")
+    name: UserName
     roles: list[Role] = Field(min_length=1)
-    password: str = Field(min_length=12, max_length=200)
+    password: Password = Field(
+        description="At least 12 characters, not a known breached or easily guessed password"
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str, info: ValidationInfo) -> str:
+        problem = password_problem(password, str(info.data.get("name", "")))
+        if problem:
+            raise ValueError(problem)
+        return password
+
+
+class PasswordIn(_In):
+    password: Password = Field(
+        description="The new password: at least 12 characters, not a known breached one"
+    )
 
 
 class UserOut(BaseModel):
@@ -183,3 +212,17 @@ class UserOut(BaseModel):
     name: str
     roles: list[str]
     active: bool
+    deactivated_at: datetime | None = None
+    password_changed_at: datetime | None = None
+
+
+class TokenOut(BaseModel):
+    """An API token's record (never the token itself: only its hash is stored)."""
+
+    id: int
+    user: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+    revoked_at: datetime | None

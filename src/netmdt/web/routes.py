@@ -13,11 +13,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from netmdt import __version__
 from netmdt.api.deps import (
     Admin,
+    AnyUser,
     Auditor,
     CareTeam,
     Clinician,
@@ -30,10 +32,11 @@ from netmdt.api.deps import (
     VersionNo,
 )
 from netmdt.api.routes import add_user, user_input, users
-from netmdt.api.security import Throttled, authenticate, new_csrf_token, same_token
+from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token, same_token
 from netmdt.assessment import VERDICTS, Assessment
 from netmdt.errors import ConflictError, Problem, RecordValidationError
 from netmdt.nhs import normalise_nhs_number
+from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store.schemas import MAX_ID
@@ -126,22 +129,43 @@ def login_page(request: Request, actor: MaybeActor, next: str = "/") -> Response
 
 
 @router.post("/login")
-def login(request: Request, db: DbDep, state: StateDep, form: Form) -> Response:
-    name = str(form.get("name", "")).strip()
+async def login(request: Request, state: StateDep, form: Form) -> Response:
+    """Async: the password is checked on the bounded login pool (never on the threads
+    every other request runs on); a full pool is 503 and a throttled client 429, at once."""
+    name = str(form.get("name", "")).strip()  # a user name has no spaces; a password is as typed
     target = _local(str(form.get("next", "/")))
     try:
-        user = authenticate(db, state.settings, name, str(form.get("password", "")))
-    except Throttled as error:
-        page = render(request, "login.html", None, 429, next=target, error=str(error))
+        user = await check_login(
+            state.sessions,
+            state.settings,
+            state.checks,
+            name,
+            str(form.get("password", "")),
+            client_address(request),
+        )
+    except (Throttled, Busy) as error:
+        status = 429 if isinstance(error, Throttled) else 503
+        page = render(request, "login.html", None, status, next=target, error=str(error))
         page.headers["Retry-After"] = str(error.retry_after)
         return page
     if user is None:
         return render(
             request, "login.html", None, 401, next=target, error="Wrong user name or password."
         )
-    request.session.clear()
-    request.session.update(uid=user.id, csrf=new_csrf_token(), since=time.time())
+    start_session(request, user.id, user.session_epoch)
     return redirect(target)
+
+
+def start_session(request: Request, uid: int, epoch: int) -> None:
+    """A new session (cleared and re-issued: no fixation) under the user's epoch."""
+    request.session.clear()
+    request.session.update(uid=uid, epoch=epoch, csrf=new_csrf_token(), since=time.time())
+
+
+def client_address(request: Request) -> str:
+    """The client's address, as the server saw it (behind a reverse proxy, run uvicorn
+    with --proxy-headers and --forwarded-allow-ips so that this is the real client's)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _local(target: str) -> str:
@@ -151,8 +175,12 @@ def _local(target: str) -> str:
 
 @router.post("/logout")
 def logout(request: Request, db: DbDep, actor: MaybeActor, form: Form) -> Response:
-    if actor:
-        svc.audit(db, actor, "logout", "user", None)
+    """Ends the session on the server too: the user's session epoch moves on, so a copy
+    of the cookie (and the user's other sessions) no longer work."""
+    uid = request.session.get("uid")
+    if actor and isinstance(uid, int) and not request.headers.get("authorization"):
+        accounts.end_sessions(db, uid)
+        svc.audit(db, actor, "logout", "user", uid)
         db.commit()
     request.session.clear()
     return redirect("/login")
@@ -256,6 +284,8 @@ def create_patient(request: Request, db: DbDep, actor: Coordinator, form: Form) 
             problems=_by_field(error.problems),
         )
     except ConflictError as error:
+        svc.audit(db, actor, "conflict", "request", None, method="POST", route="/patients")
+        db.commit()
         problems = {"nhs_number": [str(error).removeprefix("nhs_number: ")]}
         return render(request, "patient_new.html", actor, 409, values=values, problems=problems)
     return redirect(f"/patients/{patient.id}")
@@ -452,6 +482,17 @@ def save_case(
     except RecordValidationError as error:
         return _form_again(request, state, actor, info, case, form)(_by_field(error.problems), 422)
     except ConflictError as error:
+        svc.audit(
+            db,
+            actor,
+            "conflict",
+            "request",
+            None,
+            method="POST",
+            route="/cases/{case_id}/edit",
+            case_id=str(case_id),
+        )
+        db.commit()
         return _form_again(request, state, actor, info, case, form)({"": [str(error)]}, 409)
     return redirect(f"/cases/{case_id}")
 
@@ -656,3 +697,120 @@ def create_user(request: Request, db: DbDep, actor: Admin, form: Form) -> Respon
         problems={},
         created=user.name,
     )
+
+
+def _user_page(
+    request: Request,
+    db: DbDep,
+    actor: svc.Actor,
+    user_id: int,
+    status: int = 200,
+    done: str | None = None,
+    problems: dict[str, list[str]] | None = None,
+) -> Response:
+    user = accounts.user_by_id(db, user_id)
+    tokens = accounts.list_tokens(db, actor, user.name)
+    return render(
+        request,
+        "user.html",
+        actor,
+        status,
+        user=user,
+        tokens=tokens,
+        done=done,
+        problems=problems or {},
+    )
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(request: Request, db: DbDep, actor: Admin, user_id: Id) -> Response:
+    return _user_page(request, db, actor, user_id)
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate_user(
+    request: Request, db: DbDep, state: StateDep, actor: Admin, user_id: Id, form: Form
+) -> Response:
+    try:
+        accounts.deactivate_user(db, actor, accounts.user_by_id(db, user_id))
+    except RecordValidationError as error:
+        return _user_page(request, db, actor, user_id, 422, problems=_by_field(error.problems))
+    state.tokens.clear()
+    done = "Deactivated: sessions ended and API tokens revoked."
+    return _user_page(request, db, actor, user_id, done=done)
+
+
+@router.post("/admin/users/{user_id}/activate")
+def activate_user(request: Request, db: DbDep, actor: Admin, user_id: Id, form: Form) -> Response:
+    accounts.activate_user(db, actor, accounts.user_by_id(db, user_id))
+    return _user_page(request, db, actor, user_id, done="Reactivated.")
+
+
+@router.post("/admin/users/{user_id}/password")
+def set_user_password(
+    request: Request, db: DbDep, state: StateDep, actor: Admin, user_id: Id, form: Form
+) -> Response:
+    try:
+        accounts.set_password(
+            db, actor, accounts.user_by_id(db, user_id), str(form.get("password", ""))
+        )
+    except RecordValidationError as error:
+        return _user_page(request, db, actor, user_id, 422, problems=_by_field(error.problems))
+    state.tokens.clear()
+    return _user_page(request, db, actor, user_id, done="Password set; their sessions ended.")
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token(db: DbDep, state: StateDep, actor: Admin, token_id: Id, form: Form) -> Response:
+    token = accounts.revoke_token(db, actor, token_id)
+    state.tokens.clear()
+    return redirect(f"/admin/users/{accounts.user_named(db, token.user).id}")
+
+
+@router.get("/account/password")
+def password_page(request: Request, actor: AnyUser) -> Response:
+    return render(request, "account_password.html", actor, problems={}, done=False)
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request, state: StateDep, actor: AnyUser, form: Form
+) -> Response:
+    """Change one's own password: the current one is checked like a login (throttled, on
+    the bounded pool); every other session ends, this one is re-issued."""
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        raise HTTPException(401, "log in first (with the login form: not with a token)")
+
+    def page(status: int, problems: dict[str, list[str]], done: bool = False) -> Response:
+        return render(request, "account_password.html", actor, status, problems=problems, done=done)
+
+    try:
+        user = await check_login(
+            state.sessions,
+            state.settings,
+            state.checks,
+            actor.name,
+            str(form.get("current", "")),
+            client_address(request),
+        )
+    except (Throttled, Busy) as error:
+        status = 429 if isinstance(error, Throttled) else 503
+        response = page(status, {"current": [str(error)]})
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    if user is None:
+        return page(422, {"current": ["wrong password"]})
+    try:
+        epoch = await run_in_threadpool(
+            _set_own_password, state, actor, user.id, str(form.get("password", ""))
+        )
+    except RecordValidationError as error:
+        return page(422, _by_field(error.problems))
+    start_session(request, user.id, epoch)
+    return page(200, {}, done=True)
+
+
+def _set_own_password(state: Any, actor: svc.Actor, user_id: int, password: str) -> int:
+    with state.sessions() as db:
+        return accounts.set_password(db, actor, accounts.user_by_id(db, user_id), password)
