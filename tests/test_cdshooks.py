@@ -26,9 +26,11 @@ from netmdt.cdshooks import (
     CardEvent,
     CdsConfig,
     FeedbackEvent,
+    InMemoryCardStore,
     InMemoryJtiStore,
     create_cds_router,
 )
+from netmdt.cdshooks.config import StoreFull
 
 HERE = Path(__file__).parent
 BASE = "https://netmdt.example.org/cds-services"
@@ -75,15 +77,21 @@ class Recorder:
         self.cards: list[CardEvent] = []
 
 
+FHIR = "https://fhir.ehr.example.org/r4"
+
+
 def make_client(
-    recorder: Recorder, transport: httpx.AsyncBaseTransport | None = None
+    recorder: Recorder, transport: httpx.AsyncBaseTransport | None = None, **settings: Any
 ) -> TestClient:
     config = CdsConfig(
-        service_base_url=BASE + "/",
-        app_base_url=APP,
-        trusted_issuers={EHR: JWKS},
-        jti_store=InMemoryJtiStore(),
-        freeze_heap=False,  # the test process creates many routers
+        **{
+            "service_base_url": BASE + "/",
+            "app_base_url": APP,
+            "trusted_issuers": {EHR: {"jwks": JWKS, "fhir_servers": [FHIR]}},
+            "jti_store": InMemoryJtiStore(),
+            "freeze_heap": False,  # the test process creates many routers
+            **settings,
+        }
     )
     app = FastAPI()
     app.include_router(
@@ -160,23 +168,50 @@ def _stable(card: dict[str, Any]) -> dict[str, Any]:
 
 
 EXPECTED_DETAIL = (
-    (
-        "**Key options that cannot be judged yet:** Surgery with curative intent, Lu-177 "
-        "DOTATATE PRRT (Lutathera, lutetium (177Lu) oxodotreotide).\n\n"
-    )
-    + """\
-**Recommended**
-- Long-acting somatostatin analogue (octreotide LAR, lanreotide Autogel)
-
-**Consider**
-- Short-acting octreotide (subcutaneous or intravenous)
-
-**Insufficient information**
-"""
+    "**Recommended**\n"
+    "\n"
+    "- **Long-acting somatostatin analogue**: Standard indication: carcinoid syndrome, VIPoma, "
+    "glucagonoma or gastrinoma (any type or grade)\n"
+    "\n"
+    "**Consider**\n"
+    "\n"
+    "- **Short-acting octreotide**: recommended only if hormone symptoms are not controlled on "
+    "current treatment (initiation or rescue of breakthrough symptoms); not known yet\n"
+    "\n"
+    "**Undecided: 11 options**, including Surgery with curative intent and Lu-177 DOTATATE PRRT. "
+    "What would decide them (options it decides): progression in the last 12 months (RECIST) "
+    "(7), hormone symptoms controlled on current treatment (7), extrahepatic metastatic sites "
+    "(4), all known disease resectable for cure (surgeon's judgement) (4), carcinoid heart "
+    "disease (3) and 15 more.\n"
+    "\n"
+    "Reasons, sources and every option: the full assessment in netmdt (link below). netmdt "
+    "supports the MDT; it does not decide."
 )
+OVERRIDES = [
+    {
+        "system": "urn:netmdt:cds:override-reason",
+        "code": "mdt-decided-otherwise",
+        "display": "The MDT has decided otherwise",
+    },
+    {
+        "system": "urn:netmdt:cds:override-reason",
+        "code": "patient-preference",
+        "display": "The patient's preference",
+    },
+    {
+        "system": "urn:netmdt:cds:override-reason",
+        "code": "record-out-of-date",
+        "display": "The record is incomplete or out of date",
+    },
+    {
+        "system": "urn:netmdt:cds:override-reason",
+        "code": "not-relevant",
+        "display": "Not relevant to this patient now",
+    },
+]
 
 
-def test_a_patient_view_call_returns_one_card_built_from_the_prefetch(
+def test_a_patient_view_call_returns_one_short_card_built_from_the_prefetch(
     client: TestClient, recorder: Recorder
 ) -> None:
     response = call(client, hook_body(SI_NET), token())
@@ -186,66 +221,58 @@ def test_a_patient_view_call_returns_one_card_built_from_the_prefetch(
     cards = response.json()["cards"]
     assert len(cards) == 1
     card = _stable(cards[0])
-    assert card["detail"].startswith(EXPECTED_DETAIL)
-    assert {k: v for k, v in card.items() if k not in ("detail", "suggestions")} == {
+    assert {k: v for k, v in card.items() if k != "suggestions"} == {
         "uuid": "UUID",
-        "summary": "NET MDT options (netmdt): 1 recommended, 1 consider, 11 need more information",
-        "indicator": "warning",
-        "source": card["source"],
-        "overrideReasons": [
-            {
-                "system": "urn:netmdt:cds:override-reason",
-                "code": "mdt-decided-otherwise",
-                "display": "The MDT has decided otherwise",
-            },
-            {
-                "system": "urn:netmdt:cds:override-reason",
-                "code": "patient-preference",
-                "display": "The patient's preference",
-            },
-            {
-                "system": "urn:netmdt:cds:override-reason",
-                "code": "record-out-of-date",
-                "display": "The record is incomplete or out of date",
-            },
-            {
-                "system": "urn:netmdt:cds:override-reason",
-                "code": "not-relevant",
-                "display": "Not relevant to this patient now",
-            },
-        ],
+        "summary": "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided",
+        "indicator": "info",
+        "detail": EXPECTED_DETAIL,
+        "source": {"label": "netmdt knowledge base 2026.11"},
+        "overrideReasons": OVERRIDES,
         "links": [
             {
-                "label": "Full netmdt assessment",
+                "label": "Full assessment in netmdt",
                 "url": "https://netmdt.example.org/patients/find?nhs_number=9000000009",
                 "type": "absolute",
             }
         ],
         "selectionBehavior": "any",
     }
-    assert card["source"]["label"] == "netmdt, knowledge base 2026.11"
-    assert card["source"]["url"].startswith("http")
     assert len(card["summary"]) < 140
+    assert [s["label"] for s in card["suggestions"]] == [
+        "Find out: progression in the last 12 months (RECIST)",
+        "Find out: hormone symptoms controlled on current treatment",
+        "Find out: extrahepatic metastatic sites",
+    ]
     first = card["suggestions"][0]
     assert first == {
-        "label": first["label"],
+        "label": "Find out: progression in the last 12 months (RECIST)",
         "uuid": "UUID",
         "actions": [
             {
                 "type": "create",
-                "description": first["actions"][0]["description"],
+                "description": "RECIST 1.1 comparison of two cross-sectional scans (CT/MRI) at "
+                "least 3-6 months apart.",
                 "resource": {
                     "resourceType": "ServiceRequest",
                     "status": "draft",
                     "intent": "proposal",
                     "subject": {"reference": "Patient/si-net-patient"},
-                    "code": first["actions"][0]["resource"]["code"],
-                    "reasonCode": first["actions"][0]["resource"]["reasonCode"],
+                    "code": {
+                        "text": "RECIST 1.1 comparison of two cross-sectional scans (CT/MRI) at "
+                        "least 3-6 months apart."
+                    },
+                    "reasonCode": [
+                        {
+                            "text": "Would decide 7 undecided option(s): Interferon alfa, Lu-177 "
+                            "DOTATATE PRRT, Y-90 DOTATOC PRRT, Liver embolisation, Liver "
+                            "transplantation for NET liver metastases, Clinical trial or "
+                            "registry, Everolimus"
+                        }
+                    ],
                 },
             }
         ],
     }
-    assert first["label"] == "Find out: Progression in the last 12 months (RECIST)"
     ServiceRequest.model_validate(first["actions"][0]["resource"])
     [event] = recorder.cards
     assert event == CardEvent(
@@ -254,7 +281,7 @@ def test_a_patient_view_call_returns_one_card_built_from_the_prefetch(
         card_uuid=cards[0]["uuid"],
         patient_fhir_id="si-net-patient",
         summary=cards[0]["summary"],
-        indicator="warning",
+        indicator="info",
         knowledge_base_version="2026.11",
         knowledge_base_fingerprint=event.knowledge_base_fingerprint,
         issuer=EHR,
@@ -344,8 +371,64 @@ def test_a_replayed_token_is_refused(client: TestClient) -> None:
     }
 
 
-def test_the_service_url_itself_is_an_accepted_audience(client: TestClient) -> None:
-    assert call(client, hook_body(SI_NET), token(aud=BASE)).status_code == 200
+@pytest.mark.parametrize(
+    ("aud", "path"),
+    [
+        (BASE, SERVICE_ID),  # the discovery URL
+        (f"{BASE}/{SERVICE_ID}/feedback", SERVICE_ID),  # the feedback URL, for a hook call
+        (f"{BASE}/{SERVICE_ID}", f"{SERVICE_ID}/feedback"),  # the hook URL, for feedback
+    ],
+)
+def test_aud_must_be_exactly_the_endpoint_called(client: TestClient, aud: str, path: str) -> None:
+    """Review finding (sandbox 8): a token for one endpoint cannot be replayed on another."""
+    body: dict[str, Any] = hook_body(SI_NET)
+    if path.endswith("feedback"):
+        body = {"feedback": [{"card": "c", "outcome": "accepted",
+                              "outcomeTimestamp": "2026-11-27T09:30:00Z"}]}  # fmt: skip
+    response = client.post(
+        f"/cds-services/{path}", json=body, headers={"Authorization": f"Bearer {token(aud=aud)}"}
+    )
+    assert response.status_code == 401
+    assert response.json() == {
+        "error": {"code": "wrong_audience", "message": f"aud must be {BASE}/{path}"}
+    }
+
+
+def test_a_token_is_remembered_through_the_leeway_and_replay_after_exp_is_refused(
+    client: TestClient,
+) -> None:
+    """Security review 5: a token past ``exp`` but inside the 30 s leeway is still accepted
+    once; its replay at ``exp + 1`` (and later, inside the leeway) is refused."""
+    now = int(time.time())
+    late = token(iat=now - 250, exp=now - 1)  # expired 1 s ago: accepted within the leeway
+    assert call(client, hook_body(SI_NET), late).status_code == 200
+    again = call(client, hook_body(SI_NET), late)
+    assert again.status_code == 401
+    assert again.json()["error"]["code"] == "replayed_token"
+
+
+def test_the_jti_store_keeps_a_token_until_the_time_it_is_given_and_is_bounded() -> None:
+    clock = [1000.0]
+    store = InMemoryJtiStore(clock=lambda: clock[0], max_entries=2)
+    assert store.check_and_remember("a", 1130) is True  # exp 1100 + leeway 30
+    clock[0] = 1101.0  # past exp, inside the leeway
+    assert store.check_and_remember("a", 1130) is False
+    assert store.check_and_remember("b", 1230) is True
+    with pytest.raises(StoreFull):
+        store.check_and_remember("c", 1230)  # two live entries: refuse, never forget
+    clock[0] = 1131.0
+    assert store.check_and_remember("c", 1260) is True  # "a" is gone now
+    assert len(store) == 2
+
+
+def test_a_full_jti_store_answers_503_busy(recorder: Recorder) -> None:
+    client = make_client(recorder, jti_store=InMemoryJtiStore(max_entries=1))
+    assert call(client, hook_body(SI_NET), token()).status_code == 200
+    response = call(client, hook_body(SI_NET), token())
+    assert response.status_code == 503
+    assert response.json() == {
+        "error": {"code": "busy", "message": "too many calls at once; try again shortly"}
+    }
 
 
 def test_missing_prefetch_without_a_fhir_server_is_412(client: TestClient) -> None:
@@ -363,37 +446,288 @@ def test_missing_prefetch_without_a_fhir_server_is_412(client: TestClient) -> No
     assert response.status_code == 412
 
 
-def test_missing_prefetch_is_fetched_from_the_fhir_server(recorder: Recorder) -> None:
+def test_a_null_prefetch_key_means_no_data_not_412(client: TestClient) -> None:
+    """Sandbox finding 2: a spec-following EHR sends null for a key it has no data for."""
+    body = hook_body({**SI_NET, "medicationRequests": None, "procedures": None})
+    response = call(client, body, token())
+    assert response.status_code == 200, response.text
+    assert response.json()["cards"][0]["summary"] == (
+        "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided"
+    )
+
+
+AUTH = {
+    "access_token": "EHR-SECRET-ACCESS-TOKEN",
+    "token_type": "Bearer",
+    "expires_in": 300,
+    "scope": "patient/*.read",
+    "subject": "netmdt",
+}
+
+
+def with_server(body: dict[str, Any], server: str = FHIR) -> dict[str, Any]:
+    return {**body, "fhirServer": server, "fhirAuthorization": AUTH}
+
+
+class FhirServer:
+    """A mock FHIR server answering the prefetch queries from a patient's prefetch;
+    ``pages``: serve each search Bundle in pages of this many entries."""
+
+    def __init__(self, data: dict[str, Any], pages: int | None = None) -> None:
+        self.data, self.pages = data, pages
+        self.seen: list[tuple[str, str | None]] = []
+
+    def key(self, request: httpx.Request) -> str:
+        return next(k for k, q in PREFETCH.items() if request.url.path.endswith(q.split("?")[0]))
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.seen.append((str(request.url), request.headers.get("authorization")))
+        value = self.data[self.key(request)]
+        if self.pages is None or value["resourceType"] != "Bundle":
+            return httpx.Response(200, json=value)
+        page = int(request.url.params.get("page", "0"))
+        entries = value["entry"][page * self.pages : (page + 1) * self.pages]
+        out: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "entry": entries}
+        if (page + 1) * self.pages < len(value["entry"]):
+            nxt = request.url.copy_set_param("page", str(page + 1))
+            out["link"] = [{"relation": "next", "url": str(nxt)}]
+        return httpx.Response(200, json=out)
+
+
+def _query(key: str) -> str:
+    return f"{FHIR}/{PREFETCH[key]}".replace("{{context.patientId}}", "si-net-patient")
+
+
+def test_absent_prefetch_keys_are_fetched_in_parallel_from_the_issuers_server(
+    recorder: Recorder,
+) -> None:
+    """Sandbox finding 13: the five queries run at once (each waits until all have
+    arrived: one after another they would never finish)."""
+    import asyncio
+
+    server = FhirServer(SI_NET)
+    arrived: list[str] = []
+    everyone = asyncio.Event()
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        arrived.append(request.url.path)
+        if len(arrived) == 5:
+            everyone.set()
+        await asyncio.wait_for(everyone.wait(), 5)
+        return server(request)
+
+    client = make_client(recorder, httpx.MockTransport(handler))
+    response = call(client, with_server(hook_body({"patient": SI_NET["patient"]})), token())
+    assert response.status_code == 200, response.text
+    assert sorted(server.seen) == sorted(
+        (_query(k), "Bearer EHR-SECRET-ACCESS-TOKEN") for k in PREFETCH if k != "patient"
+    )
+    assert response.json()["cards"][0]["summary"] == (
+        "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided"
+    )
+
+
+def test_a_fhir_server_not_configured_for_the_issuer_is_never_called(recorder: Recorder) -> None:
+    """Security review 6: any URL was fetched with the EHR's token."""
+    server = FhirServer(SI_NET)
+    client = make_client(recorder, httpx.MockTransport(server))
+    for other in ("http://127.0.0.1:9999", "https://fhir.ehr.example.org/other",
+                  "https://evil.example.org/r4", "file:///etc/passwd"):  # fmt: skip
+        body = with_server(hook_body({"patient": SI_NET["patient"]}), other)
+        response = call(client, body, token())
+        assert response.status_code == 412
+        assert response.json() == {
+            "error": {
+                "code": "prefetch_missing",
+                "message": "prefetch conditions, observations, medicationStatements, "
+                "medicationRequests, procedures missing and its fhirServer is not one "
+                "configured for this issuer",
+            }
+        }
+    assert server.seen == []
+
+
+def test_fhir_servers_must_be_https_or_loopback_http() -> None:
+    for url in ("http://fhir.example.org/r4", "ftp://x/r4", "https://u:p@x/r4", "https://x/r4?a=1"):
+        with pytest.raises(ValueError, match="fhir_servers"):
+            CdsConfig(service_base_url=BASE, app_base_url=APP,
+                      trusted_issuers={EHR: {"jwks": JWKS, "fhir_servers": [url]}})  # fmt: skip
+    config = CdsConfig(
+        service_base_url=BASE,
+        app_base_url=APP,
+        trusted_issuers={EHR: {"jwks": JWKS, "fhir_servers": ["http://127.0.0.1:8080/fhir/"]}},
+    )
+    assert config.fhir_servers == {EHR: ("http://127.0.0.1:8080/fhir",)}
+    assert config.trusted_issuers == {EHR: JWKS}
+    with pytest.raises(ValueError, match="unknown key"):
+        CdsConfig(service_base_url=BASE, app_base_url=APP,
+                  trusted_issuers={EHR: {"jwks": JWKS, "fhir_server": [FHIR]}})  # fmt: skip
+
+
+def test_paging_stays_on_the_fhir_servers_origin_and_the_token_never_leaves_it(
+    recorder: Recorder,
+) -> None:
+    """Security review 6: a next link to another host received the EHR's token."""
     seen: list[tuple[str, str | None]] = []
 
     def handler(request: httpx.Request) -> httpx.Response:
         seen.append((str(request.url), request.headers.get("authorization")))
-        key = next(k for k, q in PREFETCH.items() if request.url.path.endswith(q.split("?")[0]))
-        return httpx.Response(200, json=SI_NET[key])
+        if request.url.path.endswith("/Observation"):
+            bundle = {**SI_NET["observations"], "link": [
+                {"relation": "next", "url": "http://127.0.0.1:9998/steal-token"}]}  # fmt: skip
+            return httpx.Response(200, json=bundle)
+        if request.url.path.endswith("/Procedure"):
+            return httpx.Response(302, headers={"Location": "https://evil.example.org/x"})
+        return FhirServer(SI_NET)(request)
 
     client = make_client(recorder, httpx.MockTransport(handler))
-    body = hook_body({"patient": SI_NET["patient"], "conditions": None})
-    body["fhirServer"] = "https://fhir.ehr.example.org/r4"
-    body["fhirAuthorization"] = {
-        "access_token": "opaque-token",
-        "token_type": "Bearer",
-        "expires_in": 300,
-        "scope": "patient/*.read",
-        "subject": "netmdt",
+    body = {k: v for k, v in SI_NET.items() if k not in ("observations", "procedures")}
+    response = call(client, with_server(hook_body(body)), token())
+    assert response.status_code == 502
+    assert response.json() == {
+        "error": {
+            "code": "fhir_server_error",
+            "message": "the FHIR server answered the procedures query with HTTP 302",
+        }
     }
-    response = call(client, body, token())
+    assert all(url.startswith(FHIR + "/") for url, _ in seen), seen
+    body = {k: v for k, v in SI_NET.items() if k != "observations"}
+    response = call(client, with_server(hook_body(body)), token())
+    assert response.status_code == 200
+    assert all(url.startswith(FHIR + "/") for url, _ in seen), seen
+    assert "**Partial data.** This card rests on part of the record: results and observations " \
+        "(the FHIR server's next page is on another server (not followed))." in (
+        response.json()["cards"][0]["detail"])  # fmt: skip
+
+
+def test_fhir_answers_are_capped_in_bytes_and_entries(recorder: Recorder) -> None:
+    """Security review 6: 35 MB answers took 3.5 GB; now a budget per call, then partial."""
+    server = FhirServer(SI_NET, pages=3)
+    body = {k: v for k, v in SI_NET.items() if k != "observations"}
+    client = make_client(recorder, httpx.MockTransport(server), fhir_max_entries=4)
+    response = call(client, with_server(hook_body(body)), token())
     assert response.status_code == 200, response.text
-    assert seen == [
-        (
-            f"https://fhir.ehr.example.org/r4/{q}".replace(
-                "{{context.patientId}}", "si-net-patient"
-            ),
-            "Bearer opaque-token",
-        )
-        for k, q in PREFETCH.items()
-        if k != "patient"
+    assert (
+        "results and observations (more than netmdt fetches for one call)"
+        in (response.json()["cards"][0]["detail"])
+    )
+    assert len(server.seen) == 2  # two pages of 3: the budget of 4 ran out in the second
+    server = FhirServer(SI_NET)
+    client = make_client(recorder, httpx.MockTransport(server), fhir_max_bytes=1000)
+    response = call(client, with_server(hook_body(body)), token())
+    assert response.status_code == 200, response.text
+    assert (
+        "results and observations (more than netmdt fetches for one call)"
+        in (response.json()["cards"][0]["detail"])
+    )
+
+
+def test_a_slow_fhir_server_is_bounded_in_total_time(recorder: Recorder) -> None:
+    import asyncio
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        await asyncio.sleep(60)
+        return httpx.Response(200, json={})
+
+    client = make_client(recorder, httpx.MockTransport(handler), fhir_total_seconds=0.2)
+    response = call(client, with_server(hook_body({"patient": SI_NET["patient"]})), token())
+    assert response.status_code == 504
+    assert response.json() == {
+        "error": {
+            "code": "fhir_server_timeout",
+            "message": "the FHIR server did not answer within 0.2 s",
+        }
+    }
+
+
+def test_fhir_json_is_parsed_off_the_event_loop(
+    recorder: Recorder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+
+    import netmdt.cdshooks.fetch as fetch
+
+    on_loop: list[bool] = []
+    real = json.loads
+
+    def loads(data: Any) -> Any:
+        if len(data) > 2000:  # FHIR answers and the hook body, not the JWT's parts
+            try:
+                asyncio.get_running_loop()
+                on_loop.append(True)
+            except RuntimeError:
+                on_loop.append(False)
+        return real(data)
+
+    monkeypatch.setattr(fetch.json, "loads", loads)
+    client = make_client(recorder, httpx.MockTransport(FhirServer(SI_NET)))
+    response = call(client, with_server(hook_body({"patient": SI_NET["patient"]})), token())
+    assert response.status_code == 200
+    assert on_loop and not any(on_loop)
+
+
+def test_an_unknown_patient_is_a_clear_404_not_502(recorder: Recorder) -> None:
+    """Sandbox finding 9."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"resourceType": "OperationOutcome", "issue": []})
+
+    client = make_client(recorder, httpx.MockTransport(handler))
+    response = call(client, with_server(hook_body({})), token())
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": {
+            "code": "unknown_patient",
+            "message": "the FHIR server has no such Patient (context.patientId)",
+        }
+    }
+    response = call(client, hook_body({**SI_NET, "patient": None}), token())
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "unknown_patient"
+
+
+def _paged(key: str, size: int) -> dict[str, Any]:
+    bundle = SI_NET[key]
+    return {**bundle, "entry": bundle["entry"][:size],
+            "link": [{"relation": "next", "url": f"{_query(key)}&page=1"}]}  # fmt: skip
+
+
+def test_a_paged_prefetch_is_completed_when_authorised_else_the_card_says_partial(
+    recorder: Recorder,
+) -> None:
+    """Sandbox finding 3: the SCLC card silently used 23 facts of 106."""
+    server = FhirServer(SI_NET, pages=3)
+    client = make_client(recorder, httpx.MockTransport(server))
+    body = hook_body({**SI_NET, "observations": _paged("observations", 3)})
+    alone = call(client, body, token()).json()["cards"][0]
+    assert alone["detail"].count("**Partial data.**") == 1
+    assert "results and observations (the EHR sent only the first page)" in alone["detail"]
+    assert server.seen == []
+    completed = call(client, with_server(body), token()).json()["cards"][0]
+    assert "Partial data" not in completed["detail"]
+    assert completed["summary"] == (
+        "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided"
+    )
+    pages = len(SI_NET["observations"]["entry"]) // 3
+    assert [url for url, _ in server.seen] == [
+        f"{_query('observations')}&page={n}" for n in range(1, pages + 1)
     ]
-    assert response.json()["cards"][0]["indicator"] == "warning"
+
+
+def test_an_operation_outcome_in_prefetch_is_fetched_again_or_said_to_be_missing(
+    recorder: Recorder,
+) -> None:
+    """Sandbox finding 4: an OperationOutcome was read as data, silently."""
+    failed = {"resourceType": "OperationOutcome",
+              "issue": [{"severity": "error", "code": "timeout"}]}  # fmt: skip
+    server = FhirServer(SI_NET)
+    client = make_client(recorder, httpx.MockTransport(server))
+    body = hook_body({**SI_NET, "observations": failed})
+    alone = call(client, body, token()).json()["cards"][0]
+    assert "results and observations (the EHR could not fetch them)" in alone["detail"]
+    completed = call(client, with_server(body), token()).json()["cards"][0]
+    assert "Partial data" not in completed["detail"]
+    assert server.seen == [(_query("observations"), "Bearer EHR-SECRET-ACCESS-TOKEN")]
 
 
 def test_a_prefetch_for_another_patient_is_refused(client: TestClient) -> None:
@@ -431,10 +765,12 @@ def test_an_unknown_service_is_404(client: TestClient) -> None:
 def test_feedback_is_validated_and_handed_to_the_app(
     client: TestClient, recorder: Recorder
 ) -> None:
+    card = call(client, hook_body(SI_NET), token()).json()["cards"][0]
+    card_id, suggestion = card["uuid"], card["suggestions"][0]["uuid"]
     body = {
         "feedback": [
             {
-                "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+                "card": card_id,
                 "outcome": "overridden",
                 "overrideReason": {
                     "reason": {
@@ -447,23 +783,19 @@ def test_feedback_is_validated_and_handed_to_the_app(
                 "outcomeTimestamp": "2026-11-27T09:30:00Z",
             },
             {
-                "card": "9368d37b-283f-44a0-93ea-547cebab93ed",
+                "card": card_id,
                 "outcome": "accepted",
-                "acceptedSuggestions": [{"id": "e56e1945-20b3-4393-8503-a1a20fd73152"}],
+                "acceptedSuggestions": [{"id": suggestion}],
                 "outcomeTimestamp": "2026-11-27T09:31:00Z",
             },
         ]
     }
-    response = client.post(
-        f"/cds-services/{SERVICE_ID}/feedback",
-        json=body,
-        headers={"Authorization": f"Bearer {token(aud=f'{BASE}/{SERVICE_ID}/feedback')}"},
-    )
+    response = feedback(client, body)
     assert response.status_code == 200, response.text
     assert recorder.feedback == [
         FeedbackEvent(
             service_id=SERVICE_ID,
-            card_uuid="9368d37b-283f-44a0-93ea-547cebab93ed",
+            card_uuid=card_id,
             outcome="overridden",
             accepted_suggestions=[],
             override_reason_code="mdt-decided-otherwise",
@@ -475,9 +807,9 @@ def test_feedback_is_validated_and_handed_to_the_app(
         ),
         FeedbackEvent(
             service_id=SERVICE_ID,
-            card_uuid="9368d37b-283f-44a0-93ea-547cebab93ed",
+            card_uuid=card_id,
             outcome="accepted",
-            accepted_suggestions=["e56e1945-20b3-4393-8503-a1a20fd73152"],
+            accepted_suggestions=[suggestion],
             override_reason_code=None,
             override_reason_display=None,
             user_comment=None,
@@ -488,15 +820,67 @@ def test_feedback_is_validated_and_handed_to_the_app(
     ]
 
 
+def feedback(client: TestClient, body: dict[str, Any]) -> httpx.Response:
+    bearer = token(aud=f"{BASE}/{SERVICE_ID}/feedback")
+    return client.post(
+        f"/cds-services/{SERVICE_ID}/feedback", json=body,
+        headers={"Authorization": f"Bearer {bearer}"},
+    )  # fmt: skip
+
+
+def _item(card: str, **more: Any) -> dict[str, Any]:
+    return {"card": card, "outcome": "accepted", "outcomeTimestamp": "2026-11-27T09:30:00Z",
+            **more}  # fmt: skip
+
+
+def test_feedback_is_accepted_only_for_cards_issued_and_their_suggestions(
+    client: TestClient, recorder: Recorder
+) -> None:
+    """Sandbox finding 10: feedback for a card never issued was accepted and audited."""
+    never = feedback(client, {"feedback": [_item("9368d37b-283f-44a0-93ea-547cebab93ed")]})
+    assert never.status_code == 404
+    assert never.json() == {
+        "error": {"code": "unknown_card", "message": "feedback[0].card: no such card was issued"}
+    }
+    card = call(client, hook_body(SI_NET), token()).json()["cards"][0]
+    stranger = feedback(client, {"feedback": [
+        _item(card["uuid"]), _item(card["uuid"], acceptedSuggestions=[{"id": "not-ours"}])]})  # fmt: skip
+    assert stranger.status_code == 400
+    assert stranger.json()["error"] == {
+        "code": "unknown_suggestion",
+        "message": "feedback[1].acceptedSuggestions: not a suggestion of this card",
+    }
+    assert recorder.feedback == []  # nothing recorded half-way
+    ok = feedback(client, {"feedback": [_item(card["uuid"])] * 10})
+    assert ok.status_code == 200
+    more = feedback(client, {"feedback": [_item(card["uuid"])]})
+    assert more.status_code == 429
+    assert more.json()["error"]["code"] == "too_much_feedback"
+    assert len(recorder.feedback) == 10
+    many = feedback(client, {"feedback": [_item(card["uuid"])] * 21})
+    assert many.status_code == 400
+    assert many.json()["error"]["message"] == (
+        "feedback: List should have at most 20 items after validation, not 21"
+    )
+
+
+def test_the_card_store_is_bounded() -> None:
+    from netmdt.cdshooks.config import IssuedCard
+
+    store = InMemoryCardStore(max_cards=2)
+    for n in range(3):
+        store.remember(f"c{n}", IssuedCard(EHR, frozenset()))
+    assert (store.get("c0"), len(store)) == (None, 2)
+    assert store.get("c2") == IssuedCard(EHR, frozenset())
+
+
 def test_feedback_without_a_token_or_with_a_bad_outcome_is_refused(
     client: TestClient, recorder: Recorder
 ) -> None:
     url = f"/cds-services/{SERVICE_ID}/feedback"
     item = {"card": "c", "outcome": "ignored", "outcomeTimestamp": "2026-11-27T09:30:00Z"}
     assert client.post(url, json={"feedback": [item]}).status_code == 401
-    response = client.post(
-        url, json={"feedback": [item]}, headers={"Authorization": f"Bearer {token()}"}
-    )
+    response = feedback(client, {"feedback": [item]})
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_request"
     assert recorder.feedback == []
@@ -525,9 +909,14 @@ def test_every_error_code_the_service_can_answer_is_documented() -> None:
 
     root = Path(__file__).parent.parent
     source = "".join(
-        (root / "src/netmdt/cdshooks" / f).read_text() for f in ("auth.py", "router.py")
+        (root / "src/netmdt/cdshooks" / f).read_text() for f in ("auth.py", "router.py", "fetch.py")
     )
-    codes = set(re.findall(r'(?:_Refusal\(\s*\d{3},\s*|AuthError\(\s*)"([a-z_]+)"', source))
+    codes = set(
+        re.findall(
+            r'(?:Refusal\(\s*\d{3},\s*|AuthError\(\s*|error_response\(\s*\d{3},\s*)"([a-z_]+)"',
+            source,
+        )
+    )
     assert len(codes) >= 15, codes
     errors_doc = (root / "docs/errors.md").read_text()
     fhir_doc = (root / "docs/fhir.md").read_text()
