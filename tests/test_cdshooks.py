@@ -179,9 +179,9 @@ EXPECTED_DETAIL = (
     "current treatment (initiation or rescue of breakthrough symptoms); not known yet\n"
     "\n"
     "**Undecided: 11 options**, including Surgery with curative intent and Lu-177 DOTATATE PRRT. "
-    "What would decide them (options it decides): progression in the last 12 months (RECIST) "
-    "(7), hormone symptoms controlled on current treatment (7), extrahepatic metastatic sites "
-    "(4), all known disease resectable for cure (surgeon's judgement) (4), carcinoid heart "
+    "What would decide them (options it decides): Progression in the last 12 months (RECIST) "
+    "(7), Hormone symptoms controlled on current treatment (7), Extrahepatic metastatic sites "
+    "(4), All known disease resectable for cure (surgeon's judgement) (4), Carcinoid heart "
     "disease (3) and 15 more.\n"
     "\n"
     "Reasons, sources and every option: the full assessment in netmdt (link below). netmdt "
@@ -239,13 +239,13 @@ def test_a_patient_view_call_returns_one_short_card_built_from_the_prefetch(
     }
     assert len(card["summary"]) < 140
     assert [s["label"] for s in card["suggestions"]] == [
-        "Find out: progression in the last 12 months (RECIST)",
-        "Find out: hormone symptoms controlled on current treatment",
-        "Find out: extrahepatic metastatic sites",
+        "Find out: Progression in the last 12 months (RECIST)",
+        "Find out: Hormone symptoms controlled on current treatment",
+        "Find out: Extrahepatic metastatic sites",
     ]
     first = card["suggestions"][0]
     assert first == {
-        "label": "Find out: progression in the last 12 months (RECIST)",
+        "label": "Find out: Progression in the last 12 months (RECIST)",
         "uuid": "UUID",
         "actions": [
             {
@@ -843,8 +843,8 @@ def test_feedback_is_accepted_only_for_cards_issued_and_their_suggestions(
         "error": {"code": "unknown_card", "message": "feedback[0].card: no such card was issued"}
     }
     card = call(client, hook_body(SI_NET), token()).json()["cards"][0]
-    stranger = feedback(client, {"feedback": [
-        _item(card["uuid"]), _item(card["uuid"], acceptedSuggestions=[{"id": "not-ours"}])]})  # fmt: skip
+    foreign = _item(card["uuid"], acceptedSuggestions=[{"id": "not-ours"}])
+    stranger = feedback(client, {"feedback": [_item(card["uuid"]), foreign]})
     assert stranger.status_code == 400
     assert stranger.json()["error"] == {
         "code": "unknown_suggestion",
@@ -968,3 +968,176 @@ def test_an_unknown_time_zone_is_refused_when_the_service_is_configured() -> Non
         CdsConfig(
             service_base_url=BASE, app_base_url=APP, trusted_issuers={}, timezone="Mars/Olympus"
         )
+
+
+SYNTHEA = HERE / "fhir/external/synthea-r4"
+KINDS = ("Patient", "Condition", "Observation", "MedicationStatement", "MedicationRequest",
+         "Procedure")  # fmt: skip
+
+
+def synthea(name: str, alive: bool = False) -> tuple[str, dict[str, Any]]:
+    """A Synthea patient (tests/fhir/external) as prefetch; ``alive``: without the death."""
+    [path] = SYNTHEA.glob(f"{name}_*.json")
+    resources = [e["resource"] for e in json.loads(path.read_text())["entry"]]
+    resources = [r for r in resources if r["resourceType"] in KINDS]
+    patient = next(r for r in resources if r["resourceType"] == "Patient")
+    if alive:
+        patient.pop("deceasedDateTime", None)
+        patient.pop("deceasedBoolean", None)
+    return str(patient["id"]), prefetch_from(resources)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Buster_Hoeger", "not_neuroendocrine"),  # no cancer
+        ("Darin_Skiles", "not_neuroendocrine"),  # colon cancer
+        ("Austin_Franecki", "deceased"),  # non-small-cell lung cancer, dead
+        ("Sherman_McGlynn", "deceased"),  # small-cell lung cancer (a NEC), dead
+    ],
+)
+def test_no_card_when_netmdt_has_nothing_to_say(
+    client: TestClient, recorder: Recorder, name: str, why: str
+) -> None:
+    """Sandbox finding 1: every patient got a warning card, with or without a NET, alive
+    or dead. The specification: a service with no guidance answers no cards."""
+    patient, prefetch = synthea(name)
+    response = call(client, hook_body(prefetch, patient), token())
+    assert response.status_code == 200, response.text
+    assert response.json() == {"cards": []}
+    [event] = recorder.cards
+    assert (event.card_uuid, event.summary, event.indicator) == (None, f"no card: {why}", "none")
+
+
+def test_a_deceased_net_patient_gets_no_card(client: TestClient) -> None:
+    dead = {**SI_NET, "patient": {**SI_NET["patient"], "deceasedDateTime": "2026-10-01"}}
+    assert call(client, hook_body(dead), token()).json() == {"cards": []}
+    assert call(client, hook_body({**SI_NET, "conditions": None}), token()).json() == {"cards": []}
+
+
+def _card(client: TestClient, prefetch: dict[str, Any], patient: str) -> dict[str, Any]:
+    response = call(client, hook_body(prefetch, patient), token())
+    assert response.status_code == 200, response.text
+    [card] = response.json()["cards"]
+    return dict(card)
+
+
+def test_the_indicator_is_info_unless_the_ehr_could_supply_what_a_main_option_lacks(
+    client: TestClient,
+) -> None:
+    """Sandbox finding 5: the indicator was always warning (curative surgery always lacks
+    the surgeon's judgement, which FHIR never carries)."""
+    si_net = _card(client, SI_NET, "si-net-patient")
+    assert si_net["indicator"] == "info"
+    pnet = _card(client, prefetch_of(HERE / "fhir/pnet-bundle.json"), "pnet-patient")
+    assert pnet["indicator"] == "warning"
+    assert pnet["detail"].split("\n\n")[0] == (
+        "**Check the record.** Results the EHR can hold would decide Long-acting somatostatin "
+        "analogue, Cytotoxic chemotherapy, Lu-177 DOTATATE PRRT: SSTR imaging positive, "
+        "Neutrophils (x10⁹/L), Platelets (x10⁹/L), All lesions SSTR-avid and 8 more."
+    )
+    patient, prefetch = synthea("Sherman_McGlynn", alive=True)
+    assert _card(client, prefetch, patient)["indicator"] == "warning"
+
+
+def test_a_record_that_contradicts_itself_is_a_warning(client: TestClient) -> None:
+    primary = next(
+        e["resource"] for e in SI_NET["conditions"]["entry"]
+        if e["resource"]["id"] == "si-net-primary"
+    )  # fmt: skip
+    other = {k: v for k, v in primary.items() if k != "extension"}
+    other["id"] = "si-net-primary-2"
+    other["code"] = {"coding": [{"system": "http://hl7.org/fhir/sid/icd-10-cm", "code": "C7A.1"}]}
+    conditions = {**SI_NET["conditions"],
+                  "entry": [*SI_NET["conditions"]["entry"], {"resource": other}]}  # fmt: skip
+    card = _card(client, {**SI_NET, "conditions": conditions}, "si-net-patient")
+    assert card["indicator"] == "warning"
+    day = primary.get("onsetDateTime", "")[:10]
+    assert card["detail"].startswith(
+        "**Check the record.** The record gives two values for the tumour's type on "
+        f"{datetime.fromisoformat(day):%d %b %Y}: NET and NEC."
+    ), card["detail"][:300]
+
+
+def _every_card(client: TestClient) -> list[dict[str, Any]]:
+    inputs = [("si-net-patient", SI_NET),
+              ("pnet-patient", prefetch_of(HERE / "fhir/pnet-bundle.json")),
+              synthea("Sherman_McGlynn", alive=True)]  # fmt: skip
+    return [_card(client, prefetch, patient) for patient, prefetch in inputs]
+
+
+def test_every_card_is_short_plain_and_free_of_internal_ids(client: TestClient) -> None:
+    """Sandbox findings 7 and 11: 2.3k-10.7k characters, a bullet of 1,002, merged last
+    lines, "record [] if none", option ids, NICE TA449 as the source of an SCLC card."""
+    from netmdt.kb import load_kb
+
+    ids = [o for o in load_kb().options if "_" in o]
+    for card in _every_card(client):
+        detail = card["detail"]
+        assert len(detail) < 1500, len(detail)
+        lines = detail.splitlines()
+        assert all(len(line) <= 250 for line in lines if line.startswith("- "))
+        assert max(len(line) for line in lines) <= 450
+        for block in detail.split("\n\n"):  # a paragraph, or a list: nothing merges
+            assert "\n" not in block or all(ln.startswith("- ") for ln in block.split("\n"))
+        shown = json.dumps(card, ensure_ascii=False)
+        assert "[]" not in shown and "if none" not in shown
+        assert [i for i in ids if i in shown] == []
+        assert card["source"] == {"label": "netmdt knowledge base 2026.11"}
+        assert "TA449" not in shown
+        assert card["indicator"] in ("info", "warning")
+
+
+def test_pending_checks_of_a_leading_option_are_shown_when_the_assessment_has_them() -> None:
+    from netmdt.cdshooks.cards import leading
+
+    class Check:
+        label = "Ki-67 from the resection specimen"
+
+    assessment = _assessment_of(SI_NET)
+    option = next(o for o in assessment.options if o.verdict == "recommended")
+    with_check = option.model_copy()
+    object.__setattr__(with_check, "__dict__", {**option.__dict__, "pending_checks": [Check()]})
+    options = [with_check if o is option else o for o in assessment.options]
+    blocks = leading(assessment.model_copy(update={"options": options}))
+    assert blocks[0].endswith("Subject to: Ki-67 from the resection specimen.")
+
+
+def _assessment_of(prefetch: dict[str, Any]) -> Any:
+    from netmdt.engine.assess import assess
+    from netmdt.fhir.importer import import_fhir
+
+    resources = [prefetch["patient"]] + [
+        e["resource"] for k, v in prefetch.items() if k != "patient" for e in v["entry"]
+    ]
+    return assess(import_fhir(resources, assessed_on=NOW.date(), health_system="nhs_england").case)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code", "allow"),
+    [
+        ("GET", f"/cds-services/{SERVICE_ID}", 405, "method_not_allowed", "POST"),
+        ("GET", f"/cds-services/{SERVICE_ID}/feedback", 405, "method_not_allowed", "POST"),
+        ("PUT", "/cds-services", 405, "method_not_allowed", "GET"),
+        ("POST", f"/cds-services//{SERVICE_ID}", 404, "unknown_service", None),
+        ("GET", f"/cds-services//{SERVICE_ID}", 404, "unknown_service", None),
+        ("GET", "/cds-services/", 404, "not_found", None),
+        ("GET", "/cds-services/a/b/c", 404, "unknown_service", None),
+    ],
+)
+def test_every_answer_under_cds_services_is_json(
+    tmp_path: Path, method: str, path: str, status: int, code: str, allow: str | None
+) -> None:
+    """Sandbox finding 12: a GET on the service URL and a double slash answered HTML; the
+    whole app is used here, with its own error pages."""
+    from netmdt.api import create_app
+    from netmdt.config import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/n.db", secret_key="t",
+                              cds_freeze_heap=False))  # fmt: skip
+    with TestClient(app) as web:
+        response = web.request(method, path)
+    assert response.status_code == status
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["error"]["code"] == code
+    assert response.headers.get("allow") == allow

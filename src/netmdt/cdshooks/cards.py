@@ -153,7 +153,8 @@ def _conflicts(report: ImportReport) -> list[str]:
 
 
 def _show(value: Any) -> str:
-    return str(value).replace("_", " ")
+    text = str(value).replace("_", " ")
+    return text.upper() if text in ("net", "nec", "minen") else text
 
 
 # ------------------------------------------------------------------ text
@@ -253,7 +254,7 @@ def undecided(a: Assessment, config: CdsConfig) -> list[str]:
     key = [short_name(o.name) for o in main + [o for o in options if o not in main]][:2]
     text = f"**Undecided: {len(options)} option{'s' if len(options) != 1 else ''}**"
     text += f", including {' and '.join(key)}." if len(options) > 2 else f": {' and '.join(key)}."
-    facts = [f"{_lower(i.label)} ({len(i.settles)})" for i in a.next_investigations]
+    facts = [f"{i.label} ({len(i.settles)})" for i in a.next_investigations]
     if facts:
         text += " What would decide them (options it decides): " + _list(facts, MAX_FACTS) + "."
     return [text]
@@ -336,7 +337,7 @@ def _suggestions(a: Assessment, patient: Mapping[str, Any]) -> list[dict[str, An
         }
         out.append(
             {
-                "label": _clip(f"Find out: {_lower(inv.label)}", 140),
+                "label": _clip(f"Find out: {inv.label}", 140),
                 "uuid": str(uuid.uuid4()),
                 "actions": [{"type": "create", "description": how, "resource": request}],
             }

@@ -158,6 +158,18 @@ def create_cds_router(
         return JSONResponse({})
 
     @router.api_route(
+        "/cds-services",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+    def discovery_only(request: Request) -> JSONResponse:
+        response = error_response(
+            405, "method_not_allowed", f"{request.method} is not allowed here; use GET"
+        )
+        response.headers["Allow"] = "GET"
+        return response
+
+    @router.api_route(
         "/cds-services/{rest:path}",
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
         include_in_schema=False,
