@@ -645,8 +645,6 @@ def test_fhir_json_is_parsed_off_the_event_loop(
 ) -> None:
     import asyncio
 
-    import netmdt.cdshooks.fetch as fetch
-
     on_loop: list[bool] = []
     real = json.loads
 
@@ -659,7 +657,7 @@ def test_fhir_json_is_parsed_off_the_event_loop(
                 on_loop.append(False)
         return real(data)
 
-    monkeypatch.setattr(fetch.json, "loads", loads)
+    monkeypatch.setattr(json, "loads", loads)  # the module fetch.py parses with
     client = make_client(recorder, httpx.MockTransport(FhirServer(SI_NET)))
     response = call(client, with_server(hook_body({"patient": SI_NET["patient"]})), token())
     assert response.status_code == 200
@@ -820,7 +818,7 @@ def test_feedback_is_validated_and_handed_to_the_app(
     ]
 
 
-def feedback(client: TestClient, body: dict[str, Any]) -> httpx.Response:
+def feedback(client: TestClient, body: dict[str, Any]) -> Any:
     bearer = token(aud=f"{BASE}/{SERVICE_ID}/feedback")
     return client.post(
         f"/cds-services/{SERVICE_ID}/feedback", json=body,
