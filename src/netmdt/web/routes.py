@@ -33,7 +33,7 @@ from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Throttled, authenticate, new_csrf_token, same_token
 from netmdt.assessment import VERDICTS, Assessment
 from netmdt.errors import ConflictError, Problem, RecordValidationError
-from netmdt.nhs import normalise_nhs_number, nhs_number_valid
+from netmdt.nhs import nhs_number_valid, normalise_nhs_number
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store.schemas import MAX_ID
