@@ -217,7 +217,7 @@ def test_a_patient_view_call_returns_one_short_card_built_from_the_prefetch(
     response = call(client, hook_body(SI_NET), token())
     assert response.status_code == 200, response.text
     timing = [part.split(";")[0] for part in response.headers["server-timing"].split(", ")]
-    assert timing == ["import", "assess", "card"]
+    assert timing == ["fetch", "import", "assess", "card"]
     cards = response.json()["cards"]
     assert len(cards) == 1
     card = _stable(cards[0])
@@ -945,6 +945,20 @@ def test_logs_carry_no_patient_data(client: TestClient, caplog: pytest.LogCaptur
     assert "cds call: service=netmdt-patient-view resources=24" in text
     for secret in ("si-net-patient", "9000000009", "Alice", "1968"):
         assert secret not in text
+
+
+def test_fetching_logs_no_patient_data(
+    recorder: Recorder, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    client = make_client(recorder, httpx.MockTransport(FhirServer(SI_NET)))
+    with caplog.at_level(logging.DEBUG, logger="netmdt"), caplog.at_level(logging.INFO):
+        body = with_server(hook_body({"patient": SI_NET["patient"]}))
+        assert call(client, body, token()).status_code == 200
+    assert "cds call: service=netmdt-patient-view resources=24 cards=1 partial=0" in caplog.text
+    for secret in ("si-net-patient", "9000000009", "Alice", "EHR-SECRET"):
+        assert secret not in caplog.text
 
 
 def test_the_router_freezes_the_start_up_heap_unless_told_not_to(
