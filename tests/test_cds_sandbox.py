@@ -121,8 +121,8 @@ class ReadOnlyFhir:
 class Served:
     """An ASGI app served by uvicorn on a free loopback port, in a thread."""
 
-    def __init__(self, app: Any) -> None:
-        self.port = free_port()
+    def __init__(self, app: Any, port: int | None = None) -> None:
+        self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
                                 access_log=False)  # fmt: skip
@@ -150,6 +150,8 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     tmp = tmp_path_factory.mktemp("cds-sandbox")
     site = tmp / "sandbox"
     shutil.copytree(SANDBOX, site, ignore=shutil.ignore_patterns("ecprivkey.pem"))
+    for folder in (site, site / ".well-known"):  # the original is read-only; let pytest clean
+        folder.chmod(0o755)
     sandbox = Served(Starlette(routes=[Mount("/", StaticFiles(directory=site, html=True))]))
     fhir = ReadOnlyFhir(SI_NET, NO_CANCER)
     fhir_served = Served(fhir.app())
@@ -167,27 +169,10 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         cds_freeze_heap=False,
     )
     app = create_app(settings)
-    audit: list[tuple[str, str]] = []
-    netmdt = _serve_on(app, netmdt_port)
-    yield {"sandbox": sandbox.url, "fhir": fhir_served.url, "netmdt": netmdt.url,
-           "fhir_server": fhir, "app": app, "audit": audit}  # fmt: skip
+    netmdt = Served(app, netmdt_port)
+    yield {"sandbox": sandbox.url, "fhir": fhir_served.url, "netmdt": netmdt.url, "app": app}
     for s in (netmdt, fhir_served, sandbox):
         s.stop()
-
-
-def _serve_on(app: Any, port: int) -> Served:
-    served = Served.__new__(Served)
-    served.port, served.url = port, f"http://127.0.0.1:{port}"
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
-                            access_log=False)  # fmt: skip
-    served.server = uvicorn.Server(config)
-    served.thread = threading.Thread(target=served.server.run, daemon=True)
-    served.thread.start()
-    for _ in range(400):
-        if served.server.started:
-            return served
-        time.sleep(0.025)
-    raise RuntimeError("netmdt did not start")
 
 
 @pytest.fixture(scope="module")
