@@ -226,19 +226,23 @@ async def _fetch_all(
         verify=tls_context(),
     ) as client:
         reader = _Reader(client, server, access_token, budget)
-        jobs = {
-            key: reader.pages(key, url or f"{server}/{_query(key, pid)}")
-            for key, url in todo.items()
-        }
         try:
-            async with asyncio.timeout(config.fhir_total_seconds):
-                results = await asyncio.gather(*jobs.values())
+            async with asyncio.timeout(config.fhir_total_seconds), asyncio.TaskGroup() as group:
+                tasks = {
+                    key: group.create_task(reader.pages(key, url or f"{server}/{_query(key, pid)}"))
+                    for key, url in todo.items()
+                }  # one query fails: the others are cancelled, not left running
         except TimeoutError:
             raise Refusal(
                 504, "fhir_server_timeout",
                 f"the FHIR server did not answer within {config.fhir_total_seconds:g} s",
             ) from None  # fmt: skip
-    return dict(zip(jobs, results, strict=True))
+        except BaseExceptionGroup as failed:
+            refusals = [e for e in failed.exceptions if isinstance(e, Refusal)]
+            if refusals:
+                raise refusals[0] from None
+            raise
+    return {key: task.result() for key, task in tasks.items()}
 
 
 @cache
