@@ -35,8 +35,9 @@ from pydantic import ValidationError
 
 import netmdt
 from netmdt.assessment import VERDICTS
-from netmdt.case.disease import ExtrahepaticSite, Progression
-from netmdt.case.history import LiverDirected, OptionId, Outcome
+from netmdt.case.context import HealthSystem
+from netmdt.case.disease import ExtrahepaticSite, Progression, ValveSeverity
+from netmdt.case.history import LiverDirected, OptionId, Outcome, Regimen
 from netmdt.case.imaging import SstrModality, Uptake
 from netmdt.case.performance import Comorbidity
 from netmdt.case.tumour import (
@@ -68,7 +69,7 @@ PRIMARY_SITES: tuple[str, ...] = get_args(PrimarySite)
 GRADES: tuple[str, ...] = get_args(Grade)
 SYNDROMES = tuple(s for s in get_args(FunctionalSyndrome) if s != "none")
 HEREDITARY: tuple[str, ...] = get_args(HereditarySyndrome)
-HEREDITARY_WEIGHTS = (80, 8, 3, 3, 3, 3)
+HEREDITARY_WEIGHTS = (80, 8, 3, 3, 3, 3, 3, 2)
 LUNG_SUBTYPES: tuple[str, ...] = get_args(LungSubtype)
 NEC_SUBTYPES: tuple[str, ...] = get_args(NecSubtype)
 DEPTHS: tuple[str, ...] = get_args(Depth)
@@ -81,6 +82,9 @@ UPTAKES: tuple[str, ...] = get_args(Uptake)
 COMORBIDITIES: tuple[str, ...] = get_args(Comorbidity)
 THERAPIES: tuple[str, ...] = get_args(OptionId)
 OUTCOMES: tuple[str, ...] = get_args(Outcome)
+REGIMENS: tuple[str, ...] = get_args(Regimen)
+VALVES: tuple[str, ...] = get_args(ValveSeverity)
+HEALTH_SYSTEMS: tuple[str, ...] = get_args(HealthSystem)
 LIVER_DIRECTED: tuple[str, ...] = get_args(LiverDirected)
 SURGERY = (
     "right_hemicolectomy",
@@ -123,6 +127,8 @@ BILI_UMOL_T = (33.0, 34.0, 35.0)
 ALT_T = (2.9, 3.0, 3.1)
 INR_T = (1.2, 1.3, 1.5, 1.6)
 LIFE_T = (2.9, 3.0, 12.0, 12.1)
+LUNG_SHUNT_T = (9.9, 10.0, 10.1, 19.9, 20.0, 20.1)
+MESOAPPENDIX_T = (0.0, 2.9, 3.0, 3.1)
 PFS_T = (5.9, 6.0, 12.0)
 # Days before assessed_on: 4 weeks = 28 days, 6 months = 182.6 days, 12 months = 365.25 days.
 DAYS_T = (0, 1, 27, 28, 29, 182, 183, 184, 365, 366, 367)
@@ -213,6 +219,10 @@ def _tumour(g: _Gen) -> dict[str, Any]:
     g.put(t, "colon_segment", lambda: g.one(COLON_SEGMENTS), rare)
     g.put(t, "multifocal", lambda: g.flag(0.2))
     g.put(t, "bowel_movements_per_day", lambda: g.real(0.0, 15.0, BOWEL_T))
+    # case format v1.1
+    g.put(t, "duodenal_location", lambda: g.one(("ampullary", "non_ampullary")), rare)
+    g.put(t, "appendix_location", lambda: g.one(("tip", "body", "base")), rare)
+    g.put(t, "mesoappendiceal_invasion_mm", lambda: g.real(0.0, 10.0, MESOAPPENDIX_T), rare)
     return t
 
 
@@ -244,6 +254,12 @@ def _disease(g: _Gen) -> dict[str, Any]:
     g.put(d, "measurable_recist", lambda: g.flag(0.8))
     g.put(d, "progression", lambda: g.one(PROGRESSION))
     g.put(d, "carcinoid_heart_disease", lambda: g.flag(0.1))
+    # case format v1.1
+    g.put(d, "residual_disease", lambda: g.flag(0.7))
+    g.put(d, "chd_valve_severity", lambda: g.one(VALVES, (70, 12, 10, 8)), 0.6)
+    g.put(d, "bone_metastases_symptomatic", lambda: g.flag(0.2), 0.6)
+    g.put(d, "spinal_cord_compression", lambda: g.flag(0.05), 0.6)
+    g.put(d, "oligometastatic", lambda: g.flag(0.2), 0.5)
     return d
 
 
@@ -275,6 +291,7 @@ def _imaging(g: _Gen) -> dict[str, Any]:
     g.put(im, "sstr", sstr)
     g.put(im, "mibg", mibg, 0.6)
     g.put(im, "fdg_pet", fdg, 0.4)
+    g.put(im, "lung_shunt_percent", lambda: g.real(0.0, 40.0, LUNG_SHUNT_T), 0.8)
     return im
 
 
@@ -293,6 +310,7 @@ def _labs(g: _Gen) -> dict[str, Any]:
     g.put(lab, "inr", lambda: g.real(0.8, 3.0, INR_T, digits=2))
     g.put(lab, "nt_probnp_ng_l", lambda: g.real(5.0, 5000.0))
     g.put(lab, "u5hiaa_umol_24h", lambda: g.real(5.0, 2000.0))
+    g.put(lab, "pregnancy_test", lambda: g.one(("negative", "positive"), (95, 5)), 0.8)
     g.put(lab, "date", g.day)
     return lab
 
@@ -310,6 +328,7 @@ def _performance(g: _Gen) -> dict[str, Any]:
     g.put(p, "karnofsky", karnofsky, 0.5)
     g.put(p, "comorbidities", lambda: g.some(COMORBIDITIES, 3, p_empty=0.5))
     g.put(p, "can_isolate_after_radionuclide", lambda: g.flag(0.85))
+    g.put(p, "child_pugh", lambda: g.one(("A", "B", "C"), (80, 15, 5)), 0.7)
     return p
 
 
@@ -321,6 +340,8 @@ def _prior_treatment(g: _Gen) -> dict[str, Any]:
     g.put(t, "cycles", lambda: g.integer(0, 8, (1, 2, 3, 4)), 0.6)
     g.put(t, "outcome", lambda: g.one(OUTCOMES))
     g.put(t, "progression_free_months", lambda: g.real(0.0, 60.0, PFS_T), 0.6)
+    if t["therapy"] == "chemotherapy":
+        g.put(t, "regimen", lambda: g.one(REGIMENS), 0.4)
     return t
 
 
@@ -333,12 +354,14 @@ def _history(g: _Gen) -> dict[str, Any]:
     g.put(h, "portal_vein_thrombosis", lambda: g.flag(0.05))
     g.put(h, "primary_resection_date", g.day, 0.5)
     g.put(h, "prior_liver_directed_therapy", lambda: g.some(LIVER_DIRECTED, 2, p_empty=0.7))
+    g.put(h, "alpha_blockade_established", lambda: g.flag(0.5), 0.8)
     return h
 
 
 def _context(g: _Gen) -> dict[str, Any]:
     c: dict[str, Any] = {}
-    g.put(c, "health_system", lambda: g.one(("nhs_england", "other"), (85, 15)))
+    g.put(c, "health_system", lambda: g.one(HEALTH_SYSTEMS, (75, 8, 5, 12)))
+    g.put(c, "wishes_supportive_care_only", lambda: g.flag(0.05), 0.7)
     g.put(c, "preferences", lambda: g.some(PREFERENCES, 2, p_empty=0.7))
     return c
 

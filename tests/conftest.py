@@ -34,3 +34,11 @@ def kb() -> KnowledgeBase:
 @pytest.fixture
 def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def bt_kb() -> KnowledgeBase:
+    """The bundled knowledge base with its blood-test requirements as before_treatment."""
+    from tests.kbfixture import before_treatment_kb
+
+    return before_treatment_kb()

@@ -75,6 +75,8 @@ def _treatment(draw: st.DrawFn) -> dict[str, Any]:
     t = draw(model(PriorTreatment))
     if t.get("start") and t.get("end") and t["end"] < t["start"]:
         t["start"], t["end"] = t["end"], t["start"]
+    if t.get("therapy") != "chemotherapy":
+        t.pop("regimen", None)  # recorded for chemotherapy only (case format v1.1)
     return t
 
 

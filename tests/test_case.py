@@ -290,3 +290,46 @@ def test_case_is_strict_about_numbers_given_as_strings() -> None:
 def test_case_model_rejects_unknown_top_level_fields() -> None:
     with pytest.raises(Exception, match="Extra inputs are not permitted"):
         Case.model_validate({"weight": 3})
+
+
+@pytest.mark.parametrize(
+    ("subtype", "ki67", "grade"),
+    [
+        ("typical_carcinoid", 2, "G1"),
+        ("typical_carcinoid", 25, "G1"),
+        ("atypical_carcinoid", 2.9, "G2"),
+        ("atypical_carcinoid", 20, "G2"),
+        ("atypical_carcinoid", 30, "G2"),
+        ("atypical_carcinoid", None, "G2"),
+        (None, 25, "G3"),  # no subtype: the GEP rule
+    ],
+)
+def test_thoracic_carcinoid_grade_is_the_subtype_not_ki67(
+    subtype: str | None, ki67: float | None, grade: str
+) -> None:
+    tumour: dict = {"type": "net", "primary_site": "lung"}
+    if subtype:
+        tumour["lung_subtype"] = subtype
+    if ki67 is not None:
+        tumour["ki67_percent"] = ki67
+    assert parse_case({"tumour": tumour}).derived.effective_grade == grade
+
+
+def test_thoracic_carcinoid_with_high_ki67_warns() -> None:
+    at = parse_case({"tumour": {"lung_subtype": "atypical_carcinoid", "ki67_percent": 20}})
+    above = parse_case({"tumour": {"lung_subtype": "atypical_carcinoid", "ki67_percent": 20.1}})
+    assert at.derived.warnings == ()
+    assert above.derived.warnings == (
+        "Ki-67 20.1 % in an atypical carcinoid: thoracic carcinoids are graded by "
+        "subtype (G2-equivalent is used), not Ki-67; a carcinoid with a high Ki-67 "
+        "behaves more aggressively: review the histology (mitoses, necrosis; LCNEC?) and "
+        "consider FDG PET.",
+    )
+    mixed = parse_case({"tumour": {"lung_subtype": "typical_carcinoid", "grade": "G2"}})
+    assert (mixed.derived.effective_grade, mixed.derived.warnings) == (
+        "G1",
+        (
+            "Grade sources disagree with the typical carcinoid subtype (tumour.grade -> G2); "
+            "the subtype (G1-equivalent) is used for a thoracic carcinoid.",
+        ),
+    )

@@ -167,22 +167,26 @@ def _stable(card: dict[str, Any]) -> dict[str, Any]:
     return json.loads(text)
 
 
+SI_NET_SUMMARY = "NET MDT options (netmdt): 1 recommended, 2 to consider, 13 undecided"
 EXPECTED_DETAIL = (
     "**Recommended**\n"
     "\n"
-    "- **Long-acting somatostatin analogue**: Standard indication: carcinoid syndrome, VIPoma, "
-    "glucagonoma or gastrinoma (any type or grade)\n"
+    "- **Long-acting somatostatin analogue**: Standard indication: carcinoid syndrome, VIPoma or "
+    "glucagonoma (any type or grade)\n"
     "\n"
     "**Consider**\n"
     "\n"
     "- **Short-acting octreotide**: recommended only if hormone symptoms are not controlled on "
     "current treatment (initiation or rescue of breakthrough symptoms); not known yet\n"
+    "- **Best supportive care**: recommended only if supportive care is the standard: poor "
+    "performance status (ECOG 3-4), life expectancy below 3 months, or the patient's informed "
+    "wish to have supportive care…\n"
     "\n"
-    "**Undecided: 11 options**, including Surgery with curative intent and Lu-177 DOTATATE PRRT. "
+    "**Undecided: 13 options**, including Surgery with curative intent and Lu-177 DOTATATE PRRT. "
     "What would decide them (options it decides): Progression in the last 12 months (RECIST) "
-    "(7), Hormone symptoms controlled on current treatment (7), Extrahepatic metastatic sites "
-    "(4), All known disease resectable for cure (surgeon's judgement) (4), Carcinoid heart "
-    "disease (3) and 15 more.\n"
+    "(9), Hormone symptoms controlled on current treatment (9), Extrahepatic metastatic sites "
+    "(6), All known disease resectable for cure (surgeon's judgement) (6), Carcinoid heart "
+    "disease (4) and 19 more.\n"
     "\n"
     "Reasons, sources and every option: the full assessment in netmdt (link below). netmdt "
     "supports the MDT; it does not decide."
@@ -223,7 +227,7 @@ def test_a_patient_view_call_returns_one_short_card_built_from_the_prefetch(
     card = _stable(cards[0])
     assert {k: v for k, v in card.items() if k != "suggestions"} == {
         "uuid": "UUID",
-        "summary": "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided",
+        "summary": SI_NET_SUMMARY,
         "indicator": "info",
         "detail": EXPECTED_DETAIL,
         "source": {"label": "netmdt knowledge base 2026.11"},
@@ -263,10 +267,10 @@ def test_a_patient_view_call_returns_one_short_card_built_from_the_prefetch(
                     },
                     "reasonCode": [
                         {
-                            "text": "Would decide 7 undecided option(s): Interferon alfa, Lu-177 "
-                            "DOTATATE PRRT, Y-90 DOTATOC PRRT, Liver embolisation, Liver "
-                            "transplantation for NET liver metastases, Clinical trial or "
-                            "registry, Everolimus"
+                            "text": "Would decide 9 undecided option(s): Interferon alfa, Lu-177 "
+                            "DOTATATE PRRT, Y-90 DOTATOC PRRT, Liver embolisation, Thermal "
+                            "ablation of liver metastases, Liver transplantation for NET liver "
+                            "metastases, Clinical trial or registry, Everolimus…"
                         }
                     ],
                 },
@@ -451,9 +455,7 @@ def test_a_null_prefetch_key_means_no_data_not_412(client: TestClient) -> None:
     body = hook_body({**SI_NET, "medicationRequests": None, "procedures": None})
     response = call(client, body, token())
     assert response.status_code == 200, response.text
-    assert response.json()["cards"][0]["summary"] == (
-        "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided"
-    )
+    assert response.json()["cards"][0]["summary"] == (SI_NET_SUMMARY)
 
 
 AUTH = {
@@ -522,9 +524,7 @@ def test_absent_prefetch_keys_are_fetched_in_parallel_from_the_issuers_server(
     assert sorted(server.seen) == sorted(
         (_query(k), "Bearer EHR-SECRET-ACCESS-TOKEN") for k in PREFETCH if k != "patient"
     )
-    assert response.json()["cards"][0]["summary"] == (
-        "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided"
-    )
+    assert response.json()["cards"][0]["summary"] == (SI_NET_SUMMARY)
 
 
 def test_a_fhir_server_not_configured_for_the_issuer_is_never_called(recorder: Recorder) -> None:
@@ -703,9 +703,7 @@ def test_a_paged_prefetch_is_completed_when_authorised_else_the_card_says_partia
     assert server.seen == []
     completed = call(client, with_server(body), token()).json()["cards"][0]
     assert "Partial data" not in completed["detail"]
-    assert completed["summary"] == (
-        "NET MDT options (netmdt): 1 recommended, 1 to consider, 11 undecided"
-    )
+    assert completed["summary"] == (SI_NET_SUMMARY)
     pages = len(SI_NET["observations"]["entry"]) // 3
     assert [url for url, _ in server.seen] == [
         f"{_query('observations')}&page={n}" for n in range(1, pages + 1)
@@ -1045,8 +1043,8 @@ def test_the_indicator_is_info_unless_the_ehr_could_supply_what_a_main_option_la
     assert pnet["indicator"] == "warning"
     assert pnet["detail"].split("\n\n")[0] == (
         "**Check the record.** Results the EHR can hold would decide Long-acting somatostatin "
-        "analogue, Cytotoxic chemotherapy, Lu-177 DOTATATE PRRT: SSTR imaging positive, "
-        "Neutrophils (x10⁹/L), Platelets (x10⁹/L), All lesions SSTR-avid and 8 more."
+        "analogue, Lu-177 DOTATATE PRRT: SSTR imaging positive, All lesions SSTR-avid, Krenning "
+        "score (0-4), SSTR uptake relative to normal liver."
     )
     patient, prefetch = synthea("Sherman_McGlynn", alive=True)
     assert _card(client, prefetch, patient)["indicator"] == "warning"
@@ -1100,21 +1098,6 @@ def test_every_card_is_short_plain_and_free_of_internal_ids(client: TestClient) 
         assert card["indicator"] in ("info", "warning")
 
 
-def test_pending_checks_of_a_leading_option_are_shown_when_the_assessment_has_them() -> None:
-    from netmdt.cdshooks.cards import leading
-
-    class Check:
-        label = "Ki-67 from the resection specimen"
-
-    assessment = _assessment_of(SI_NET)
-    option = next(o for o in assessment.options if o.verdict == "recommended")
-    with_check = option.model_copy()
-    object.__setattr__(with_check, "__dict__", {**option.__dict__, "pending_checks": [Check()]})
-    options = [with_check if o is option else o for o in assessment.options]
-    blocks = leading(assessment.model_copy(update={"options": options}))
-    assert blocks[0].endswith("Subject to: Ki-67 from the resection specimen.")
-
-
 def _assessment_of(prefetch: dict[str, Any]) -> Any:
     from netmdt.engine.assess import assess
     from netmdt.fhir.importer import import_fhir
@@ -1153,3 +1136,26 @@ def test_every_answer_under_cds_services_is_json(
     assert response.headers["content-type"] == "application/json"
     assert response.json()["error"]["code"] == code
     assert response.headers.get("allow") == allow
+
+
+def test_the_card_says_subject_to_the_pending_checks() -> None:
+    import yaml
+
+    from netmdt import assess, parse_case
+    from netmdt.cdshooks.cards import leading, short_name
+    from netmdt.kb import default_kb_path
+    from tests.kbfixture import before_treatment_kb
+
+    data = yaml.safe_load(
+        (default_kb_path().parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    a = assess(parse_case(data), before_treatment_kb())
+    prrt = a.option("prrt_lu177_dotatate")
+    assert prrt.verdict in ("recommended", "consider") and prrt.pending_checks
+    labels = ", ".join(dict.fromkeys(p.label for p in prrt.pending_checks))
+    lines = "\n".join(leading(a)).splitlines()
+    [line] = [ln for ln in lines if ln.startswith(f"- **{short_name(prrt.name)}**")]
+    assert line.endswith(f" (subject to: {labels})"), line
+    assert len(line) <= 250
+    assert all("subject to" not in ln for ln in lines if "Telotristat" in ln)  # none pending

@@ -30,6 +30,29 @@ def test_assess_text_groups_by_verdict_in_words(kb: KnowledgeBase) -> None:
         assert heading in result.stdout
 
 
+def test_assess_text_says_subject_to_the_pending_checks(tmp_path: Path) -> None:
+    import yaml
+
+    from netmdt.cli import _why
+    from tests.kbfixture import before_treatment_kb, before_treatment_root
+
+    data = yaml.safe_load(Path(EXAMPLE).read_text())
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    case = tmp_path / "case.yaml"
+    case.write_text(yaml.safe_dump(data))
+    o = netmdt.assess(netmdt.load_case(case), before_treatment_kb()).option("prrt_lu177_dotatate")
+    labels = ", ".join(dict.fromkeys(p.label for p in o.pending_checks))
+    assert "Platelets" in labels and "ALT" in labels
+    assert _why(o, explain=False) == f"Recommended, subject to: {labels}"
+    result = runner.invoke(
+        app,
+        ["assess", str(case), "--kb", str(before_treatment_root())],
+        env={"COLUMNS": "400"},
+    )
+    assert result.exit_code == 0, result.output
+    assert f"Recommended, subject to: {labels}" in result.stdout
+
+
 def test_assess_json_is_the_assessment(kb: KnowledgeBase) -> None:
     result = run("assess", EXAMPLE, "--format", "json")
     assert result.exit_code == 0

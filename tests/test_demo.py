@@ -109,3 +109,35 @@ def test_demo_patients_are_synthetic_and_consistent() -> None:
 def _age(born: date, on: date | None) -> int:
     assert on is not None
     return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def test_the_demo_runs_again_after_the_demo_user_added_a_patient(
+    tmp_path: Path, kb: KnowledgeBase
+) -> None:
+    from sqlalchemy import func, select
+
+    from netmdt.demo import DEMO_ROLES, DEMO_USER, load_demo
+    from netmdt.store import schemas as s
+    from netmdt.store import services as svc
+    from netmdt.store import tables as t
+    from netmdt.store.db import make_engine, migrate, session_factory
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'demo.db'}")
+    migrate(engine)
+    sessions = session_factory(engine)
+    today = date(2026, 12, 1)
+    first = load_demo(sessions, kb, today)
+    with sessions() as db:
+        svc.create_patient(
+            db,
+            svc.Actor(DEMO_USER, frozenset(DEMO_ROLES)),
+            s.PatientIn(
+                nhs_number="9990001103", name="Added In Demo", date_of_birth=date(1960, 1, 1)
+            ),
+        )
+    again = load_demo(sessions, kb, today)
+    with sessions() as db:
+        patients = db.scalar(select(func.count()).select_from(t.Patient))
+    assert (again.patients_loaded, again.name, patients) == (0, DEMO_USER, 15)
+    assert first.patients_loaded == 14
+    assert again.password != first.password

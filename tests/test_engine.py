@@ -11,7 +11,13 @@ from netmdt.kb.load import _Scope
 from netmdt.kb.model import Criterion
 
 T, F, U = True, False, None
-GROUP = {"A": "applies_to", "C": "contraindications", "R": "requirements", "M": "recommend_when"}
+GROUP = {
+    "A": "applies_to",
+    "C": "contraindications",
+    "R": "requirements",
+    "M": "recommend_when",
+    "B": "before_treatment",
+}
 VALUE = {"T": T, "F": F, "U": U}
 
 
@@ -21,7 +27,7 @@ def crit(name: str) -> Criterion:
 
 
 def table(spec: str) -> dict[str, list[tuple[Criterion, bool | None]]]:
-    """'A:T C:F R:TU M:TF' -> criteria by group with those values (named A0, R1, ...)."""
+    """'A:T C:F R:TU M:TF B:U' -> criteria by group with those values (named A0, R1, ...)."""
     groups: dict[str, list[tuple[Criterion, bool | None]]] = {g: [] for g in GROUP.values()}
     for part in spec.split():
         letter, values = part.split(":")
@@ -57,13 +63,29 @@ def test_verdict_procedure_and_relevance(spec: str, verdict: str, relevant: list
 
 
 def test_relevant_unknowns_are_exactly_those_whose_value_changes_the_verdict() -> None:
-    """Brute force: an unknown is relevant iff some completion of the others lets it flip."""
+    """Brute force: an unknown is relevant iff some completion of the others lets it flip.
+
+    Unknown before_treatment criteria are pending checks: they stay unknown (the verdict
+    stands subject to them) and are never relevant."""
     import itertools
 
-    for spec in ["A:U C:UU R:UU M:UU", "A:T C:U R:FU M:U", "A:U C:T R:U M:F", "A:T C:F R:U M:FU"]:
+    for spec in [
+        "A:U C:UU R:UU M:UU",
+        "A:T C:U R:FU M:U",
+        "A:U C:T R:U M:F",
+        "A:T C:F R:U M:FU",
+        "A:U C:UU R:UU M:UU B:U",
+        "A:U C:UU R:UU M:UU B:F",
+        "A:U C:U R:T M:U B:FU",
+        "A:T C:U R:U M:U B:TF",
+        "A:U C:F R:T M:U B:F",
+    ]:
         groups = table(spec)
         unknown = [
-            (g, i) for g, items in groups.items() for i, (_, v) in enumerate(items) if v is None
+            (g, i)
+            for g, items in groups.items()
+            for i, (_, v) in enumerate(items)
+            if v is None and g != "before_treatment"
         ]
         expected = []
         for g, i in unknown:
@@ -81,6 +103,74 @@ def test_relevant_unknowns_are_exactly_those_whose_value_changes_the_verdict() -
             if flips:
                 expected.append(groups[g][i][0].id)
         assert [c.id for c in _relevant(groups)] == expected, spec
+
+
+@pytest.mark.parametrize(
+    ("spec", "verdict", "relevant", "pending"),
+    [
+        # before_treatment false / unknown / true against each state of the other groups
+        ("A:T C:F R:T M:T B:F", "not_recommended", [], []),
+        ("A:T C:F R:T M:T B:U", "recommended", [], ["B0"]),
+        ("A:T C:F R:T M:T B:T", "recommended", [], []),
+        ("A:T C:F R:T M:F B:F", "not_recommended", [], []),
+        ("A:T C:F R:T M:F B:U", "consider", [], ["B0"]),
+        ("A:T C:F R:T M:F B:T", "consider", [], []),
+        ("A:T C:F R:T M:U B:U", "consider", ["M0"], ["B0"]),
+        ("A:T C:F R:T M:U B:F", "not_recommended", [], []),
+        ("A:F C:F R:T M:T B:F", "not_recommended", [], []),
+        ("A:F C:F R:T M:T B:U", "not_recommended", [], []),
+        ("A:F C:F R:T M:T B:T", "not_recommended", [], []),
+        ("A:U C:F R:T M:T B:F", "not_recommended", [], []),
+        ("A:U C:F R:T M:T B:U", "insufficient_information", ["A0"], ["B0"]),
+        ("A:U C:F R:T M:T B:T", "insufficient_information", ["A0"], []),
+        ("A:T C:T R:T M:T B:F", "contraindicated", [], []),
+        ("A:T C:T R:T M:T B:U", "contraindicated", [], []),
+        ("A:T C:T R:T M:T B:T", "contraindicated", [], []),
+        ("A:T C:U R:T M:T B:F", "not_recommended", ["C0"], []),
+        ("A:T C:U R:T M:T B:U", "insufficient_information", ["C0"], ["B0"]),
+        ("A:T C:U R:T M:T B:T", "insufficient_information", ["C0"], []),
+        ("A:T C:F R:F M:T B:F", "not_recommended", [], []),
+        ("A:T C:F R:F M:T B:U", "not_recommended", [], []),
+        ("A:T C:F R:F M:T B:T", "not_recommended", [], []),
+        ("A:T C:F R:U M:T B:F", "not_recommended", [], []),
+        ("A:T C:F R:U M:T B:U", "insufficient_information", ["R0"], ["B0"]),
+        ("A:T C:F R:U M:T B:T", "insufficient_information", ["R0"], []),
+        ("A:T C:F R:T M:T B:UUT", "recommended", [], ["B0", "B1"]),
+        ("A:T C:F R:T M:T B:UF", "not_recommended", [], []),
+        ("A:U C:U R:F M:T B:F", "not_recommended", ["A0", "C0"], []),
+    ],
+)
+def test_before_treatment_group(
+    spec: str, verdict: str, relevant: list[str], pending: list[str]
+) -> None:
+    """False defers (not_recommended); unknown leaves the verdict standing and is a pending
+    check on positive and open verdicts; true changes nothing. Never relevant (missing)."""
+    from netmdt.engine.assess import _pending
+
+    groups = table(spec)
+    assert _verdict(groups) == verdict
+    assert [c.id for c in _relevant(groups)] == relevant
+    assert [c.id for c in _pending(groups, _verdict(groups))] == pending
+
+
+@pytest.mark.parametrize(
+    ("spec", "counterfactual"),
+    [
+        ("A:T C:F R:T M:T B:U", None),
+        ("A:T C:F R:T M:T B:FT", "Not recommended now: reassess when: B0."),
+        (
+            "A:T C:F R:T M:FU B:FF",
+            "Not recommended now: reassess when: B0; B1. Would be recommended if: M0; M1 (unknown)",
+        ),
+        ("A:T C:F R:F M:T B:F", "Would be recommended if: R0; B0"),
+        ("A:T C:F R:T M:F B:U", "Would be recommended if: M0"),
+    ],
+)
+def test_deferred_counterfactual(spec: str, counterfactual: str | None) -> None:
+    from netmdt.engine.assess import _counterfactual
+
+    groups = table(spec)
+    assert _counterfactual(_verdict(groups), groups) == counterfactual
 
 
 BASE = {
@@ -160,3 +250,97 @@ def test_old_sstr_imaging_and_old_blood_results_are_warned(kb: KnowledgeBase) ->
         "Blood results are 12 weeks old; treatment decisions need results from the last "
         "4 weeks: repeat them." in warnings
     )
+
+
+def _example(**changes: object) -> dict[str, object]:
+    import yaml
+
+    from netmdt.kb import default_kb_path
+
+    data = yaml.safe_load(
+        (default_kb_path().parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    for path, value in changes.items():
+        section, _, key = path.partition("__")
+        if key:
+            data[section][key] = value
+        else:
+            data[section] = value
+    return data
+
+
+def test_unknown_blood_results_are_pending_checks_not_missing_facts(bt_kb: KnowledgeBase) -> None:
+    labs = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    o = assess(parse_case(_example(labs=labs)), bt_kb).option("prrt_lu177_dotatate")
+    assert o.verdict == "recommended"
+    assert o.missing == []
+    crit = {c.id: c for c in bt_kb.options["prrt_lu177_dotatate"].groups["before_treatment"]}
+    expected = [
+        ("labs.albumin_g_l", "albumin_or_pt_ok"),
+        ("labs.alt_x_uln", "alt_le_3"),
+        ("labs.haemoglobin_g_l", "haemoglobin_ge_80"),
+        ("labs.inr", "albumin_or_pt_ok"),
+        ("labs.platelets_10e9_l", "platelets_ge_75"),
+        ("labs.wbc_10e9_l", "wbc_ge_2"),
+    ]
+    assert [p.model_dump() for p in o.pending_checks] == [
+        {
+            "field": f,
+            "label": bt_kb.label(f),
+            "criterion": c,
+            "text": crit[c].text,
+            "how_to_find_out": bt_kb.how_to_find_out(f),
+        }
+        for f, c in expected
+    ]
+    assert o.counterfactual is None
+
+
+def test_a_failed_check_defers_and_says_when_to_reassess(bt_kb: KnowledgeBase) -> None:
+    case = _example(labs__platelets_10e9_l=60)
+    o = assess(parse_case(case), bt_kb).option("prrt_lu177_dotatate")
+    platelets = next(
+        c
+        for c in bt_kb.options["prrt_lu177_dotatate"].groups["before_treatment"]
+        if c.id == "platelets_ge_75"
+    )
+    assert (o.verdict, o.pending_checks, o.missing) == ("not_recommended", [], [])
+    assert o.counterfactual == f"Not recommended now: reassess when: {platelets.text}."
+    assert platelets.if_not_met in o.warnings
+    # The bundled KB, where platelets are a requirement, says the same without deferring.
+    assert assess(parse_case(case)).option("prrt_lu177_dotatate").verdict == "not_recommended"
+
+
+def test_no_pending_checks_on_negative_verdicts(bt_kb: KnowledgeBase) -> None:
+    labs = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "platelets_10e9_l": 60}
+    a = assess(parse_case(_example(labs=labs)), bt_kb)
+    assert a.option("prrt_lu177_dotatate").verdict == "not_recommended"  # deferred
+    for o in a.options:
+        if o.verdict in ("not_recommended", "contraindicated"):
+            assert o.pending_checks == [], o.option
+    assert any(o.pending_checks for o in a.options)
+
+
+@pytest.mark.parametrize(
+    ("system", "body"),
+    [
+        ("nhs_scotland", "Scottish Medicines Consortium (SMC)"),
+        ("nhs_wales", "All Wales Medicines Strategy Group (AWMSG)"),
+        ("other", "netmdt knows NHS England only"),
+    ],
+)
+def test_health_systems_without_rules_name_who_decides(
+    kb: KnowledgeBase, system: str, body: str
+) -> None:
+    a = assess(parse_case({**BASE, "context": {"health_system": system}}), kb)
+    applicable = [o for o in a.options if o.funding.note != "The option does not apply."]
+    assert applicable
+    for o in applicable:
+        assert (o.funding.pathway, o.funding.sources, o.funding.missing) == (
+            "not_applicable",
+            [],
+            [],
+        )
+        assert body in o.funding.note, o.funding.note
+    if system == "nhs_wales":
+        assert "NICE technology appraisals apply" in applicable[0].funding.note

@@ -147,3 +147,47 @@ def test_assess_format_fhir_prints_the_bundle(tmp_path: Path) -> None:
     import json
 
     assert json.loads(result.stdout) == to_fhir(a, case)
+
+
+def test_pending_checks_are_applicability_conditions_of_the_action() -> None:
+    import yaml
+
+    from netmdt import parse_case
+    from netmdt.fhir.output import CASE_FIELD_EXT, PENDING_CHECK_LANGUAGE
+    from netmdt.kb import default_kb_path
+    from tests.kbfixture import before_treatment_kb
+
+    data = yaml.safe_load(
+        (default_kb_path().parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    case = parse_case(data)
+    a = assess(case, before_treatment_kb())
+    prrt = a.option("prrt_lu177_dotatate")
+    bundle = to_fhir(a, case)
+    Bundle.model_validate(bundle)
+    group = bundle["entry"][1]["resource"]
+    action = next(x for x in group["action"] if x["title"] == prrt.name)
+    assert action["condition"] == [
+        {
+            "kind": "applicability",
+            "extension": [{"url": CASE_FIELD_EXT, "valueString": p.field}],
+            "expression": {
+                "language": PENDING_CHECK_LANGUAGE,
+                "description": f"Before treatment, not yet known: {p.text} "
+                f"({p.label}: {p.how_to_find_out})",
+                "expression": p.criterion,
+            },
+        }
+        for p in prrt.pending_checks
+    ]
+    labels = ", ".join(dict.fromkeys(p.label for p in prrt.pending_checks))
+    assert f"Subject to (checks before treatment): {labels}" in action["description"]
+    assert "UNKNOWN" not in action["description"]  # pending checks are not unknown reasons
+    guidance = bundle["entry"][0]["resource"]
+    required = {e["extension"][0]["valueString"] for e in guidance.get("dataRequirement", [])}
+    assert not required & {p.field for p in prrt.pending_checks} - {
+        m.field for o in a.options for m in o.missing
+    }
+    untouched = next(x for x in group["action"] if x["title"] == a.option("telotristat").name)
+    assert "condition" not in untouched

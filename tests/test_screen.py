@@ -11,7 +11,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from netmdt import CaseValidationError, KnowledgeBase, parse_case
+from netmdt import CaseValidationError, KnowledgeBase, assess, parse_case
 from netmdt.cli import app
 from netmdt.cohort.screen import screen
 from netmdt.cohort.table import create_table, insert_cases
@@ -124,8 +124,31 @@ def test_csv_round_trip_and_filters(tmp_path: Path, kb: KnowledgeBase) -> None:
     )
     assert summary.cases == 1
     lines = out.read_text().splitlines()
-    assert lines[0] == "case_id,option,verdict,funding_pathway,registry_status,missing"
+    assert lines[0] == (
+        "case_id,option,verdict,funding_pathway,registry_status,missing,pending_checks"
+    )
     assert [line.split(",")[:2] for line in lines[1:]] == [["b", "prrt_lu177_dotatate"]]
+
+
+def test_pending_checks_in_parquet_and_csv(tmp_path: Path, bt_kb: KnowledgeBase) -> None:
+    """A recommended option subject to blood tests: the fields listed, in both formats."""
+    example = yaml.safe_load(
+        (Path(__file__).parents[1] / "src/netmdt/examples/si-net-liver-metastases.yaml").read_text()
+    )
+    example["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    cohort = tmp_path / "c.jsonl"
+    cohort.write_text(json.dumps(example, default=str) + "\n")
+    expected = [
+        p.field
+        for p in assess(parse_case(example), bt_kb).option("prrt_lu177_dotatate").pending_checks
+    ]
+    assert "labs.platelets_10e9_l" in expected
+    for name in ("out.parquet", "out.csv"):
+        screen(bt_kb, cohort, tmp_path / name, DAY, options=["prrt_lu177_dotatate"])
+    row = duckdb.sql(f"SELECT verdict, pending_checks FROM '{tmp_path / 'out.parquet'}'").fetchall()
+    assert row == [("recommended", sorted(set(expected)))]
+    csv = (tmp_path / "out.csv").read_text().splitlines()
+    assert csv[1].endswith("," + ";".join(sorted(set(expected))))
 
 
 def test_filters_are_checked(tmp_path: Path, kb: KnowledgeBase) -> None:

@@ -66,3 +66,16 @@ def test_screening_on_spark_equals_the_engine(spark: Any) -> None:
     spark.createDataFrame(rows, schema=schema).createOrReplaceTempView("cases")
     result = spark.sql(screen_sql(KB, dialect="spark")).collect()
     assert_rows_match_the_engine(result, cases, KB)
+
+
+def test_before_treatment_and_more_than_63_fields_on_spark(spark: Any) -> None:
+    """Pending checks, and two missing-fact mask words (a query over 88 fields)."""
+    from tests.kbfixture import wide_kb
+
+    kb = wide_kb()  # blood-test requirements as before_treatment, and 88 fields read
+    cases = [parse_case({**d, "id": f"w{i}"}) for i, d in enumerate(generate_cases(200, 38))]
+    schema = ", ".join(f"`{c}` {t}" for c, t in COLUMNS.items())
+    rows = [[spark_value(c, v) for c, v in case_row(case).items()] for case in cases]
+    spark.createDataFrame(rows, schema=schema).createOrReplaceTempView("cases")
+    result = spark.sql(screen_sql(kb, dialect="spark")).collect()
+    assert_rows_match_the_engine(result, cases, kb)

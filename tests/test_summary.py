@@ -361,3 +361,25 @@ def test_the_readability_table_in_the_docs_names_every_case() -> None:
     for path in CASES:
         case_id = path.stem.split("-")[0] + "-" + path.stem.split("-")[1]
         assert (path.stem if case_id == "si-net" else case_id) in doc, path.stem
+
+
+def test_pending_checks_are_tests_to_do_before_the_treatment_starts() -> None:
+    from tests.kbfixture import before_treatment_kb
+
+    kb = before_treatment_kb()
+    data = yaml.safe_load(
+        (Path(netmdt.__file__).parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    s = build_summary(assess(parse_case(data), kb), kb)
+    prrt = next(o for o in s.options if o.option == "prrt_lu177_dotatate")
+    assert prrt.before_treatment == [
+        "Blood tests to see how well your liver works.",
+        "A blood count: a blood test of your red cells, white cells and platelets.",
+        "A blood test to see how well your blood clots.",
+    ]
+    assert next(o for o in s.options if o.option == "telotristat").before_treatment == []
+    html = summary_html(s)
+    assert "<h4>Tests to do before the treatment starts</h4>" in html
+    for text in prrt.before_treatment:
+        assert f"<li>{text}</li>" in html

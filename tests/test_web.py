@@ -293,7 +293,7 @@ def test_junk_numbers_in_forms_are_422_not_500(sqlite_web: Harness) -> None:
         form = {**base, "labs.inr": "", "title": "", "history.prior_treatments.rows": rows}
         r = web.client.post(f"/patients/{patient['id']}/cases", data=form)
         assert r.status_code == 422
-        assert r.text.count('name="history.prior_treatments.') <= 1 + 6 * 200
+        assert r.text.count('name="history.prior_treatments.') <= 1 + 7 * 200
 
 
 def test_demo_mode_refuses_a_database_with_real_users(sqlite_web: Harness) -> None:
@@ -304,3 +304,84 @@ def test_demo_mode_refuses_a_database_with_real_users(sqlite_web: Harness) -> No
     state = sqlite_web.app.state.netmdt
     with _pytest.raises(RealDataError, match="refusing demo mode"):
         load_demo(state.sessions, state.kb, TODAY)
+
+
+@pytest.mark.parametrize(
+    ("path", "typed", "expected"),
+    [
+        ("tumour.ki67_percent", "12", 12),
+        ("tumour.ki67_percent", "12%", 12),
+        ("tumour.ki67_percent", "2.5 %", 2.5),
+        ("tumour.primary_size_cm", "3 cm", 3),
+        ("tumour.primary_size_cm", "0.8cm", 0.8),
+        ("tumour.mesoappendiceal_invasion_mm", "3 mm", 3),
+        ("labs.inr", "1.1", 1.1),
+    ],
+)
+def test_form_numbers_accept_the_fields_own_unit(path: str, typed: str, expected: float) -> None:
+    from netmdt import load_kb
+    from netmdt.web.forms import facts_from_form, form_sections
+
+    facts, problems = facts_from_form({path: typed}, form_sections(load_kb()))
+    section, _, rest = path.partition(".")
+    assert (facts, problems) == ({section: {rest: expected}}, [])
+
+
+@pytest.mark.parametrize(
+    ("path", "typed"),
+    [
+        ("tumour.ki67_percent", "7_5"),  # Python's float() reads 75
+        ("tumour.ki67_percent", "1e-400"),  # float() reads 0
+        ("tumour.ki67_percent", "\u0661\u0662"),  # Arabic-Indic digits: float() reads 12
+        ("tumour.ki67_percent", "12 cm"),  # another field's unit
+        ("tumour.primary_size_cm", "3%"),
+        ("labs.inr", "1.1.1"),
+        ("labs.inr", "1e999"),
+        ("labs.inr", "nan"),
+    ],
+)
+def test_form_numbers_are_plain_ascii_decimals(path: str, typed: str) -> None:
+    from netmdt import load_kb
+    from netmdt.errors import Problem
+    from netmdt.web.forms import facts_from_form, form_sections
+
+    facts, problems = facts_from_form({path: typed}, form_sections(load_kb()))
+    assert (facts, problems) == ({}, [Problem(path, "must be a number", "number_type")])
+
+
+def test_the_case_page_shows_pending_checks() -> None:
+    """Rendered from an assessment with before_treatment checks not yet on the case."""
+    import types
+    from datetime import date, datetime
+
+    import yaml
+
+    from netmdt import assess, parse_case
+    from netmdt.assessment import VERDICTS
+    from netmdt.kb import default_kb_path
+    from netmdt.web.routes import templates
+    from tests.kbfixture import before_treatment_kb
+
+    data = yaml.safe_load(
+        (default_kb_path().parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    data["labs"] = {"egfr_ml_min": 78, "bilirubin_x_uln": 0.6, "date": "2026-11-20"}
+    a = assess(parse_case(data), before_treatment_kb())
+    prrt = a.option("prrt_lu177_dotatate")
+    ns = types.SimpleNamespace
+    html = templates.env.get_template("case.html").render(
+        actor=None,
+        csrf="",
+        case=ns(id=1, title="Case", version=1, updated_by="x", updated_at=datetime(2026, 11, 27)),
+        patient=ns(id=1, name="P", date_of_birth=date(1960, 1, 1), nhs_number=None),
+        a=a,
+        grouped={v: [o for o in a.options if o.verdict == v] for v in VERDICTS},
+        decisions=[],
+        meetings=[],
+        latest=True,
+    )
+    labels = ", ".join(dict.fromkeys(p.label for p in prrt.pending_checks))
+    assert f'<span class="pending">subject to: {labels}</span>' in html.replace("&#39;", "'")
+    assert "Checks before treatment starts (not yet on the case)" in html
+    for p in prrt.pending_checks:
+        assert p.how_to_find_out in html.replace("&#39;", "'")

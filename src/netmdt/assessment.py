@@ -85,6 +85,16 @@ class Missing(_Out):
     how_to_find_out: str
 
 
+class PendingCheck(_Out):
+    """A ``before_treatment`` check not yet known: the verdict stands subject to it."""
+
+    field: str
+    label: str
+    criterion: str
+    text: str  # the criterion, e.g. "ALT at most 3 x ULN"
+    how_to_find_out: str
+
+
 class Funding(_Out):
     pathway: Pathway
     registry_status: Literal["open", "on_hold"] | None = None
@@ -100,6 +110,7 @@ class OptionAssessment(_Out):
     summary: str
     reasons: list[Reason]
     missing: list[Missing]
+    pending_checks: list[PendingCheck] = []  # only on positive and open verdicts
     counterfactual: str | None = None
     warnings: list[str]
     funding: Funding

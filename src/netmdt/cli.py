@@ -169,12 +169,18 @@ def _print_text(a: Assessment, explain: bool) -> None:
 def _why(o: OptionAssessment, explain: bool) -> str:
     lines: list[str] = []
     deciding = {"consider": {"recommend_when"}}.get(
-        o.verdict, {"applies_to", "contraindications", "requirements"}
+        o.verdict, {"applies_to", "contraindications", "requirements", "before_treatment"}
     )
     shown = (
         o.reasons
         if explain
-        else [r for r in o.reasons if r.status != "met" and r.group in deciding]
+        else [
+            r
+            for r in o.reasons
+            if r.status != "met"
+            and r.group in deciding
+            and not (r.group == "before_treatment" and r.status == "unknown")  # pending
+        ]
     )
     for r in shown:
         flag = " [review]" if r.review else ""
@@ -182,11 +188,18 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
         lines.append("Missing: " + ", ".join(m.field for m in o.missing))
+    if o.pending_checks:
+        lines.append(f"{o.verdict.replace('_', ' ').capitalize()}, subject to: {pending_text(o)}")
     if explain:
         lines += [f"warning: {w}" for w in o.warnings]
         if o.counterfactual:
             lines.append(o.counterfactual)
     return "\n".join(lines) or "all criteria met"
+
+
+def pending_text(o: OptionAssessment) -> str:
+    """The pending before-treatment checks in a line, by label: "ALT, Platelets"."""
+    return ", ".join(dict.fromkeys(p.label for p in o.pending_checks))
 
 
 def _funding_text(o: OptionAssessment, explain: bool) -> str:

@@ -89,15 +89,18 @@ class RealDataError(ConflictError):
 
 def _refuse_real_data(db: Session) -> None:
     """Demo mode makes an all-roles account with a printed password: never on a database
-    with real users or patients."""
+    with real users or patients. What the demo user entered is demo data: it stays."""
     others = db.scalar(select(func.count()).select_from(t.User).where(t.User.name != DEMO_USER))
     real = db.scalar(
-        select(func.count()).select_from(t.Patient).where(t.Patient.created_by != SYSTEM.name)
+        select(func.count())
+        .select_from(t.Patient)
+        .where(t.Patient.created_by.not_in([SYSTEM.name, DEMO_USER]))
     )
     if others or real:
         raise RealDataError(
             f"refusing demo mode: this database has {others} other user(s) and {real} "
-            "patient(s) not created by the demo; use an empty database for the demo"
+            "patient(s) not created in the demo; the demo needs a database of its own: move "
+            "./netmdt.db aside, or run with NETMDT_DATABASE_URL=sqlite:///demo.db"
         )
 
 

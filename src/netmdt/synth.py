@@ -355,6 +355,9 @@ MISSING: Final[Mapping[str, Mapping[str, float]]] = {
         "colon_segment": 0.15,
         "multifocal": 0.50,
         "bowel_movements_per_day": 0.40,
+        "duodenal_location": 0.30,
+        "appendix_location": 0.30,
+        "mesoappendiceal_invasion_mm": 0.40,
     },
     "disease": {
         "primary_in_situ": 0.05,
@@ -369,6 +372,11 @@ MISSING: Final[Mapping[str, Mapping[str, float]]] = {
         "stable_since": 0.50,
         "measurable_recist": 0.40,
         "carcinoid_heart_disease": 0.25,
+        "residual_disease": 0.30,
+        "chd_valve_severity": 0.30,
+        "bone_metastases_symptomatic": 0.30,
+        "spinal_cord_compression": 0.40,
+        "oligometastatic": 0.50,
     },
     "liver_metastases": {
         "count": 0.30,
@@ -411,10 +419,15 @@ MISSING: Final[Mapping[str, Mapping[str, float]]] = {
         "portal_vein_thrombosis": 0.50,
         "primary_resection_date": 0.30,
         "prior_liver_directed_therapy": 0.30,
+        "alpha_blockade_established": 0.30,
     },
     "context": {"health_system": 0.05, "preferences": 0.60},
 }
-P_NHS_ENGLAND: Final = 0.92
+# Health systems (assumption: the tool serves NHS England MDTs; a few Scottish and Welsh
+# patients are discussed at English centres or by centres using netmdt there).
+HEALTH_SYSTEM: Final = Dist(
+    {"nhs_england": 0.88, "nhs_scotland": 0.03, "nhs_wales": 0.02, "other": 0.07}
+)
 PREFERENCES: Final = (
     "prefers oral treatment",
     "wishes to avoid long hospital stays",
@@ -477,6 +490,7 @@ class _Profile:
 
     __slots__ = (
         "age",
+        "bone",
         "cs",
         "distant",
         "female",
@@ -488,6 +502,7 @@ class _Profile:
         "liver_count",
         "liver_pct",
         "nec",
+        "pregnant",
         "progression",
         "residual",
         "site",
@@ -517,6 +532,8 @@ class _Profile:
 
     def __init__(self) -> None:  # the facts that only some cases set
         self.liver = False
+        self.bone = False
+        self.pregnant: bool | None = None
         self.liver_count = 0
         self.liver_pct = 0.0
         self.surgery: str | None = None
@@ -574,11 +591,11 @@ def _case(rnd: Rnd, iso: list[str], case: dict[str, Any]) -> dict[str, Any]:
         case["sex"] = "other" if rnd() < P_SEX_OTHER else "female" if p.female else "male"
     if p.female and p.age < 50:  # child-bearing age
         if rnd() < 0.6:
-            case["pregnant"] = rnd() < P_PREGNANT
+            p.pregnant = case["pregnant"] = rnd() < P_PREGNANT
         if rnd() < 0.5:
             case["breastfeeding"] = rnd() < P_BREASTFEEDING
     elif rnd() < 0.3:
-        case["pregnant"] = False
+        p.pregnant = case["pregnant"] = False
     case["tumour"] = tumour
     disease = _disease(rnd, p, iso)  # always drawn: later sections use its course
     if not omit:
@@ -587,7 +604,7 @@ def _case(rnd: Rnd, iso: list[str], case: dict[str, Any]) -> dict[str, Any]:
         case["labs"] = _labs(rnd, p, iso)
         case["performance"] = _performance(rnd, p)
         case["history"] = _history(rnd, p, iso)
-        case["context"] = _context(rnd)
+        case["context"] = _context(rnd, p)
         return case
     if "disease" not in omit:
         case["disease"] = disease
@@ -600,7 +617,7 @@ def _case(rnd: Rnd, iso: list[str], case: dict[str, Any]) -> dict[str, Any]:
     if "history" not in omit:
         case["history"] = _history(rnd, p, iso)
     if "context" not in omit:
-        case["context"] = _context(rnd)
+        case["context"] = _context(rnd, p)
     return case
 
 
@@ -632,6 +649,11 @@ def _tumour(rnd: Rnd, p: _Profile) -> dict[str, Any]:
         size = _banded_size(rnd, site, stage)
     if site != "unknown":
         t["primary_size_cm"] = size
+    if site == "duodenum":  # NF1 duodenal NETs are mostly (peri)ampullary somatostatinomas
+        ampullary = 0.80 if hered == "nf1" else P_AMPULLARY
+        t["duodenal_location"] = "ampullary" if rnd() < ampullary else "non_ampullary"
+    elif site == "appendix":
+        t["appendix_location"] = APPENDIX_LOCATION(rnd())
     if site in MULTIFOCAL_SITES:
         multi = MULTIFOCAL["stomach_1"] if gtype == 1 else MULTIFOCAL.get(site, 0.03)
         t["multifocal"] = rnd() < multi or hered == "men1"
@@ -664,9 +686,9 @@ def _tumour(rnd: Rnd, p: _Profile) -> dict[str, Any]:
 def _hereditary(kind: str, site: str, function: str, gtype: int | None) -> Mapping[str, float]:
     """Hereditary-syndrome probabilities of a tumour (sources in the document)."""
     if kind == "phaeochromocytoma":
-        return {"men2": 0.06, "vhl": 0.09, "nf1": 0.03, "none": 0.82}
+        return {"men2": 0.06, "vhl": 0.09, "nf1": 0.03, "sdhx": 0.05, "none": 0.77}
     if kind == "paraganglioma":
-        return {"vhl": 0.03, "men2": 0.01, "nf1": 0.01, "none": 0.95}
+        return {"sdhx": 0.20, "vhl": 0.03, "men2": 0.01, "nf1": 0.01, "none": 0.75}
     if kind == "medullary_thyroid_carcinoma":
         return {"men2": 0.25, "none": 0.75}
     if site == "pancreas":
@@ -899,7 +921,7 @@ def _syndromes(rnd: Rnd, p: _Profile, kind: str, site: str, function: str) -> li
             if u < 0.13:
                 return ["gastrinoma"] if u < 0.10 else ["other"]
         elif (site == "lung" or site == "thymus") and rnd() < (0.02 if site == "lung" else 0.1):
-            return ["other"]  # ectopic ACTH
+            return ["ectopic_acth"]
         probs = CARCINOID_SYNDROME.get(site, CARCINOID_SYNDROME["other"])
         if p.liver:
             prob = probs[0]
@@ -909,9 +931,9 @@ def _syndromes(rnd: Rnd, p: _Profile, kind: str, site: str, function: str) -> li
             prob = probs[2] if p.stage == "regional" else probs[3]
         return ["carcinoid_syndrome"] if rnd() < prob else []
     if kind == "phaeochromocytoma":
-        return ["other"] if rnd() < 0.65 else []  # catecholamine excess
+        return ["catecholamine_excess"] if rnd() < 0.65 else []
     if kind == "paraganglioma":
-        return ["other"] if rnd() < 0.30 else []
+        return ["catecholamine_excess"] if rnd() < 0.30 else []
     if kind == "medullary_thyroid_carcinoma":
         return ["other"] if rnd() < (0.25 if p.distant else 0.03) else []  # diarrhoea
     return []
@@ -939,6 +961,9 @@ def _resected(
     t["lymphovascular_invasion"] = rnd() < (0.10 if p.stage == "localised" else 0.50)
     if site in DEPTH_SITES and rnd() < 0.6:
         t["depth_of_invasion"] = _depth(rnd(), site, size)
+    if site == "appendix" and kind == "net":  # mesoappendiceal invasion, mostly none
+        invaded = rnd() < (0.10 if size < 1.0 else 0.25 if size <= 2.0 else 0.50)
+        t["mesoappendiceal_invasion_mm"] = float(1 + int(rnd() * 8)) if invaded else 0.0
     if site in ENDOSCOPIC_SITES and size <= 2.0 and p.stage == "localised":
         p.surgery = "endoscopic_resection"
     elif function == "insulinoma":
@@ -1022,6 +1047,16 @@ def _disease(rnd: Rnd, p: _Profile, iso: list[str]) -> dict[str, Any]:
             if where not in extra and (where != "ovary" or p.female):
                 extra.append(where)
     d["extrahepatic_metastases"] = extra
+    d["residual_disease"] = residual
+    if distant:
+        bone = p.bone = "bone" in extra
+        if bone or rnd() < 0.5:  # recorded as "no" when there are no bone metastases
+            d["bone_metastases_symptomatic"] = bone and rnd() < P_BONE_SYMPTOMATIC
+            d["spinal_cord_compression"] = bone and rnd() < P_CORD_COMPRESSION
+        few = (liver and p.liver_count <= 3 and not extra) or (
+            not liver and len(extra) == 1 and rnd() < 0.4
+        )
+        d["oligometastatic"] = few
     if liver:
         d["liver_dominant"] = rnd() < (0.50 if extra else 0.92)
         easy = p.liver_count <= 5 and p.liver_pct < 25 and p.grade != "G3" and not extra
@@ -1060,7 +1095,11 @@ def _disease(rnd: Rnd, p: _Profile, iso: list[str]) -> dict[str, Any]:
     elif progression == "stable":
         d["stable_since"] = iso[int((1.0 + rnd() * 47.0) * DAYS_PER_MONTH)]
     if p.cs:
-        d["carcinoid_heart_disease"] = rnd() < CARCINOID_HEART_DISEASE
+        chd = d["carcinoid_heart_disease"] = rnd() < CARCINOID_HEART_DISEASE
+        if chd:
+            d["chd_valve_severity"] = CHD_SEVERITY(rnd())
+        elif rnd() < 0.5:
+            d["chd_valve_severity"] = "none"
     elif p.site == "jejunum_ileum" and distant and rnd() < 0.5:
         d["carcinoid_heart_disease"] = False
     for key in _PATTERNS["disease"][int(rnd() * N_PATTERNS)]:  # missingness
@@ -1115,6 +1154,9 @@ def _imaging(rnd: Rnd, p: _Profile, iso: list[str]) -> dict[str, Any]:
         if rnd() < 0.85:
             mibg["date"] = iso[_days(rnd() * 12.0)]
         img["mibg"] = mibg
+    if p.liver and rnd() < P_MAA_SCAN:  # Tc-99m MAA work-up for SIRT
+        shunt = 6.0 * _LOGNORMAL_07[int(rnd() * N_GRID)]
+        img["lung_shunt_percent"] = 40.0 if shunt > 40.0 else int(shunt * 10.0 + 0.5) / 10.0
     fdg = 0.60 if p.nec or grade == "G3" else 0.15 if grade == "G2" and p.distant else 0.03
     if rnd() < fdg:
         chance = 0.90 if p.nec else 0.70 if grade == "G3" else 0.35
@@ -1178,6 +1220,8 @@ def _labs(rnd: Rnd, p: _Profile, iso: list[str]) -> dict[str, Any]:
         if u < 0.6:
             median = 300.0 if cs else 80.0 if liver else 30.0
             labs["u5hiaa_umol_24h"] = float(int(median * _LOGNORMAL_07[int(u / 0.6 * N_GRID)]))
+    if p.female and p.age < 50 and rnd() < P_PREGNANCY_TEST:
+        labs["pregnancy_test"] = "positive" if p.pregnant else "negative"
     for key in _PATTERNS["labs"][int(rnd() * N_PATTERNS)]:  # missingness
         labs.pop(key, None)
     return labs
@@ -1262,7 +1306,10 @@ _HAEMOGLOBIN: Final = {  # by (female, distant NEC); anaemia 2 % at 62-102
 
 def _performance(rnd: Rnd, p: _Profile) -> dict[str, Any]:
     group = ("distant_nec" if p.nec else "distant_net") if p.distant else p.stage
-    return _draw_performance(rnd, group, p.age >= 80, p.type == "phaeochromocytoma", p.gtype == 1)
+    perf = _draw_performance(rnd, group, p.age >= 80, p.type == "phaeochromocytoma", p.gtype == 1)
+    if p.liver and rnd() < P_CHILD_PUGH_RECORDED:  # scored when liver therapy is weighed
+        perf["child_pugh"] = CHILD_PUGH[p.liver_pct >= 50.0](rnd())
+    return perf
 
 
 def _draw_performance(
@@ -1347,14 +1394,18 @@ def _history(rnd: Rnd, p: _Profile, iso: list[str]) -> dict[str, Any]:
                 outcome = "progression"
             else:
                 outcome = "response" if rnd() < 0.5 else "stable"
-            treatments.append(
-                (start, _treatment("chemotherapy", start, _floor0(end), iso, outcome))
-            )
+            entry = _treatment("chemotherapy", start, _floor0(end), iso, outcome)
+            if rnd() < P_REGIMEN_RECORDED:
+                entry["regimen"] = "platinum_etoposide"
+            treatments.append((start, entry))
         elif resected and not p.distant and rnd() < 0.30:  # adjuvant
             start = resection - _days(1.0 + rnd())
             start = start if start > 0 else 0
             end = _floor0(start - _days(3.0 + rnd() * 2.0))
-            treatments.append((start, _treatment("chemotherapy", start, end, iso, "stable")))
+            entry = _treatment("chemotherapy", start, end, iso, "stable")
+            if rnd() < P_REGIMEN_RECORDED:
+                entry["regimen"] = "platinum_etoposide"
+            treatments.append((start, entry))
     elif (kind == "phaeochromocytoma" or kind == "paraganglioma") and p.distant and rnd() < 0.15:
         start = _days(6.0 + rnd() * 36.0)
         end = _floor0(start - _days(2.0 + rnd() * 6.0))
@@ -1362,6 +1413,26 @@ def _history(rnd: Rnd, p: _Profile, iso: list[str]) -> dict[str, Any]:
         entry = _treatment("mibg_i131", start, end, iso, outcome)
         entry["cycles"] = 2
         treatments.append((start, entry))
+    if "catecholamine_excess" in p.syndromes and rnd() < 0.7:  # alpha- then beta-blockade
+        h["alpha_blockade_established"] = rnd() < 0.6
+    hormonal = [s for s in p.syndromes if s in HORMONE_CONTROL]
+    if hormonal and rnd() < 0.4:  # diazoxide, high-dose PPI, blockade, steroidogenesis
+        start = _days(1.0 + rnd() * 24.0)
+        entry = _treatment("hormone_syndrome_control", start, None, iso, "response")
+        treatments.append((start, entry))
+    if p.bone and rnd() < P_BONE_RADIOTHERAPY:
+        start = _days(1.0 + rnd() * 24.0)
+        entry = _treatment("palliative_radiotherapy", start, start, iso, "response")
+        treatments.append((start, entry))
+    liver_directed: list[str] = []
+    if p.liver:
+        for therapy, prob in PRIOR_LIVER_DIRECTED:
+            if rnd() < prob:
+                liver_directed.append(therapy)
+    if "sirt" in liver_directed and rnd() < 0.7:
+        start = _days(3.0 + rnd() * 36.0)
+        outcome = "response" if rnd() < 0.5 else "stable"
+        treatments.append((start, _treatment("sirt", start, start, iso, outcome)))
     if len(treatments) > 1:
         treatments.sort(key=_oldest_first)
     h["prior_treatments"] = [entry for _, entry in treatments]
@@ -1370,11 +1441,6 @@ def _history(rnd: Rnd, p: _Profile, iso: list[str]) -> dict[str, Any]:
     head = p.site == "pancreas" and p.in_situ
     h["biliary_stent_or_sphincterotomy"] = rnd() < (0.10 if head else 0.02)
     h["portal_vein_thrombosis"] = rnd() < (0.06 if p.site == "pancreas" and p.distant else 0.01)
-    liver_directed: list[str] = []
-    if p.liver:
-        for therapy, prob in PRIOR_LIVER_DIRECTED:
-            if rnd() < prob:
-                liver_directed.append(therapy)
     h["prior_liver_directed_therapy"] = liver_directed
     for key in _PATTERNS["history"][int(rnd() * N_PATTERNS)]:  # missingness
         h.pop(key, None)
@@ -1455,13 +1521,17 @@ def _net_treatments(
         ("chemotherapy", 0.18 if site == "pancreas" else 0.06 if grade != "G1" else 0.01),
         ("interferon_alpha", 0.01),
         ("clinical_trial", 0.02),
+        ("cabozantinib", 0.02 if site in EVEROLIMUS_SITES else 0.0),
     ):
         if rnd() < prob:
             start = _days(3.0 + rnd() * 40.0)
             end = _floor0(start - _days(2.0 + rnd() * 10.0))
             u = rnd()
             outcome = "progression" if u < 0.55 else "toxicity" if u < 0.73 else "stable"
-            treatments.append((start, _treatment(therapy, start, end, iso, outcome)))
+            entry = _treatment(therapy, start, end, iso, outcome)
+            if therapy == "chemotherapy" and rnd() < P_REGIMEN_RECORDED:
+                entry["regimen"] = NET_REGIMEN[site == "pancreas"](rnd())
+            treatments.append((start, entry))
     if p.liver and rnd() < 0.08:
         start = _days(3.0 + rnd() * 36.0)
         outcome = "response" if rnd() < 0.5 else "stable"
@@ -1470,15 +1540,41 @@ def _net_treatments(
 
 EVEROLIMUS_SITES: Final = frozenset({"pancreas", "lung", "jejunum_ileum", "unknown"})
 
+# Case format v1.1 facts (assumptions unless docs/synthetic-cohorts.md gives a source).
+P_AMPULLARY: Final = 0.20  # (peri)ampullary share of duodenal NETs
+APPENDIX_LOCATION: Final = Dist({"tip": 0.70, "body": 0.20, "base": 0.10})
+P_BONE_SYMPTOMATIC: Final = 0.40  # of bone metastases
+P_CORD_COMPRESSION: Final = 0.05  # of bone metastases
+CHD_SEVERITY: Final = Dist({"mild": 0.25, "moderate": 0.35, "severe": 0.40})
+P_MAA_SCAN: Final = 0.08  # of liver metastases
+P_PREGNANCY_TEST: Final = 0.35  # of women under 50
+P_CHILD_PUGH_RECORDED: Final = 0.40  # of liver metastases
+CHILD_PUGH: Final = {  # by liver involvement >= 50 %
+    False: Dist({"A": 0.92, "B": 0.07, "C": 0.01}),
+    True: Dist({"A": 0.70, "B": 0.25, "C": 0.05}),
+}
+P_REGIMEN_RECORDED: Final = 0.60
+NET_REGIMEN: Final = {  # by pancreatic primary
+    True: Dist({"captem": 0.55, "streptozocin_based": 0.30, "temozolomide": 0.10, "other": 0.05}),
+    False: Dist({"captem": 0.45, "folfox": 0.15, "capox": 0.10, "folfiri": 0.10, "other": 0.20}),
+}
+HORMONE_CONTROL: Final = frozenset(
+    {"insulinoma", "gastrinoma", "vipoma", "catecholamine_excess", "ectopic_acth"}
+)
+P_BONE_RADIOTHERAPY: Final = 0.30
+
 
 # ------------------------------------------------------------------ context
 
 
-def _context(rnd: Rnd) -> dict[str, Any]:
+def _context(rnd: Rnd, p: _Profile) -> dict[str, Any]:
     ctx: dict[str, Any] = {
-        "health_system": "nhs_england" if rnd() < P_NHS_ENGLAND else "other",
+        "health_system": HEALTH_SYSTEM(rnd()),
         "preferences": [PREFERENCES[int(rnd() * len(PREFERENCES))]] if rnd() < 0.15 else [],
     }
+    if rnd() < (0.40 if p.distant else 0.20):  # asked and recorded
+        wish = 0.15 if p.distant and p.nec else 0.05 if p.distant else 0.01
+        ctx["wishes_supportive_care_only"] = rnd() < wish
     for key in _PATTERNS["context"][int(rnd() * N_PATTERNS)]:  # missingness
         ctx.pop(key, None)
     return ctx

@@ -8,6 +8,9 @@ The definitions follow the clinical brief, sections 1.1, 1.2 and 1.8:
     grades implied by ``ki67_percent`` (< 3 G1, 3-20 G2, > 20 G3) and
     ``mitotic_count_per_2mm2`` (< 2 G1, 2-20 G2, > 20 G3), over those recorded (WHO
     2019/2022: whichever gives the higher grade). A warning when they disagree.
+    Lung and thymic carcinoids are graded by subtype, not Ki-67 (WHO thoracic): a
+    ``lung_subtype`` of typical carcinoid gives G1 and atypical carcinoid G2, whatever
+    the Ki-67, with a warning when Ki-67 is above 20 % or another grade source disagrees.
 ``renal_ml_min``
     ``labs.creatinine_clearance_ml_min`` if recorded, else ``labs.egfr_ml_min``.
 ``ecog_effective``
@@ -35,6 +38,8 @@ from netmdt.case.model import Case, iter_dates
 
 DAYS_PER_MONTH = 365.25 / 12
 GRADES = ("G1", "G2", "G3")
+# Thoracic carcinoids: the WHO subtype stands for the grade (Ki-67 is not a grading criterion).
+CARCINOID_GRADE = {"typical_carcinoid": "G1", "atypical_carcinoid": "G2"}
 GEP_SITES = frozenset(
     {"pancreas", "stomach", "duodenum", "jejunum_ileum", "appendix", "colon", "rectum"}
 )
@@ -133,6 +138,8 @@ def _effective_grade(case: Case, warnings: list[str]) -> str | None:
     t = case.tumour
     if t is None:
         return None
+    if t.lung_subtype in CARCINOID_GRADE:
+        return _carcinoid_grade(t.lung_subtype, case, warnings)
     found = {
         "tumour.grade": t.grade,
         "tumour.ki67_percent": ki67_grade(t.ki67_percent),
@@ -146,6 +153,34 @@ def _effective_grade(case: Case, warnings: list[str]) -> str | None:
         parts = ", ".join(f"{k} -> {v}" for k, v in grades.items())
         warnings.append(f"Grade sources disagree ({parts}); the higher grade {highest} is used.")
     return highest
+
+
+def _carcinoid_grade(subtype: str, case: Case, warnings: list[str]) -> str:
+    """Lung/thymic carcinoid: typical -> G1, atypical -> G2 (WHO thoracic), with warnings."""
+    t = case.tumour
+    assert t is not None
+    grade = CARCINOID_GRADE[subtype]
+    name = subtype.replace("_", " ")
+    article = "an" if name.startswith("a") else "a"
+    if t.ki67_percent is not None and t.ki67_percent > 20:
+        warnings.append(
+            f"Ki-67 {t.ki67_percent:g} % in {article} {name}: thoracic carcinoids are graded by "
+            f"subtype ({grade}-equivalent is used), not Ki-67; a carcinoid with a high Ki-67 "
+            "behaves more aggressively: review the histology (mitoses, necrosis; LCNEC?) and "
+            "consider FDG PET."
+        )
+    others = {
+        "tumour.grade": t.grade,
+        "tumour.mitotic_count_per_2mm2": mitotic_grade(t.mitotic_count_per_2mm2),
+    }
+    disagree = {k: v for k, v in others.items() if v is not None and v != grade}
+    if disagree:
+        parts = ", ".join(f"{k} -> {v}" for k, v in disagree.items())
+        warnings.append(
+            f"Grade sources disagree with the {name} subtype ({parts}); the subtype "
+            f"({grade}-equivalent) is used for a thoracic carcinoid."
+        )
+    return grade
 
 
 def _gep_primary(case: Case) -> bool | None:

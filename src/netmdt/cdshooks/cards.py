@@ -6,7 +6,7 @@ from the import report's structured fields, not from its warnings' wording.
 
 **The card** (aim: detail under 1,500 characters, no bullet over 250): the leading options
 (recommended, then consider), each with the one reason that decides it (and its pending
-checks when the assessment has them); the undecided options counted, with the facts that
+checks: "subject to: ..."); the undecided options counted, with the facts that
 would decide them merged and plainly named; whether the card rests on partial data; and a
 link to the full assessment. Names, never internal ids; Markdown paragraphs separated by a
 blank line.
@@ -207,11 +207,7 @@ def leading(a: Assessment) -> list[str]:
         for o in options:
             if shown == MAX_LEADING:
                 break
-            lines.append(
-                _clip(
-                    f"- **{short_name(o.name)}**: {deciding_reason(o)}{subject_to(o)}", MAX_BULLET
-                )
-            )
+            lines.append(_bullet(o))
             shown += 1
         rest = len(options) - (len(lines) - 2)
         if rest > 0:
@@ -239,10 +235,17 @@ def deciding_reason(o: OptionAssessment) -> str:
 
 
 def subject_to(o: OptionAssessment) -> str:
-    """ " Subject to: ..." for an option's pending checks, when the assessment has them."""
-    checks = getattr(o, "pending_checks", None) or []
-    labels = [str(getattr(c, "label", None) or getattr(c, "text", None) or c) for c in checks]
-    return f" Subject to: {_list(labels, 3)}." if labels else ""
+    """ " (subject to: ...)": a leading option's pending before-treatment checks."""
+    labels = list(dict.fromkeys(c.label for c in o.pending_checks))
+    return f" (subject to: {_list(labels, 8)})" if labels else ""
+
+
+def _bullet(o: OptionAssessment) -> str:
+    """One leading option: its name, the reason that decides it (clipped so the bullet
+    stays under ``MAX_BULLET``) and its pending checks, which are never clipped away."""
+    head, tail = f"- **{short_name(o.name)}**: ", subject_to(o)
+    room = max(40, MAX_BULLET - len(head) - len(tail))
+    return _clip(head + _clip(deciding_reason(o), room) + tail, MAX_BULLET)
 
 
 def undecided(a: Assessment, config: CdsConfig) -> list[str]:

@@ -19,7 +19,16 @@ from netmdt.cohort.sql import screen_sql
 from netmdt.kb.model import KnowledgeBase
 from netmdt.kb.schema import GROUPS
 
-CRITERION_KEYS = ("text", "when", "sources", "evidence", "review", "disagreement", "if_not_met")
+CRITERION_KEYS = (
+    "text",
+    "when",
+    "sources",
+    "evidence",
+    "review",
+    "disagreement",
+    "if_not_met",
+    "group_reason",
+)
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,18 @@ node's height (a node reads only columns of lower layers), and identical
 subexpressions, e.g. a shared definition, are computed once for all options. The
 operators still write their own SQL: the planner hands them their arguments as
 column references.
+
+Missing-fact masks: the sets of unknown fields are bit masks over the fields the query
+reads, in words of 63 bits (a BIGINT without its sign bit), so a query may read any
+number of fields: field i is bit ``i % 63`` of word ``i // 63``. Each word is planned
+on its own (an expression's mask in a word reads only that word's fields), so a query
+over at most 63 fields has exactly one word.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from netmdt.engine.expr import Apply, DefRef, FieldRef, ListLit, Literal, Node, column
 from netmdt.engine.schema import Type
@@ -29,12 +36,17 @@ class _ColumnRef:
         return self.ref
 
 
+WORD_BITS = 63  # bits of a mask word: a BIGINT without its sign bit
+MASK_TYPE = "BIGINT"
+
+
 @dataclass
 class Planner:
-    fields: list[str]  # the case fields the planned expressions read, sorted: bit i is fields[i]
+    fields: list[str]  # the case fields the planned expressions read, sorted (see WORD_BITS)
     dialect: str = "duckdb"
     layers: list[dict[str, str]] = field(default_factory=list)  # per height: SQL -> column
     _refs: dict[int, tuple[str, int]] = field(default_factory=dict)  # id(node) -> (ref, height)
+    _masks: dict[tuple[int, int], str] = field(default_factory=dict)  # (id(node), word) -> SQL
 
     def _column(self, sql: str, height: int) -> str:
         while len(self.layers) < height:
@@ -75,44 +87,64 @@ class Planner:
             return node
         return _ColumnRef(ref, node.type)  # type: ignore[return-value]
 
-    def mask(self, node: Node) -> str:
-        """A column: when ``node`` is unknown, the bit mask of the absent case fields that
-        keep it so (bit i is ``fields[i]``), else 0; the SQL twin of the node's tracer."""
-        key = -id(node)  # masks share the cache with values, on a different key
-        if key not in self._refs:
-            self._refs[key] = (self._plan_mask(node), 0)
-        return self._refs[key][0]
+    def mask(self, node: Node, word: int = 0) -> str:
+        """A column: when ``node`` is unknown, the bit mask of the absent case fields of
+        mask word ``word`` that keep it so, else 0; the SQL twin of the node's tracer."""
+        key = (id(node), word)
+        if key not in self._masks:
+            self._masks[key] = self._plan_mask(node, word)
+        return self._masks[key]
 
-    def _plan_mask(self, node: Node) -> str:
-        bits = self.bits
+    def _plan_mask(self, node: Node, word: int) -> str:
+        bits = self.bits(word)
         if isinstance(node, Literal | ListLit):
             return "0"
         if isinstance(node, DefRef):
-            return self.mask(node.definition.expr)
+            return self.mask(node.definition.expr, word)
         ref, height = self.ref(node)
         if isinstance(node, FieldRef):
+            mine = [p for p in node.info.reads if bits.get(p, "0") != "0"]
+            if not mine:
+                return "0"
             parts = " | ".join(
-                f"CASE WHEN {column(p)} IS NULL THEN {bits[p]} ELSE 0 END" for p in node.info.reads
+                f"CASE WHEN {column(p)} IS NULL THEN {bits[p]} ELSE 0 END" for p in mine
             )
             return self._column(f"CASE WHEN {ref} IS NULL THEN {parts} ELSE 0 END", height + 1)
         assert isinstance(node, Apply)
-        masks = [self.mask(a) for a in node.args]
+        masks = [self.mask(a, word) for a in node.args]
+        if all(m == "0" for m in masks) and not set(node.reads()) & self.word_fields(word):
+            return "0"
         sql = node.op.sql_mask([self._arg(a) for a in node.args], masks, ref, bits)
         return sql if sql == "0" else self._column(sql, max(height, _depth(masks, self)) + 1)
 
     @property
     def mask_type(self) -> str:
-        if len(self.fields) <= 63:
-            return "BIGINT"
-        if self.dialect != "duckdb":
-            raise ValueError(f"{self.dialect}: at most 63 fields in one query (bit masks)")
-        return "HUGEINT"
+        return MASK_TYPE
 
     @property
-    def bits(self) -> dict[str, str]:
-        return {
-            p: cast(str(1 << i), self.mask_type, self.dialect) for i, p in enumerate(self.fields)
-        }
+    def words(self) -> int:
+        """How many mask words the fields take (at least one)."""
+        return max(1, -(-len(self.fields) // WORD_BITS))
+
+    def word_of(self, path: str) -> tuple[int, int]:
+        """The mask word and the bit within it of a field."""
+        return divmod(self.fields.index(path), WORD_BITS)
+
+    def word_fields(self, word: int) -> set[str]:
+        return set(self.fields[word * WORD_BITS : (word + 1) * WORD_BITS])
+
+    @cached_property
+    def _bits(self) -> list[dict[str, str]]:
+        out: list[dict[str, str]] = [{} for _ in range(self.words)]
+        for i, p in enumerate(self.fields):
+            word, bit = divmod(i, WORD_BITS)
+            for w in range(self.words):
+                out[w][p] = cast(str(1 << bit), MASK_TYPE, self.dialect) if w == word else "0"
+        return out
+
+    def bits(self, word: int = 0) -> dict[str, str]:
+        """Each field's bit in mask word ``word`` as SQL ("0" for the other words' fields)."""
+        return self._bits[word]
 
     def height_of(self, column_ref: str) -> int:
         for i, layer in enumerate(self.layers):

@@ -66,7 +66,13 @@ def screen(
             n = int((con.execute(f"SELECT count(*) FROM {_cases(where_sql)}").fetchone() or [0])[0])
         bar.update(task, description=f"screening {n:,} cases into {out.name}")
         keep_order(con)
-        write_results(con, results_query(kb, options, verdicts, where_sql), out)
+        query = results_query(kb, options, verdicts, where_sql)
+        if out.suffix.lower() == ".csv":  # a list column: ';'-separated, like missing
+            query = (
+                "SELECT * REPLACE (array_to_string(pending_checks, ';') AS pending_checks) "
+                f"FROM ({query})"
+            )
+        write_results(con, query, out)
     summary = Summary(cases=n)
     reader = "read_parquet" if out.suffix.lower() == ".parquet" else "read_csv"
     for option, verdict, count in con.execute(

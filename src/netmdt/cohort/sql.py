@@ -2,9 +2,11 @@
 
 The query computes, for every case and option, what ``netmdt.assess`` computes in
 Python: the verdict (the same fixed procedure), the funding pathway and registry
-status, and the missing facts (the unknown fields that keep a *relevant* unknown
-criterion unknown). SQL NULL is Kleene unknown. A differential test holds the two
-executions to the same answers.
+status, the missing facts (the unknown fields that keep a *relevant* unknown
+criterion unknown) and the pending checks (the unknown fields of the unknown
+``before_treatment`` criteria, on positive and open verdicts: the fields of the
+assessment's ``pending_checks``). SQL NULL is Kleene unknown. A differential test
+holds the two executions to the same answers.
 
 Shape::
 
@@ -19,12 +21,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from netmdt.assessment import VERDICTS
-from netmdt.cohort.plan import Planner
+from netmdt.cohort.plan import WORD_BITS, Planner
 from netmdt.engine.expr import sql_literal
 from netmdt.engine.sql import TEXT, cast, quote
 from netmdt.kb.model import Criterion, KnowledgeBase, Option
 
 HEALTH_SYSTEM = "context__health_system"
+BEFORE = "before_treatment"
 
 
 @dataclass
@@ -54,46 +57,61 @@ class _OptionSql:
             "CASE "
             f"WHEN {self.any('applies_to', 'FALSE')} THEN 'not_recommended' "
             f"WHEN {self.any('contraindications', 'TRUE')} THEN 'contraindicated' "
-            f"WHEN {self.any('requirements', 'FALSE')} THEN 'not_recommended' "
+            f"WHEN {self.blocked()} THEN 'not_recommended' "
             f"WHEN {open_} THEN 'insufficient_information' "
             f"WHEN {all_true} THEN 'recommended' "
             "ELSE 'consider' END"
         )
 
+    def blocked(self) -> str:
+        """SQL: a requirement or a before_treatment check is false."""
+        if not self.option.groups.get(BEFORE):
+            return self.any("requirements", "FALSE")
+        return f"({self.any('requirements', 'FALSE')} OR {self.any(BEFORE, 'FALSE')})"
+
     def relevance(self) -> list[str]:
-        """Columns: may an unknown criterion of each group change the verdict?
-        (the SQL twin of ``engine.assess._relevant``)."""
+        """Columns: may an unknown criterion of each group change the verdict? And is the
+        verdict positive or open, so that unknown before_treatment checks are pending?
+        (the SQL twins of ``engine.assess._relevant`` and ``_pending``)."""
         contra_true = self.any("contraindications", "TRUE")
-        req_false = self.any("requirements", "FALSE")
+        blocked = self.blocked()
         by_group = {
-            "applies_to": f"NOT ({req_false} AND NOT {self.any('contraindications', 'NOT FALSE')})",
+            "applies_to": f"NOT ({blocked} AND NOT {self.any('contraindications', 'NOT FALSE')})",
             "contraindications": f"NOT {contra_true}",
-            "requirements": f"NOT {contra_true} AND NOT {req_false}",
-            "recommend_when": f"NOT {contra_true} AND NOT {req_false} AND NOT "
+            "requirements": f"NOT {contra_true} AND NOT {blocked}",
+            "recommend_when": f"NOT {contra_true} AND NOT {blocked} AND NOT "
             + self.any("recommend_when", "FALSE"),
+            BEFORE: f"NOT {contra_true} AND NOT {blocked}",  # not negative: pending
         }
         applies_false = self.any("applies_to", "FALSE")
         return [
             f"(NOT {applies_false} AND {condition}) AS {self.relevant(group)}"
             for group, condition in by_group.items()
-            if self.option.groups[group]
+            if self.option.groups.get(group)
         ]
 
     def relevant(self, group: str) -> str:
         return self.name(group)
 
-    def missing_mask(self) -> str:
-        """A column: the union of the unknown-field masks of the relevant unknown criteria."""
-        parts = [
-            f"CASE WHEN {self.col(c)} IS NULL AND {self.relevant(c.group)} THEN {mask} ELSE 0 END"
-            for c in self.option.criteria
-            if (mask := self.planner.mask(c.expr)) != "0"
-        ]
-        mask = cast(" | ".join(parts) or "0", self.planner.mask_type, self.planner.dialect)
-        return f"{mask} AS {self.mask_column()}"
+    def missing_mask(self) -> list[str]:
+        """Columns, a word each: the union of the unknown-field masks of the relevant
+        unknown criteria (missing), and of the pending checks."""
+        out = []
+        for what, pending in (("missing", False), ("pending", True)):
+            for word in range(self.planner.words):
+                parts = [
+                    f"CASE WHEN {self.col(c)} IS NULL AND {self.relevant(c.group)} "
+                    f"THEN {mask} ELSE 0 END"
+                    for c in self.option.criteria
+                    if (c.group == BEFORE) == pending
+                    and (mask := self.planner.mask(c.expr, word)) != "0"
+                ]
+                mask = cast(" | ".join(parts) or "0", self.planner.mask_type, self.planner.dialect)
+                out.append(f"{mask} AS {self.mask_column(what, word)}")
+        return out
 
-    def mask_column(self) -> str:
-        return self.name("missing")
+    def mask_column(self, what: str = "missing", word: int = 0) -> str:
+        return self.name(what if word == 0 else f"{what}{word}")
 
     def funding(self) -> tuple[str, str]:
         """SQL for the pathway and the registry status (the engine's ``_funding``)."""
@@ -120,46 +138,81 @@ class _OptionSql:
         return "CASE " + " ".join(pathway) + " END", "CASE " + " ".join(status) + " END"
 
     def columns(self) -> list[str]:
-        """This option's verdict, funding pathway, registry status and missing facts,
-        as columns of the wide (one row per case) projection."""
+        """This option's verdict, funding pathway, registry status, missing facts and
+        pending checks, as columns of the wide (one row per case) projection."""
         pathway, status = self.funding()
         if self.planner.dialect == "spark":  # STACK wants one type a column: no NULL type
             status = cast(status, TEXT["spark"], "spark")
+        masks = [
+            f"{self.decode(what, own)} AS {self.name(name)}"
+            for what, own, name in (
+                ("missing", self.own(pending=False), "mask"),
+                ("pending", self.own(pending=True), "pmask"),
+            )
+        ]
+        if self.planner.dialect == "postgres":  # the mask words, decoded after the unpivot
+            masks = [
+                f"{self.mask_column(what, w)} AS {self.name(f'{name}{w}')}"
+                for what, name in (("missing", "mask"), ("pending", "pmask"))
+                for w in range(self.planner.words)
+            ]
         return [
             f"{self.verdict()} AS {self.name('verdict')}",
             f"{pathway} AS {self.name('pathway')}",
             f"{status} AS {self.name('status')}",
-            f"{self.missing()} AS {self.name('mask')}",
+            *masks,
         ]
 
-    def missing(self) -> str:
-        """The missing facts: in PostgreSQL the mask (decoded once per distinct mask, then
-        joined); in DuckDB the mask decoded in the row, testing only this option's own
-        fields (a list of an ENUM of all the fields: bit i is the value of code i)."""
-        mask = self.mask_column()
-        if self.planner.dialect == "postgres":
-            return mask
-        own = sorted({p for c in self.option.criteria for p in c.reads})
-        if self.planner.dialect == "spark":  # each own field's bit tested in the row
-            bits = self.planner.bits
+    def own(self, pending: bool) -> list[str]:
+        """The fields this option's criteria (the before_treatment ones, or the others)
+        read, sorted: the only ones its mask can hold."""
+        criteria = [c for c in self.option.criteria if (c.group == BEFORE) == pending]
+        return sorted({p for c in criteria for p in c.reads})
+
+    def decode(self, what: str, own: list[str]) -> str:
+        """The missing facts (or pending checks) as a list of field paths, decoded in the
+        row from the mask words, testing only this option's own fields. In DuckDB a list
+        of an ENUM of all the fields (bit ``i % 63`` of word ``i // 63`` is the value of
+        code i); in Spark each own field's bit tested in the row."""
+        words: dict[int, list[str]] = {}
+        for p in own:
+            words.setdefault(self.planner.word_of(p)[0], []).append(p)
+        if self.planner.dialect == "spark":
             tests = ", ".join(
-                f"CASE WHEN ({mask} & {bits[p]}) <> 0 THEN {sql_literal(p)} END" for p in own
+                f"CASE WHEN ({self.mask_column(what, w)} & {self.planner.bits(w)[p]}) <> 0 "
+                f"THEN {sql_literal(p)} END"
+                for w, paths in words.items()
+                for p in paths
             )
             return f"filter(array({tests}), p -> p IS NOT NULL)" if own else SPARK_NO_MISSING
         paths = _enum(self.planner.fields)
         if not own:
             return f"[]::{paths}[]"
-        return (
-            f"CASE WHEN {mask} = 0 THEN [] ELSE list_filter("
-            f"[{', '.join(sql_literal(p) for p in own)}]::{paths}[], "
-            f"lambda p: (({mask} >> enum_code(p)) & 1) = 1) END"
-        )
+        lists = []
+        for w, mine in words.items():
+            mask = self.mask_column(what, w)
+            shift = "enum_code(p)" if w == 0 else f"(enum_code(p) - {w * WORD_BITS})"
+            lists.append(
+                f"CASE WHEN {mask} = 0 THEN [] ELSE list_filter("
+                f"[{', '.join(sql_literal(p) for p in mine)}]::{paths}[], "
+                f"lambda p: (({mask} >> {shift}) & 1) = 1) END"
+            )
+        return lists[0] if len(lists) == 1 else "list_concat(" + ", ".join(lists) + ")"
 
     def name(self, what: str) -> str:
         return quote(f"{self.option.id}:{what}", self.planner.dialect)
 
+    def outputs(self) -> list[str]:
+        """The wide columns of this option that the unpivot turns into one row."""
+        if self.planner.dialect == "postgres":
+            words = range(self.planner.words)
+            masks = [f"mask{w}" for w in words] + [f"pmask{w}" for w in words]
+        else:
+            masks = ["mask", "pmask"]
+        return ["verdict", "pathway", "status", *masks]
+
     def unpivot(self) -> str:
-        names = ", ".join(self.name(w) for w in ("verdict", "pathway", "status", "mask"))
+        names = ", ".join(self.name(w) for w in self.outputs())
         if self.planner.dialect in ("postgres", "spark"):  # a VALUES row / STACK arguments
             return f"{sql_literal(self.option.id)}, {names}"
         return f"({names}) AS {sql_literal(self.option.id)}"
@@ -174,8 +227,9 @@ def screen_sql(
     enums: bool = False,
 ) -> str:
     """One query: a row per case and option (case_id, option, verdict, funding_pathway,
-    registry_status, missing) over ``table`` (columns: ``engine.sql.case_table_columns``);
-    ``carry`` names further columns of ``table`` passed through (e.g. an ordering key).
+    registry_status, missing, pending_checks) over ``table`` (columns:
+    ``engine.sql.case_table_columns``); ``carry`` names further columns of ``table``
+    passed through (e.g. an ordering key).
 
     In DuckDB the query streams: each case's rows follow the order of ``table``, options
     in the order given. ``enums`` (DuckDB) types option, verdict, funding pathway, registry
@@ -186,7 +240,7 @@ def screen_sql(
     planner = Planner(fields, dialect)
     builders = [_OptionSql(o, planner) for o in chosen]
     relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
-    masks = ", ".join(["*", *(b.missing_mask() for b in builders)])
+    masks = ", ".join(["*", *(m for b in builders for m in b.missing_mask())])
     wide = ", ".join(["id AS case_id", *carry, *(col for b in builders for col in b.columns())])
     ctes = [
         *planner.ctes(table),
@@ -204,15 +258,22 @@ def screen_sql(
     if dialect == "spark":
         return "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {_OUTPUTS} FROM res"
     if dialect == "postgres":
-        # Distinct masks are few: decode each once (bit i is planner.fields[i]), then join.
-        paths = ", ".join(sql_literal(p) for p in fields)
-        ctes.append(
-            f"decoded AS (SELECT _mask, {_decode_postgres(paths)} AS missing "
-            "FROM (SELECT DISTINCT _mask FROM res) AS masks)"
-        )
+        # Distinct masks are few: decode each once, then join.
+        mask_words = [f"_mask{w}" for w in range(planner.words)]
+        pmasks = [f"_pmask{w}" for w in range(planner.words)]
+        ctes += [
+            f"{name} AS (SELECT {', '.join(words)}, {_decode_postgres(fields, words)} AS {out} "
+            f"FROM (SELECT DISTINCT {', '.join(words)} FROM res) AS masks)"
+            for name, words, out in (
+                ("decoded", mask_words, "missing"),
+                ("pdecoded", pmasks, "pending_checks"),
+            )
+        ]
         return (
             "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, option, verdict, "
-            "funding_pathway, registry_status, missing FROM res JOIN decoded USING (_mask)"
+            "funding_pathway, registry_status, missing, pending_checks FROM res "
+            f"JOIN decoded USING ({', '.join(mask_words)}) "
+            f"JOIN pdecoded USING ({', '.join(pmasks)})"
         )
     columns = "option, verdict, funding_pathway, registry_status"
     if enums:
@@ -225,13 +286,12 @@ def screen_sql(
             f"funding_pathway::{_enum(pathways)} AS funding_pathway, "
             f"registry_status::{_enum(statuses - {None})} AS registry_status"
         )
-    return (
-        "WITH "
-        + ",\n".join(ctes)
-        + f"\nSELECT {carried}case_id, {columns}, "
-        + ("missing" if enums else "missing::VARCHAR[] AS missing")
-        + " FROM res"
+    lists = (
+        "missing, pending_checks"
+        if enums
+        else "missing::VARCHAR[] AS missing, pending_checks::VARCHAR[] AS pending_checks"
     )
+    return "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {columns}, {lists} FROM res"
 
 
 def _enum(values: Iterable[str | None]) -> str:
@@ -240,13 +300,11 @@ def _enum(values: Iterable[str | None]) -> str:
     return "ENUM(" + ", ".join(sql_literal(v) for v in names) + ")"
 
 
-_OUTPUTS = "option, verdict, funding_pathway, registry_status, missing"
+_OUTPUTS = "option, verdict, funding_pathway, registry_status, missing, pending_checks"
 SPARK_NO_MISSING = "CAST(array() AS ARRAY<STRING>)"
 
 
 def _unpivot(builders: list[_OptionSql], dialect: str, carry: tuple[str, ...]) -> str:
-    missing = "_mask" if dialect == "postgres" else "missing"
-    outputs = f"verdict, funding_pathway, registry_status, {missing}"
     if dialect == "spark":  # STACK: Spark 3.4+ UNPIVOT takes no string labels
         rows = ", ".join(b.unpivot() for b in builders)
         carried = "".join(f"{c}, " for c in carry)
@@ -254,10 +312,13 @@ def _unpivot(builders: list[_OptionSql], dialect: str, carry: tuple[str, ...]) -
         return f"SELECT {carried}case_id, {stack} FROM wide"
     if dialect == "postgres":
         rows = ", ".join(f"({b.unpivot()})" for b in builders)
+        words = range(builders[0].planner.words) if builders else range(1)
+        masks = [f"_mask{w}" for w in words] + [f"_pmask{w}" for w in words]
         return (
             f"SELECT wide.case_id, u.* FROM wide CROSS JOIN LATERAL (VALUES {rows}) "
-            f"AS u(option, {outputs})"
+            f"AS u(option, verdict, funding_pathway, registry_status, {', '.join(masks)})"
         )
+    outputs = "verdict, funding_pathway, registry_status, missing, pending_checks"
     return (
         f"SELECT * FROM wide UNPIVOT INCLUDE NULLS (({outputs}) FOR option IN ("
         + ", ".join(b.unpivot() for b in builders)
@@ -265,9 +326,18 @@ def _unpivot(builders: list[_OptionSql], dialect: str, carry: tuple[str, ...]) -
     )
 
 
-def _decode_postgres(paths: str) -> str:
-    """SQL: the field paths whose bits are set in ``_mask`` (bit i is the i-th path)."""
-    return (
-        f"ARRAY(SELECT p FROM unnest(ARRAY[{paths}]::text[]) WITH ORDINALITY AS d(p, i) "
-        "WHERE ((_mask >> (i - 1)::int) & 1) = 1 ORDER BY i)"
-    )
+def _decode_postgres(fields: list[str], words: list[str]) -> str:
+    """SQL: the field paths whose bits are set in the mask words (bit ``i % 63`` of word
+    ``i // 63`` is ``fields[i]``), in field order."""
+    arrays = []
+    for w, word in enumerate(words):
+        paths = ", ".join(sql_literal(p) for p in fields[w * WORD_BITS : (w + 1) * WORD_BITS])
+        if not paths:
+            continue
+        arrays.append(
+            f"ARRAY(SELECT p FROM unnest(ARRAY[{paths}]::text[]) WITH ORDINALITY AS d(p, i) "
+            f"WHERE (({word} >> (i - 1)::int) & 1) = 1 ORDER BY i)"
+        )
+    if not arrays:
+        return "ARRAY[]::text[]"
+    return " || ".join(arrays)

@@ -6,17 +6,23 @@ Per option, each criterion is evaluated once (met / unmet / unknown); the
 verdict, the reasons, the missing facts, the counterfactual and the warnings are
 all computed from those records (design.md, "Verdict procedure")::
 
-    applies_to false            -> not_recommended (does not apply)
-    contraindication true       -> contraindicated
-    requirement false           -> not_recommended
-    any of those three unknown  -> insufficient_information
-    all recommend_when true     -> recommended
-    otherwise                   -> consider
+    applies_to false                             -> not_recommended (does not apply)
+    contraindication true                        -> contraindicated
+    requirement false or before_treatment false  -> not_recommended (the latter: deferred)
+    applies_to/contraindication/requirement unknown -> insufficient_information
+    all recommend_when true                      -> recommended
+    otherwise                                    -> consider
+
+An unknown ``before_treatment`` criterion (pre-treatment work-up: blood counts,
+liver and renal function, a pregnancy test) never changes the verdict: it is listed
+in ``pending_checks`` (the verdict stands subject to it), on positive and open
+verdicts only (on a negative verdict it would not matter).
 
 Missing facts are computed, not guessed: an unknown criterion is *relevant* when
 some completion of the other unknown criteria makes its truth value change the
-verdict (worked out exactly for this procedure in ``_relevant``); the missing
-facts are the unknown case fields that keep relevant criteria unknown.
+verdict (worked out exactly for this procedure in ``_relevant``; unknown
+``before_treatment`` criteria stay pending, never relevant); the missing facts are
+the unknown case fields that keep relevant criteria unknown.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ from netmdt.assessment import (
     Missing,
     OptionAssessment,
     Pathway,
+    PendingCheck,
     Reason,
     SourceRef,
     Status,
@@ -48,6 +55,7 @@ from netmdt.engine.schema import paths_of
 from netmdt.kb.model import Criterion, FundingRule, KnowledgeBase, Option
 
 STATUS: dict[bool | None, Status] = {True: "met", False: "unmet", None: "unknown"}
+BEFORE = "before_treatment"
 DAYS_PER_WEEK = 7
 
 
@@ -86,9 +94,13 @@ class _View:
     verdict: Verdict
     reasons: tuple[Reason, ...]
     relevant: tuple[Criterion, ...]
+    pending: tuple[Criterion, ...]  # unknown before_treatment criteria (not on negatives)
     counterfactual: str | None
     criterion_warnings: tuple[str, ...]
     does_not_apply: bool
+
+
+Groups = Mapping[str, list[tuple[Criterion, bool | None]]]
 
 
 @lru_cache(maxsize=65536)
@@ -104,8 +116,9 @@ def _view(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBase) ->
         verdict=verdict,
         reasons=tuple(_reason(c, v) for c, v in results),
         relevant=tuple(_relevant(by_group)) if None in values else (),
+        pending=tuple(_pending(by_group, verdict)),
         counterfactual=_counterfactual(verdict, by_group),
-        criterion_warnings=tuple(_criterion_warnings(results, verdict, kb)),
+        criterion_warnings=tuple(_criterion_warnings(results, verdict, kb, _deferred(by_group))),
         does_not_apply=does_not_apply,
     )
 
@@ -122,6 +135,7 @@ def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) 
         summary=option.summary,
         reasons=list(view.reasons),
         missing=_missing(view.relevant, facts, kb),
+        pending_checks=_pending_checks(view.pending, facts, kb),
         counterfactual=view.counterfactual,
         warnings=list(dict.fromkeys(warnings)),
         funding=_funding(option, facts, view.does_not_apply),
@@ -129,45 +143,72 @@ def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) 
     )
 
 
-def _verdict(by_group: Mapping[str, list[tuple[Criterion, bool | None]]]) -> Verdict:
-    applies = [v for _, v in by_group["applies_to"]]
-    contra = [v for _, v in by_group["contraindications"]]
-    required = [v for _, v in by_group["requirements"]]
+def _values(by_group: Groups, group: str) -> list[bool | None]:
+    return [v for _, v in by_group.get(group, ())]
+
+
+def _verdict(by_group: Groups) -> Verdict:
+    applies = _values(by_group, "applies_to")
+    contra = _values(by_group, "contraindications")
+    required = _values(by_group, "requirements")
     if False in applies:
         return "not_recommended"
     if True in contra:
         return "contraindicated"
-    if False in required:
+    if False in required or False in _values(by_group, BEFORE):
         return "not_recommended"
     if None in applies or None in contra or None in required:
         return "insufficient_information"
-    if all(v is True for _, v in by_group["recommend_when"]):
+    if all(v is True for v in _values(by_group, "recommend_when")):
         return "recommended"
     return "consider"
 
 
-def _relevant(by_group: Mapping[str, list[tuple[Criterion, bool | None]]]) -> list[Criterion]:
-    """Unknown criteria whose truth value can change the verdict (see module docstring)."""
+def _deferred(by_group: Groups) -> bool:
+    """Not recommended *now*: a before_treatment check failed and nothing else rules the
+    option out (it does apply, no contraindication holds, every requirement may hold)."""
+    return (
+        False in _values(by_group, BEFORE)
+        and False not in _values(by_group, "applies_to")
+        and True not in _values(by_group, "contraindications")
+        and False not in _values(by_group, "requirements")
+    )
+
+
+def _pending(by_group: Groups, verdict: Verdict) -> list[Criterion]:
+    """The unknown before_treatment criteria, on positive and open verdicts."""
+    if verdict in NEGATIVE:
+        return []
+    return [c for c, v in by_group.get(BEFORE, ()) if v is None]
+
+
+def _relevant(by_group: Groups) -> list[Criterion]:
+    """Unknown criteria whose truth value can change the verdict (see module docstring).
+
+    A before_treatment criterion that is false blocks like a false requirement; one that
+    is unknown is a pending check, never relevant (it does not change the verdict)."""
     applies_false = any(v is False for _, v in by_group["applies_to"])
     contra_true = [c for c, v in by_group["contraindications"] if v is True]
-    req_false = [c for c, v in by_group["requirements"] if v is False]
+    blocked = [c for g in ("requirements", BEFORE) for c, v in by_group.get(g, ()) if v is False]
     contra_open = [c for c, v in by_group["contraindications"] if v is not False]
     rec_false = [c for c, v in by_group["recommend_when"] if v is False]
     if applies_false:
         return []
     found: list[Criterion] = []
     for group, items in by_group.items():
+        if group == BEFORE:
+            continue
         for c, v in items:
             if v is not None:
                 continue
             if group == "applies_to":
-                ok = not (req_false and not contra_open)
+                ok = not (blocked and not contra_open)
             elif group == "contraindications":
                 ok = not [x for x in contra_true if x is not c]
             elif group == "requirements":
-                ok = not contra_true and not [x for x in req_false if x is not c]
+                ok = not contra_true and not [x for x in blocked if x is not c]
             else:
-                ok = not contra_true and not req_false and not rec_false
+                ok = not contra_true and not blocked and not rec_false
             if ok:
                 found.append(c)
     return found
@@ -211,38 +252,73 @@ def _missing_entry(kb: KnowledgeBase, path: str, criteria: str) -> Missing:
     )
 
 
-def _counterfactual(
-    verdict: str, by_group: Mapping[str, list[tuple[Criterion, bool | None]]]
-) -> str | None:
+def _pending_checks(
+    pending: Iterable[Criterion], facts: Mapping[str, Any], kb: KnowledgeBase
+) -> list[PendingCheck]:
+    """One entry per pending criterion and unknown field it reads, sorted by field."""
+    entries = [(path, i, c) for i, c in enumerate(pending) for path in paths_of(c.trace(facts)[1])]
+    return [_pending_entry(kb, path, c) for path, _, c in sorted(entries, key=lambda e: e[:2])]
+
+
+@lru_cache(maxsize=8192)
+def _pending_entry(kb: KnowledgeBase, path: str, c: Criterion) -> PendingCheck:
+    return PendingCheck.trusted(
+        field=path,
+        label=kb.label(path),
+        criterion=c.id,
+        text=c.text,
+        how_to_find_out=kb.how_to_find_out(path),
+    )
+
+
+def _counterfactual(verdict: str, by_group: Groups) -> str | None:
+    """What would have to change. A deferred verdict (a before_treatment check failed)
+    says so first: "Not recommended now: reassess when: ..."; unknown before_treatment
+    criteria are pending checks, listed apart, not conditions here."""
     if verdict == "recommended":
         return None
+    deferred = _deferred(by_group)
     needs: list[str] = []
     for group, items in by_group.items():
         for c, v in items:
-            if group == "contraindications":
+            if group == BEFORE:
+                if v is False and not deferred:
+                    needs.append(c.text)
+            elif group == "contraindications":
                 if v is not False:
                     needs.append(f"not: {c.text}" + (" (unknown)" if v is None else ""))
             elif v is not True:
                 needs.append(c.text + (" (unknown)" if v is None else ""))
-    if not needs:
-        return None
-    return "Would be recommended if: " + "; ".join(needs)
+    parts: list[str] = []
+    if deferred:
+        failed = [c.text for c, v in by_group[BEFORE] if v is False]
+        parts.append("Not recommended now: reassess when: " + "; ".join(failed) + ".")
+    if needs:
+        parts.append("Would be recommended if: " + "; ".join(needs))
+    return " ".join(parts) or None
 
 
 def _criterion_warnings(
-    results: Iterable[tuple[Criterion, bool | None]], verdict: str, kb: KnowledgeBase
+    results: Iterable[tuple[Criterion, bool | None]],
+    verdict: str,
+    kb: KnowledgeBase,
+    deferred: bool = False,
 ) -> list[str]:
     """The warnings of failing criteria that explain this verdict.
 
     A failing ``recommend_when`` criterion explains only a ``consider``: on any other
     verdict its "why only consider" text would mislead. Failing requirements and
-    contraindications explain negative and open verdicts. Nothing is said about an
-    option that does not apply.
+    contraindications explain negative and open verdicts. A failed ``before_treatment``
+    check explains a deferred verdict only (its text says when to reassess); an unknown
+    one is a pending check, listed apart. Nothing is said about an option that does not
+    apply.
     """
     out: list[str] = []
     for c, v in results:
         failing = v is None or (v is True if c.group == "contraindications" else v is False)
         if not failing or (c.group == "recommend_when" and verdict != "consider"):
+            continue
+        if c.group == BEFORE and (v is None or not deferred):
             continue
         if c.group == "applies_to" and v is False:
             return []
@@ -282,13 +358,7 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
         )
     rules = option.funding.get(system)
     if not rules:
-        return Funding.trusted(
-            pathway="not_applicable",
-            registry_status=None,
-            sources=[],
-            missing=[],
-            note="Funding is jurisdiction-specific; netmdt knows NHS England only.",
-        )
+        return _no_rules(system)
     for rule in rules:
         value = True if rule.evaluate is None else rule.evaluate(facts)
         if value is None and rule.expr is not None:
@@ -304,6 +374,32 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
         if value:
             return _rule_funding(rule)
     raise AssertionError("the knowledge base guarantees an 'otherwise' funding rule")
+
+
+# Health systems netmdt has no funding rules for, and who decides there. No funding
+# claim is made: the note names the body whose advice to check.
+NO_RULES_NOTE = {
+    "nhs_scotland": "Funding is jurisdiction-specific and netmdt encodes NHS England rules "
+    "only. In NHS Scotland, the Scottish Medicines Consortium (SMC) advises on new "
+    "medicines: check its advice for this treatment and the health board's policy.",
+    "nhs_wales": "Funding is jurisdiction-specific and netmdt encodes NHS England rules only. "
+    "In NHS Wales, NICE technology appraisals apply and the All Wales Medicines Strategy "
+    "Group (AWMSG) appraises medicines NICE has not: check their advice for this treatment "
+    "and the health board's policy.",
+}
+
+
+@cache
+def _no_rules(system: str) -> Funding:
+    return Funding.trusted(
+        pathway="not_applicable",
+        registry_status=None,
+        sources=[],
+        missing=[],
+        note=NO_RULES_NOTE.get(
+            system, "Funding is jurisdiction-specific; netmdt knows NHS England only."
+        ),
+    )
 
 
 @cache

@@ -50,8 +50,14 @@ class FieldInfo:
 DERIVED: dict[str, tuple[Type, tuple[str, ...], str]] = {
     "derived.effective_grade": (
         Type("enum", ("G1", "G2", "G3")),
-        ("tumour.grade", "tumour.ki67_percent", "tumour.mitotic_count_per_2mm2"),
-        "effective grade (highest of stated grade, Ki-67 and mitotic grade)",
+        (
+            "tumour.grade",
+            "tumour.ki67_percent",
+            "tumour.lung_subtype",
+            "tumour.mitotic_count_per_2mm2",
+        ),
+        "effective grade (highest of stated grade, Ki-67 and mitotic grade; "
+        "thoracic carcinoids by subtype)",
     ),
     "derived.renal_ml_min": (
         NUMBER,

@@ -9,7 +9,13 @@ SQL NULL is Kleene unknown, so the logic needs no translation. Dialects:
 
 from __future__ import annotations
 
-from netmdt.case.derived import COLON_GROUP, GEP_SITES, NON_GEP_TYPES, SITE_GROUP
+from netmdt.case.derived import (
+    CARCINOID_GRADE,
+    COLON_GROUP,
+    GEP_SITES,
+    NON_GEP_TYPES,
+    SITE_GROUP,
+)
 
 
 def _in(values: frozenset[str] | set[str]) -> str:
@@ -31,7 +37,10 @@ def _effective_grade() -> str:
         _rank("tumour__mitotic_count_per_2mm2", 2, 20),
     ]
     best = "GREATEST(" + ", ".join(f"coalesce({r}, 0)" for r in ranks) + ")"
-    return f"(CASE WHEN {best} = 0 THEN NULL ELSE 'G' || CAST({best} AS VARCHAR) END)"
+    carcinoid = " ".join(
+        f"WHEN tumour__lung_subtype = '{s}' THEN '{g}'" for s, g in sorted(CARCINOID_GRADE.items())
+    )
+    return f"(CASE {carcinoid} WHEN {best} = 0 THEN NULL ELSE 'G' || CAST({best} AS VARCHAR) END)"
 
 
 def _embryological_group() -> str:

@@ -2,7 +2,8 @@
 
 The GuidanceResponse says whether the assessment is complete (``success``) or needs more
 facts (``data-required``, with one ``dataRequirement`` per missing fact). The RequestGroup
-holds one action per option: its verdict, reasons, funding route and sources. Every
+holds one action per option: its verdict, reasons, funding route and sources, and its
+pending before-treatment checks as ``applicability`` conditions. Every
 resource is checked by building the ``fhir.resources`` R4B model before it is returned.
 """
 
@@ -14,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from netmdt.assessment import Assessment, OptionAssessment
+from netmdt.assessment import Assessment, OptionAssessment, PendingCheck
 from netmdt.case import Case
 from netmdt.errors import FhirError, Problem
 from netmdt.fhir.codes import tables
@@ -24,6 +25,9 @@ VERDICT_SYSTEM = "urn:netmdt:fhir:verdict"
 FUNDING_SYSTEM = "urn:netmdt:fhir:funding-pathway"
 CASE_FIELD_EXT = "urn:netmdt:fhir:case-field"
 MODULE = "urn:netmdt:knowledge-base"
+# RequestGroup.action.condition.expression.language of a pending before-treatment check:
+# the expression is the knowledge base's criterion id (ExpressionLanguage is extensible).
+PENDING_CHECK_LANGUAGE = "text/x-netmdt-criterion"
 
 # Which FHIR resource type would carry each case section (for dataRequirement.type).
 _SECTION_TYPE = {
@@ -150,17 +154,41 @@ def _action(o: OptionAssessment, a: Assessment) -> dict[str, Any]:
             {"coding": [{"system": FUNDING_SYSTEM, "code": o.funding.pathway}]},
         ],
     }
+    if o.pending_checks:
+        action["condition"] = [_pending_condition(c) for c in o.pending_checks]
     docs = [_citation(sources[s]) for s in cited if s in sources]
     if docs:
         action["documentation"] = docs
     return action
 
 
+def _pending_condition(check: PendingCheck) -> dict[str, Any]:
+    """A pending before-treatment check as an applicability condition of the action: the
+    verdict holds subject to it. The case field in the extension, as in dataRequirement."""
+    return {
+        "kind": "applicability",
+        "extension": [{"url": CASE_FIELD_EXT, "valueString": check.field}],
+        "expression": {
+            "language": PENDING_CHECK_LANGUAGE,
+            "description": f"Before treatment, not yet known: {check.text} "
+            f"({check.label}: {check.how_to_find_out})",
+            "expression": check.criterion,
+        },
+    }
+
+
 def _description(o: OptionAssessment) -> str:
     lines = [f"Verdict: {o.verdict.replace('_', ' ')}. {o.summary}".strip()]
-    lines += [f"{r.status.upper()}: {r.text}" for r in o.reasons if r.status != "met"]
+    lines += [
+        f"{r.status.upper()}: {r.text}"
+        for r in o.reasons
+        if r.status != "met" and not (r.group == "before_treatment" and r.status == "unknown")
+    ]
     if o.missing:
         lines.append("Missing: " + ", ".join(m.label for m in o.missing))
+    if o.pending_checks:
+        labels = dict.fromkeys(c.label for c in o.pending_checks)
+        lines.append("Subject to (checks before treatment): " + ", ".join(labels))
     lines.append(f"Funding: {o.funding.pathway.replace('_', ' ')}. {o.funding.note}".strip())
     return "\n".join(lines)
 

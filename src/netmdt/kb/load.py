@@ -49,6 +49,10 @@ from netmdt.kb.schema import (
 
 OPTION_IDS: tuple[str, ...] = tuple(get_args(OptionId))
 
+# Every criterion must say why it sits in its group (``group_reason``). Off while the
+# option files are being filled in; switched on at integration (tests/test_kb.py).
+REQUIRE_GROUP_REASON = False
+
 
 def default_kb_path() -> Path:
     return Path(str(resources.files("netmdt") / "knowledge"))
@@ -263,6 +267,12 @@ class _Checker:
         self.reads(spec.reads, node, where)
         from netmdt.engine.expr import definitions_used
 
+        if REQUIRE_GROUP_REASON and spec.group_reason is None:
+            self.problem(
+                where + ".group_reason",
+                "missing: one line saying why the criterion sits in this group",
+                "group_reason",
+            )
         review = spec.review == "needed" or any(d.review for d in definitions_used(node))
         return Criterion(
             spec.id,
@@ -276,6 +286,7 @@ class _Checker:
             review,
             spec.disagreement,
             spec.if_not_met,
+            spec.group_reason,
         )
 
     def warning(

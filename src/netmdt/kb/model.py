@@ -43,6 +43,7 @@ class Criterion:
     review: bool
     disagreement: str | None = None
     if_not_met: str | None = None
+    group_reason: str | None = None  # why the criterion sits in its group
     trace: Tracer = field(init=False)  # evaluate, with the unknown fields as a bit mask
 
     def __post_init__(self) -> None:

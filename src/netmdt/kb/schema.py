@@ -14,7 +14,7 @@ Evidence = Literal["V", "S", "R"]
 Pathway = Literal[
     "nhs_commissioned", "not_routinely_commissioned", "audit_registry", "trial_only", "unknown"
 ]
-GROUPS = ("applies_to", "contraindications", "requirements", "recommend_when")
+GROUPS = ("applies_to", "contraindications", "requirements", "recommend_when", "before_treatment")
 
 
 class Strict(BaseModel):
@@ -74,6 +74,9 @@ class CriterionSpec(Strict):
     review: Literal["needed"] | None = None
     disagreement: str | None = None
     if_not_met: str | None = None
+    # One line: why this criterion sits in its group (e.g. "the MDT needs this to
+    # decide", "routine pre-dose blood test checked by the treating team").
+    group_reason: str | None = Field(default=None, min_length=1)
 
 
 class WarningSpec(Strict):
@@ -112,6 +115,7 @@ class OptionSpec(Strict):
     contraindications: list[CriterionSpec] = []
     requirements: list[CriterionSpec] = []
     recommend_when: list[CriterionSpec] = []
+    before_treatment: list[CriterionSpec] = []
     warnings: list[WarningSpec] = []
     funding: dict[Literal["nhs_england"], list[FundingRuleSpec]]
     patient: PatientText

@@ -87,6 +87,7 @@ def _option(o: OptionAssessment, standing: Standing, kb: KnowledgeBase) -> Summa
         harms=_clean(patient["harms"]),
         funding=_funding(o),
         awaiting_review=o.review_needed,
+        before_treatment=list(dict.fromkeys(next_step_text(c.field) for c in o.pending_checks)),
     )
 
 
@@ -146,6 +147,7 @@ def _about(assessment: Assessment, kb: KnowledgeBase) -> AboutKnowledgeBase:
 def _texts(summary: PatientSummary) -> Iterable[str]:
     for o in summary.options:
         yield from (o.name, o.what_it_is, o.what_it_involves, o.benefits, o.harms)
+        yield from o.before_treatment
     yield from (o.name for o in summary.other_options)
     for step in summary.next_steps:
         yield step.text

@@ -36,6 +36,9 @@ class SummaryOption(_Model):
     harms: str
     funding: str | None  # who pays, in plain words; None when netmdt cannot say
     awaiting_review: bool  # some rule behind this option awaits a clinician's check
+    # The pending before-treatment checks, in plain words (each once): "tests to do
+    # before the treatment starts".
+    before_treatment: list[str] = Field(default_factory=list)
 
 
 class OtherOption(_Model):

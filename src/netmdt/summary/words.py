@@ -33,6 +33,12 @@ OPTION_NAMES: Final[dict[str, str]] = {
     "thermal_ablation": "Destroying tumours in the liver with heat (ablation)",
     "liver_transplant": "A liver transplant",
     "clinical_trial": "Taking part in a research study (a clinical trial)",
+    # case format v1.1
+    "cabozantinib": "Cabozantinib tablets",
+    "best_supportive_care": "Care that keeps you comfortable, without treating the tumour itself",
+    "hormone_syndrome_control": "Medicines to control the hormones the tumour makes",
+    "sirt": "Tiny radioactive beads put into the blood supply of the liver (SIRT)",
+    "palliative_radiotherapy": "Radiotherapy to ease symptoms or treat a few tumour spots",
 }
 
 # Short names, for lists of options inside a sentence.
@@ -55,6 +61,11 @@ SHORT_NAMES: Final[dict[str, str]] = {
     "thermal_ablation": "ablation",
     "liver_transplant": "a liver transplant",
     "clinical_trial": "a clinical trial",
+    "cabozantinib": "cabozantinib",
+    "best_supportive_care": "supportive care",
+    "hormone_syndrome_control": "hormone control",
+    "sirt": "SIRT",
+    "palliative_radiotherapy": "radiotherapy",
 }
 
 STANDING: Final[dict[str, str]] = {
@@ -161,6 +172,7 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
         "labs.u5hiaa",
         "A test of your urine, collected over 24 hours, to measure a hormone the tumour may make.",
     ),
+    ("labs.pregnancy_test", "A pregnancy test."),
     ("labs.egfr", "A blood test to see how well your kidneys work."),
     ("labs.creatinine", "A blood test to see how well your kidneys work."),
     ("labs.bilirubin", "Blood tests to see how well your liver works."),

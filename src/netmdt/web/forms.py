@@ -8,13 +8,14 @@ empty inputs stay unknown, and a list is recorded as empty only when "none" is t
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_args
 
 from pydantic import BaseModel
 
-from netmdt.case.history import OptionId, Outcome
+from netmdt.case.history import OptionId, Outcome, Regimen
 from netmdt.case.model import Case
 from netmdt.engine.schema import case_fields
 from netmdt.errors import Problem
@@ -22,7 +23,15 @@ from netmdt.kb import KnowledgeBase
 
 EMPTY_LIST = "__none__"
 TREATMENT_ROWS_SPARE = 3
-TREATMENT_FIELDS = ("therapy", "start", "end", "cycles", "outcome", "progression_free_months")
+TREATMENT_FIELDS = (
+    "therapy",
+    "start",
+    "end",
+    "cycles",
+    "outcome",
+    "progression_free_months",
+    "regimen",
+)
 SECTIONS = {
     "": "About the patient",
     "tumour": "Tumour",
@@ -100,15 +109,38 @@ def outcomes() -> tuple[str, ...]:
     return get_args(Outcome)
 
 
-def _number(text: str, integer: bool) -> int | float:
+def regimens() -> tuple[str, ...]:
+    return get_args(Regimen)
+
+
+# A measurement as people type it: ASCII digits with at most one decimal point (no "1_000",
+# no "1e-400", no other scripts' digits), optionally followed by the field's own unit.
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+_UNITS = {"_percent": ("%",), "_cm": ("cm",), "_mm": ("mm",), "_months": ("months", "month")}
+
+
+def _number(text: str, integer: bool, path: str = "") -> int | float:
+    text = _without_unit(text, path)
+    if not _NUMBER.fullmatch(text):
+        raise ValueError(text)
     value = float(text)
     if not math.isfinite(value):
-        raise ValueError(text)  # "inf", "nan", "1e999": not a measurement
+        raise ValueError(text)  # a number too large to be a measurement
     if integer or (value.is_integer() and "." not in text):
         if not value.is_integer():
             raise ValueError
         return int(value)
     return value
+
+
+def _without_unit(text: str, path: str) -> str:
+    """``12%`` in a ``*_percent`` field, ``3 cm`` in a ``*_cm`` field: the number alone."""
+    for suffix, units in _UNITS.items():
+        if path.endswith(suffix):
+            for unit in units:
+                if text.lower().endswith(unit):
+                    return text[: -len(unit)].rstrip()
+    return text
 
 
 def _convert(field: FormField, raw: list[str]) -> Any:
@@ -126,7 +158,7 @@ def _convert(field: FormField, raw: list[str]) -> Any:
     if field.kind == "bool":
         return {"true": True, "false": False}.get(text, text)
     if field.kind == "number":
-        return _number(text, field.integer)
+        return _number(text, field.integer, field.path)
     return text
 
 
@@ -186,7 +218,7 @@ def _treatments(form: Mapping[str, Any]) -> tuple[list[dict[str, Any]] | None, l
                 continue
             if key in ("cycles", "progression_free_months"):
                 try:
-                    row[key] = _number(text, key == "cycles")
+                    row[key] = _number(text, key == "cycles", key)
                 except ValueError:
                     problems.append(Problem(f"{base}.{i}.{key}", "must be a number", "number_type"))
                     continue

@@ -43,6 +43,7 @@ from netmdt.web.forms import (
     facts_from_form,
     form_sections,
     outcomes,
+    regimens,
     therapies,
     treatment_rows,
     values_from_facts,
@@ -340,6 +341,7 @@ def _case_form(
         problems=problems,
         therapies=therapies(),
         outcomes=outcomes(),
+        regimens=regimens(),
         treatment_rows=rows,
     )
 
