@@ -23,9 +23,10 @@ def raised_renal_threshold(tmp_path: Path) -> Path:
     shutil.copytree(default_kb_path(), root)
     path = root / "options/prrt_lu177_dotatate.yaml"
     data = yaml.safe_load(path.read_text())
-    for c in data["requirements"]:
-        if c["id"] == "renal_ge_40":
-            c["when"] = "derived.renal_ml_min >= 45"
+    for group in ("requirements", "before_treatment"):
+        for c in data.get(group) or []:
+            if c["id"] == "renal_ge_40":
+                c["when"] = "derived.renal_ml_min >= 45"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return root
 

@@ -203,7 +203,8 @@ def test_kleene_evaluation(text: str, case: dict[str, Any], expected: bool | Non
             "chemotherapy, interferon_alpha, mibg_i131, prrt_lu177_dotatate, "
             "prrt_y90_dotatoc, liver_embolisation, thermal_ablation, "
             "liver_transplant, clinical_trial, everolimus, sunitinib, "
-            "telotristat, active_surveillance, endoscopic_resection) "
+            "telotristat, active_surveillance, endoscopic_resection, cabozantinib, "
+            "best_supportive_care, hormone_syndrome_control, sirt, palliative_radiotherapy) "
             "(at column 11)",
         ),
         ("frobnicate(labs.egfr_ml_min)", "unknown operator or function 'frobnicate' (at column 1)"),
