@@ -45,6 +45,7 @@ SANDBOX = Path(
 ISSUER = "https://sandbox.cds-hooks.org"
 FHIR_DIR = Path(__file__).parent / "fhir"
 SI_NET = FHIR_DIR / "si-net-bundle.json"
+PNET = FHIR_DIR / "pnet-bundle.json"
 NO_CANCER = next((FHIR_DIR / "external/synthea-r4").glob("Buster_Hoeger_*.json"))
 FHIR_JSON = "application/fhir+json"
 
@@ -55,9 +56,11 @@ FHIR_JSON = "application/fhir+json"
 class ReadOnlyFhir:
     """A read-only FHIR R4 server over the resources of some Bundles: ``/metadata``,
     ``/{type}/{id}``, and searches ``/{type}?patient=...`` (GET, or POST ``_search``) as the
-    sandbox runs them for netmdt's prefetch templates. Records each request's path."""
+    sandbox runs them for netmdt's prefetch templates, in pages for the patients in
+    ``pages`` (``_page`` and a ``next`` link). Records each request's path."""
 
-    def __init__(self, *bundles: Path) -> None:
+    def __init__(self, *bundles: Path, pages: dict[str, int] | None = None) -> None:
+        self.pages = pages or {}  # patient id -> page size: that patient's searches are paged
         self.resources: list[dict[str, Any]] = []
         for path in bundles:
             self.resources += [e["resource"] for e in json.loads(path.read_text())["entry"]]
@@ -108,12 +111,18 @@ class ReadOnlyFhir:
             and (not patient or r.get("subject", {}).get("reference", "")
                  .endswith(f"Patient/{patient}") or r.get("id") == patient)
         ]  # fmt: skip
-        return JSONResponse(
-            {"resourceType": "Bundle", "type": "searchset", "total": len(found),
-             "entry": [{"fullUrl": f"{request.base_url}{kind}/{r.get('id')}", "resource": r,
-                        "search": {"mode": "match"}} for r in found]},
-            media_type=FHIR_JSON,
-        )  # fmt: skip
+        bundle: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset",
+                                  "total": len(found)}  # fmt: skip
+        size = self.pages.get(patient)
+        if size:
+            page = int(params.get("_page", "0"))
+            if (page + 1) * size < len(found):
+                more = f"{request.base_url}{kind}?patient={patient}&_page={page + 1}"
+                bundle["link"] = [{"relation": "next", "url": more}]
+            found = found[page * size : (page + 1) * size]
+        bundle["entry"] = [{"fullUrl": f"{request.base_url}{kind}/{r.get('id')}", "resource": r,
+                            "search": {"mode": "match"}} for r in found]  # fmt: skip
+        return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
 # ------------------------------------------------------------------ servers
@@ -154,7 +163,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     for folder in (site, site / ".well-known"):  # the original is read-only; let pytest clean
         folder.chmod(0o755)
     sandbox = Served(Starlette(routes=[Mount("/", StaticFiles(directory=site, html=True))]))
-    fhir = ReadOnlyFhir(SI_NET, NO_CANCER)
+    fhir = ReadOnlyFhir(SI_NET, NO_CANCER, PNET, pages={"pnet-patient": 2})
     fhir_served = Served(fhir.app())
     netmdt_port = free_port()
     issuers = tmp / "cds-issuers.json"
@@ -312,4 +321,25 @@ def test_a_patient_without_a_neuroendocrine_diagnosis_gets_no_card(
     page.wait_for_timeout(500)  # let the sandbox render what it was given: nothing
     assert page.locator(".MuiCard-root").count() == 0
     assert _answers(answers, "/feedback") == []
+    page.close()
+
+
+def test_a_paged_prefetch_the_sandbox_cut_short_is_named_on_the_card(
+    servers: dict[str, Any], browser: Any
+) -> None:
+    """Sandbox finding 3: the sandbox sends only the first page of each search and no
+    fhirAuthorization; the card says what it rests on only in part."""
+    from playwright.sync_api import expect
+
+    page, answers = _open(browser, servers, "pnet-patient")
+    [answer] = _wait_for(page, answers, "/cds-services/netmdt-patient-view")
+    assert answer.status == 200, answer.text()
+    [card] = answer.json()["cards"]
+    partial = (
+        "**Partial data.** This card rests on part of the record: results and observations "
+        "(the EHR sent only the first page)."
+    )
+    assert partial in card["detail"].split("\n\n")
+    shown = page.locator(".MuiCard-root p").filter(has_text="This card rests on part of")
+    expect(shown).to_have_text(partial.replace("**", ""))
     page.close()
