@@ -142,3 +142,20 @@ def test_public_api_is_sorted_and_complete() -> None:
     assert netmdt.__all__ == sorted(netmdt.__all__)
     for name in ("Case", "assess", "load_case", "load_kb"):
         assert name in netmdt.__all__ and getattr(netmdt, name)
+
+
+def test_kb_show_and_export_give_the_group_reason(tmp_path: Path) -> None:
+    from tests.kbfixture import GROUP_REASON, before_treatment_root
+
+    root = str(before_treatment_root())
+    result = runner.invoke(
+        app, ["kb", "show", "prrt_lu177_dotatate", "--kb", root], env={"COLUMNS": "200"}
+    )
+    assert result.exit_code == 0, result.output
+    assert "\nbefore_treatment\n" in result.stdout
+    assert f"why in before_treatment: {GROUP_REASON}" in result.stdout
+    assert run("kb", "export", str(tmp_path), "--kb", root).exit_code == 0
+    with (tmp_path / "prrt_lu177_dotatate.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert {r["group_reason"] for r in rows if r["group"] == "before_treatment"} == {GROUP_REASON}
+    assert {r["group_reason"] for r in rows if r["group"] != "before_treatment"} == {""}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from benchmarks.assess import generate_cases
@@ -85,3 +87,17 @@ def test_a_query_over_more_than_63_fields_screens_like_the_engine(seed: int) -> 
     second = set(fields[WORD_BITS:])
     assert any(set(r[1]) & second for r in rows.values())
     assert any(set(r[2]) & second for r in rows.values())
+
+
+def test_sql_screening_equals_the_engine_on_the_scenario_cases() -> None:
+    """The public scenario cases (thresholds from the guidelines), whatever the generator."""
+    import yaml
+
+    paths = sorted((Path(__file__).parent / "scenarios").glob("*.yaml"))
+    cases = [
+        parse_case({**yaml.safe_load(p.read_text(encoding="utf-8"))["case"], "id": p.stem})
+        for p in paths
+    ]
+    python, sql = python_rows(cases), sql_rows(cases)
+    assert len(cases) > 300 and sql.keys() == python.keys()
+    assert {k: (python[k], sql[k]) for k in python if python[k] != sql[k]} == {}

@@ -161,10 +161,24 @@ def test_the_second_trial_matching_bundle_keeps_its_chemotherapy() -> None:
             "sex": "female",
             "disease": {"extrahepatic_metastases": ["bone"]},
             "performance": {"ecog": 1},
-            "history": {"prior_treatments": [{"therapy": "chemotherapy", "start": "2019-10-01"}]},
+            "history": {
+                "prior_treatments": [
+                    # four radiation procedures (SNOMED 53438000, 445232009): one course
+                    {
+                        "therapy": "palliative_radiotherapy",
+                        "start": "2019-04-01",
+                        "end": "2019-11-01",
+                    },
+                    {"therapy": "chemotherapy", "start": "2019-10-01"},
+                ]
+            },
         }
     )
-    chemo = [f for f in result.report.facts if f.field == "history.prior_treatments"]
+    chemo = [
+        f
+        for f in result.report.facts
+        if f.field == "history.prior_treatments" and "radiation" not in (f.note or "")
+    ]
     assert [(f.resource_id, f.note) for f in chemo] == [
         (
             "mCODETrialMatchingCancerMedicationStatement07PatientExample02",
@@ -204,7 +218,17 @@ def test_the_small_cell_lung_cancer_patient_is_a_poorly_differentiated_nec_of_th
                 "bilirubin_umol_l": 12.4254,
                 "date": "2003-04-07",
             },
-            "history": {"prior_treatments": [{"therapy": "chemotherapy", "start": "2003-01-07"}]},
+            "history": {
+                "prior_treatments": [
+                    {"therapy": "chemotherapy", "start": "2003-01-07"},
+                    # combined chemotherapy and radiation therapy (SNOMED 703423002)
+                    {
+                        "therapy": "palliative_radiotherapy",
+                        "start": "2009-08-01",
+                        "end": "2009-08-23",
+                    },
+                ]
+            },
         }
     )
     assert result.case.derived.nec_like is True
@@ -300,6 +324,11 @@ SI_NET_VERDICTS = {
     "telotristat": "insufficient_information",
     "active_surveillance": "not_recommended",
     "endoscopic_resection": "not_recommended",
+    "cabozantinib": "not_recommended",
+    "best_supportive_care": "consider",
+    "hormone_syndrome_control": "not_recommended",
+    "sirt": "insufficient_information",
+    "palliative_radiotherapy": "insufficient_information",
 }
 
 
@@ -382,6 +411,11 @@ PNET_VERDICTS = {
     "telotristat": "not_recommended",
     "active_surveillance": "insufficient_information",
     "endoscopic_resection": "not_recommended",
+    "cabozantinib": "insufficient_information",
+    "best_supportive_care": "consider",
+    "hormone_syndrome_control": "insufficient_information",
+    "sirt": "insufficient_information",
+    "palliative_radiotherapy": "insufficient_information",
 }
 
 
@@ -975,3 +1009,67 @@ def test_a_snomed_morphology_in_the_mcode_extension_gives_type_and_grade() -> No
         "primary_site": "pancreas",
         "grade": "G2",
     }
+
+
+def _statement(rid: str, display: str, start: str, end: str) -> dict[str, Any]:
+    return {
+        "resourceType": "MedicationStatement",
+        "id": rid,
+        "status": "completed",
+        "medicationCodeableConcept": {"text": display},
+        "subject": {"reference": "Patient/p1"},
+        "effectivePeriod": {"start": start, "end": end},
+    }
+
+
+def _procedure(rid: str, display: str, day: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Procedure",
+        "id": rid,
+        "status": "completed",
+        "code": {"text": display},
+        "subject": {"reference": "Patient/p1"},
+        "performedDateTime": day,
+    }
+
+
+def test_the_new_therapies_import_as_prior_treatments() -> None:
+    resources = [
+        patient(),
+        _statement("s1", "Cabometyx 60 mg film-coated tablets", "2025-03-01", "2025-12-01"),
+        _statement("s2", "Diazoxide 50 mg tablets", "2024-01-01", "2024-06-01"),
+        _procedure("p1", "Selective internal radiation therapy (SIRT), right lobe", "2024-08-01"),
+        _procedure("p2", "Palliative radiotherapy 8 Gy single fraction, T10", "2026-02-01"),
+        _procedure("p3", "Stereotactic body radiation therapy (SBRT), lung", "2026-03-01"),
+    ]
+    result = import_fhir(resources, assessed_on=DAY)
+    assert result.case.history is not None
+    assert result.case.history.model_dump(exclude_none=True) == {
+        "prior_treatments": [
+            {"therapy": "cabozantinib", "start": date(2025, 3, 1), "end": date(2025, 12, 1)},
+            {
+                "therapy": "hormone_syndrome_control",
+                "start": date(2024, 1, 1),
+                "end": date(2024, 6, 1),
+            },
+            {"therapy": "sirt", "start": date(2024, 8, 1), "end": date(2024, 8, 1)},
+            # two radiotherapy procedures make one course
+            {
+                "therapy": "palliative_radiotherapy",
+                "start": date(2026, 2, 1),
+                "end": date(2026, 3, 1),
+            },
+        ],
+        "prior_liver_directed_therapy": ["sirt"],
+    }
+
+
+def test_common_acid_and_blood_pressure_medicines_are_not_read_as_syndrome_control() -> None:
+    resources = [
+        patient(),
+        _statement("s1", "Omeprazole 20 mg capsules", "2024-01-01", "2024-06-01"),
+        _statement("s2", "Doxazosin 4 mg tablets", "2024-01-01", "2024-06-01"),
+    ]
+    result = import_fhir(resources, assessed_on=DAY)
+    assert result.case.history is None or not result.case.history.prior_treatments
+    assert len(result.report.unmapped) == 2

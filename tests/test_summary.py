@@ -104,7 +104,11 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
         ("telotristat", "Telotristat tablets for diarrhoea", None),
         ("active_surveillance", OPTION_NAMES["active_surveillance"], None),
         ("endoscopic_resection", "Removing the tumour with an endoscope (a camera tube)", None),
+        ("cabozantinib", "Cabozantinib tablets", None),
+        ("sirt", OPTION_NAMES["sirt"], None),
+        ("palliative_radiotherapy", OPTION_NAMES["palliative_radiotherapy"], None),
     ]
+    discussed = ["best_supportive_care", "hormone_syndrome_control"]  # consider, recommended
     glossary = [
         "NET",
         "MDT",
@@ -120,6 +124,9 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
         "Lymph nodes",
         "Pancreas",
         "Chemotherapy",
+        "Radiotherapy",
+        "SIRT",
+        "Supportive care",
         "Embolisation",
         "Ablation",
         "General anaesthetic",
@@ -142,7 +149,23 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
                 **patient,
                 funding="The NHS in England normally pays for this.",
                 awaiting_review=True,
+                before_treatment=[
+                    "Checking that you are taking the right blood pressure tablets, in the right "
+                    "order, before any procedure."
+                ],
             )
+        ]
+        + [
+            SummaryOption(
+                option=option,
+                name=OPTION_NAMES[option],
+                standing=standing,
+                standing_text=STANDING[standing],
+                **{k: " ".join(v.split()) for k, v in kb.options[option].patient.items()},
+                funding="The NHS in England normally pays for this.",
+                awaiting_review=True,
+            )
+            for option, standing in zip(discussed, ["consider", "recommended"], strict=True)
         ],
         other_options=[
             OtherOption(
@@ -156,6 +179,11 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
         ],
         next_steps=[
             NextStep(
+                text="A talk with your team about what you want from treatment.",
+                helps_decide=["supportive care"],
+                fields=["context.wishes_supportive_care_only"],
+            ),
+            NextStep(
                 text="Comparing scans taken a few months apart, to see if the tumour is growing.",
                 helps_decide=["a clinical trial"],
                 fields=["disease.progression"],
@@ -165,6 +193,12 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
                 "has somatostatin docking points. Some treatments only work if it does.",
                 helps_decide=["a clinical trial"],
                 fields=["imaging.sstr.positive"],
+            ),
+            NextStep(
+                text="A talk with your team about how you manage day to day, and your health in "
+                "general.",
+                helps_decide=["supportive care"],
+                fields=["performance.life_expectancy_months"],
             ),
         ],
         decision=Decision(
@@ -177,8 +211,8 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
             version=kb.version,
             updated=kb.updated,
             fingerprint=kb.fingerprint,
-            rules=186,
-            rules_awaiting_review=139,
+            rules=252,
+            rules_awaiting_review=186,
             sources=len(kb.sources),
         ),
         funding_statement=" ".join(kb.funding_statement.split()),
@@ -191,12 +225,13 @@ def test_discussed_options_are_the_chosen_then_netmdts_positive_ones(
     assert [(o.option, o.standing) for o in demo02.options] == [
         ("everolimus", "chosen"),
         ("ssa_short_acting", "consider"),
-        ("ssa_long_acting", "consider"),
         ("chemotherapy", "recommended"),
         ("prrt_lu177_dotatate", "recommended"),
         ("liver_embolisation", "recommended"),
         ("clinical_trial", "consider"),
         ("sunitinib", "recommended"),
+        ("best_supportive_care", "consider"),
+        ("sirt", "recommended"),
     ]
     assert {(o.option, o.reason) for o in demo02.other_options} >= {
         ("surgery_debulking", "more_tests"),
@@ -207,7 +242,7 @@ def test_discussed_options_are_the_chosen_then_netmdts_positive_ones(
 def test_without_a_decision_the_page_says_none_is_recorded(kb: KnowledgeBase) -> None:
     summary = build_summary(assessed("demo/demo-10-small-rectal-net.yaml", kb), kb)
     assert summary.decision is None and summary.patient_name is None
-    assert [o.option for o in summary.options] == ["endoscopic_resection"]
+    assert [o.option for o in summary.options] == ["endoscopic_resection", "best_supportive_care"]
     html = summary_html(summary)
     assert "The MDT has not yet recorded a decision." in html
     assert "For:" not in html
@@ -278,8 +313,8 @@ def test_the_decision_aid_items_are_there(demo02: PatientSummary, kb: KnowledgeB
         # how it is kept up to date
         "The knowledge base is checked against guidelines from expert groups",
         "It is checked again when one of these changes.",
-        "Each of its 186 rules says which of its 163 sources it comes from.",
-        "139 of the 186 rules are still waiting to be checked by a NET doctor.",
+        "Each of its 252 rules says which of its 213 sources it comes from.",
+        "186 of the 252 rules are still waiting to be checked by a NET doctor.",
         # who funds netmdt
         "Who pays for netmdt: netmdt is open-source software. It is not funded by, and takes no "
         "money from, any maker or seller of a treatment it describes.",

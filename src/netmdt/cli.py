@@ -372,6 +372,8 @@ def kb_show(
             out.print(f"  {c.id}: {c.text}{review}")
             out.print(f"      rule: {c.expr.describe()}", markup=False)
             out.print(f"      evidence {c.evidence}; sources: {', '.join(c.sources)}")
+            if c.group_reason:
+                out.print(f"      why in {group}: {c.group_reason}", markup=False)
     out.print("\n[bold]warnings[/bold]")
     for w in o.warnings:
         out.print(f"  {w.id}: {w.text}", markup=False)
@@ -405,6 +407,7 @@ def kb_export(
                     "disagreement",
                     "sources",
                     "if_not_met",
+                    "group_reason",
                 ]
             )
             for c in o.criteria:
@@ -421,6 +424,7 @@ def kb_export(
                         c.disagreement or "",
                         " ".join(c.sources),
                         c.if_not_met or "",
+                        c.group_reason or "",
                     ]
                 )
     print(f"wrote {len(knowledge.options)} decision tables to {directory}")

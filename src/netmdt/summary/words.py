@@ -157,8 +157,28 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
     ),
     ("disease.regional_nodes", "Scans to see if the tumour has spread to the lymph nodes nearby."),
     (
+        "disease.residual_disease",
+        "Scans after your operation, to see if any tumour is left.",
+    ),
+    (
         "disease.primary_in_situ",
         "Checking your records and scans to see if the first tumour is still there.",
+    ),
+    (
+        "disease.bone_metastases_symptomatic",
+        "Questions about pain in your bones, and perhaps a scan of the painful area.",
+    ),
+    (
+        "disease.spinal_cord_compression",
+        "An urgent MRI scan of your spine, if you have back pain with weakness or numbness.",
+    ),
+    (
+        "disease.oligometastatic",
+        "Scans to count how many places the tumour has spread to.",
+    ),
+    (
+        "disease.chd_valve_severity",
+        "A blood test and a scan of your heart (an echocardiogram) to check your heart valves.",
     ),
     (
         "disease.carcinoid_heart_disease",
@@ -179,6 +199,7 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
     ("labs.alt", "Blood tests to see how well your liver works."),
     ("labs.albumin", "Blood tests to see how well your liver works."),
     ("labs.inr", "A blood test to see how well your blood clots."),
+    ("labs.pregnancy_test", "A pregnancy test (a urine or blood test)."),
     ("labs.", "A blood count: a blood test of your red cells, white cells and platelets."),
     ("tumour.grade", "Tests on a sample of the tumour, to see how fast its cells grow."),
     ("tumour.ki67", "Tests on a sample of the tumour, to see how fast its cells grow."),
@@ -236,6 +257,20 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
     (
         "tumour.",
         "Checking your scans and tumour reports for where the tumour started and what it is like.",
+    ),
+    (
+        "imaging.lung_shunt_percent",
+        "A planning test before SIRT, to see how much of the blood flow from the liver goes to "
+        "the lungs.",
+    ),
+    (
+        "history.alpha_blockade_established",
+        "Checking that you are taking the right blood pressure tablets, in the right order, "
+        "before any procedure.",
+    ),
+    (
+        "context.wishes_supportive_care_only",
+        "A talk with your team about what you want from treatment.",
     ),
     (
         "performance.can_isolate",
@@ -386,6 +421,23 @@ GLOSSARY: Final[tuple[tuple[str, str, str], ...]] = (
         "Chemotherapy",
         r"chemotherapy|chemoembolisation",
         "Medicines that kill cells that divide fast, such as cancer cells.",
+    ),
+    (
+        "Radiotherapy",
+        r"radiotherapy|radiation",
+        "Treatment with high-energy rays that kill tumour cells in one area of the body.",
+    ),
+    (
+        "SIRT",
+        r"\bSIRT\b",
+        "Short for selective internal radiation therapy. Tiny radioactive beads are put into the "
+        "blood vessel that feeds tumours in the liver.",
+    ),
+    (
+        "Supportive care",
+        r"supportive care|palliative care",
+        "Care that eases symptoms and supports you and your family, without trying to treat the "
+        "tumour.",
     ),
     (
         "Embolisation",
