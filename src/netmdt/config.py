@@ -83,8 +83,9 @@ class Settings(BaseSettings):
     )
     cds_issuers_file: str | None = Field(
         default=None,
-        description="JSON file mapping each trusted CDS client issuer (iss) to its JWK Set "
-        "(or to the path of a JWK Set file). Unset: no EHR is trusted (every CDS call is 401).",
+        description="JSON file mapping each trusted CDS client issuer (iss) to "
+        '{"jwks": <JWK Set or its file>, "fhir_servers": [<FHIR base URL>, ...]} (or to the '
+        "JWK Set alone: no FHIR server). Unset: no EHR is trusted (every CDS call is 401).",
     )
     cds_freeze_heap: bool = Field(
         default=True,

@@ -69,6 +69,7 @@ def import_fhir(
         unknown=_unknown(case),
         warnings=found.warnings + mapped.warnings + _caveats(case),
         resources=dict(Counter(str(r.get("resourceType")) for r in found.resources)),
+        deceased=mapped.deceased,
     )
     return ImportResult(case=case, report=report)
 

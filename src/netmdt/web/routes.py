@@ -35,7 +35,7 @@ from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token, same_token
 from netmdt.assessment import VERDICTS, Assessment
 from netmdt.errors import ConflictError, Problem, RecordValidationError
-from netmdt.nhs import normalise_nhs_number
+from netmdt.nhs import nhs_number_valid, normalise_nhs_number
 from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
@@ -262,8 +262,11 @@ def patients(request: Request, db: DbDep, actor: CareTeam, q: str | None = None)
 
 
 @router.get("/patients/new")
-def new_patient(request: Request, actor: Coordinator) -> Response:
-    return render(request, "patient_new.html", actor, values={}, problems={})
+def new_patient(request: Request, actor: Coordinator, nhs_number: str = "") -> Response:
+    """The registration form; ``nhs_number`` fills in the number (from a CDS Hooks card's
+    link, via ``/patients/find``)."""
+    values = {"nhs_number": nhs_number[:20]} if nhs_number else {}
+    return render(request, "patient_new.html", actor, values=values, problems={})
 
 
 @router.post("/patients")
@@ -302,20 +305,24 @@ def _by_field(problems: list[Problem]) -> dict[str, list[str]]:
 def find_patient(
     request: Request, db: DbDep, actor: CareTeam, nhs_number: str = "", fhir_id: str = ""
 ) -> Response:
-    """Where links from the EHR (CDS Hooks cards) land: by NHS number. A record known only
-    by its EHR (FHIR) id cannot be matched here: the user is sent to the patient search."""
-    if not nhs_number and fhir_id:
-        return redirect("/patients")
-    found = svc.find_patient(db, actor, nhs_number=normalise_nhs_number(nhs_number))
-    if found is not None:
-        return redirect(f"/patients/{found.id}")
+    """Where links from the EHR (CDS Hooks cards) land: by NHS number. A patient netmdt does
+    not know yet gets a page that says so and, for the MDT coordinator, offers registration
+    with the NHS number filled in; a record known only by its EHR (FHIR) id cannot be
+    matched, and the page says how to find or register the patient (404 either way)."""
+    number = normalise_nhs_number(nhs_number)[:20]
+    if number:
+        found = svc.find_patient(db, actor, nhs_number=number)
+        if found is not None:
+            return redirect(f"/patients/{found.id}")
     return render(
         request,
-        "error.html",
+        "patient_not_registered.html",
         actor,
         404,
-        status=404,
-        error={"message": "No patient with that NHS number is registered in netmdt."},
+        nhs_number=number if nhs_number_valid(number) else "",
+        invalid=bool(number) and not nhs_number_valid(number),
+        from_ehr=bool(fhir_id) and not number,
+        can_register="coordinator" in actor.roles,
     )
 
 
