@@ -163,3 +163,17 @@ def test_kb_show_and_export_give_the_group_reason(tmp_path: Path) -> None:
     assert [(r["criterion"], r["group_reason"]) for r in rows] == [
         (c.id, c.group_reason) for c in checks
     ]
+
+
+def test_an_open_verdict_lists_its_pending_checks_as_also_to_check() -> None:
+    from netmdt.cli import _why
+    from tests.kbfixture import before_treatment_kb
+
+    case = netmdt.load_case(EXAMPLE).model_dump(exclude_none=True)
+    case["labs"] = {"egfr_ml_min": 78, "date": "2026-11-20"}
+    case["imaging"].pop("sstr")  # PRRT cannot be judged yet
+    o = netmdt.assess(netmdt.parse_case(case), before_treatment_kb()).option("prrt_lu177_dotatate")
+    assert o.verdict == "insufficient_information" and o.pending_checks
+    assert _why(o, explain=False).splitlines()[-1] == "Before treatment, also check: " + ", ".join(
+        dict.fromkeys(p.label for p in o.pending_checks)
+    )
