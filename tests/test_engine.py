@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from netmdt import KnowledgeBase, assess, parse_case
@@ -385,3 +387,19 @@ def test_health_systems_without_rules_name_who_decides(
         assert body in o.funding.note, o.funding.note
     if system == "nhs_wales":
         assert "NICE technology appraisals apply" in applicable[0].funding.note
+
+
+def test_a_pending_checks_if_not_met_is_shown_only_while_the_option_is_in_play() -> None:
+    from netmdt.engine.assess import _criterion_warnings
+
+    groups = table("A:T C:F R:T M:T B:U")
+    b0 = groups["before_treatment"][0][0]
+    object.__setattr__(b0, "if_not_met", "B0 low: defer; reassess when recovered.")
+    results = [cv for items in groups.values() for cv in items]
+    kb: Any = None  # read only for disagreements, which these criteria have none of
+    assert _criterion_warnings(results, "recommended", kb) == [b0.if_not_met]
+    assert _criterion_warnings(results, "insufficient_information", kb) == [b0.if_not_met]
+    assert _criterion_warnings(results, "contraindicated", kb) == []
+    failed = [(c, False if c is b0 else v) for c, v in results]
+    assert _criterion_warnings(failed, "not_recommended", kb, deferred=True) == [b0.if_not_met]
+    assert _criterion_warnings(failed, "not_recommended", kb, deferred=False) == []

@@ -189,8 +189,10 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
         lines.append("Missing: " + ", ".join(m.field for m in o.missing))
-    if o.pending_checks:
-        lines.append(f"{o.verdict.replace('_', ' ').capitalize()}, subject to: {pending_text(o)}")
+    if o.pending_checks and o.verdict in ("recommended", "consider"):
+        lines.append(f"{o.verdict.capitalize()}, subject to: {pending_text(o)}")
+    elif o.pending_checks:  # an open verdict: the checks come on top of the missing facts
+        lines.append(f"Before treatment, also check: {pending_text(o)}")
     if explain:
         lines += [f"warning: {w}" for w in o.warnings]
         if o.counterfactual:

@@ -331,16 +331,17 @@ def _criterion_warnings(
     A failing ``recommend_when`` criterion explains only a ``consider``: on any other
     verdict its "why only consider" text would mislead. Failing requirements and
     contraindications explain negative and open verdicts. A failed ``before_treatment``
-    check explains a deferred verdict only (its text says when to reassess); an unknown
-    one is a pending check, listed apart. Nothing is said about an option that does not
-    apply.
+    check explains a deferred verdict only (its text says when to reassess); a pending
+    one (unknown) says what a bad result would mean, on positive and open verdicts only.
+    Nothing is said about an option that does not apply.
     """
     out: list[str] = []
     for c, v in results:
         failing = v is None or (v is True if c.group == "contraindications" else v is False)
         if not failing or (c.group == "recommend_when" and verdict != "consider"):
             continue
-        if c.group == BEFORE and (v is None or not _explains(c, verdict, deferred)):
+        explains = _explains(c, verdict, deferred) if v is False else verdict not in NEGATIVE
+        if c.group == BEFORE and not explains:
             continue
         if c.group == "applies_to" and v is False:
             return []
