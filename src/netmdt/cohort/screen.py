@@ -72,8 +72,6 @@ MAX_NESTING = 100  # parentheses and "not"s in it
 def check_where(where: str) -> None:
     """Bounds on a --where expression, before it is parsed: its length, the length of its
     numbers (a 400-digit number is ``inf`` as a float) and how deeply it nests."""
-    if len(where) > MAX_WHERE:
-        raise CohortError(f"--where: longer than {MAX_WHERE} characters")
     for number in re.findall(r"\d[\d.]*", where):
         if sum(c.isdigit() for c in number) > MAX_DIGITS:
             raise CohortError(
@@ -86,6 +84,8 @@ def check_where(where: str) -> None:
     nots = len(re.findall(r"\bnot\b", where))
     if deepest > MAX_NESTING or nots > MAX_NESTING:
         raise CohortError(f"--where: nested more than {MAX_NESTING} deep")
+    if len(where) > MAX_WHERE:
+        raise CohortError(f"--where: longer than {MAX_WHERE} characters")
 
 
 def _screen(

@@ -450,6 +450,8 @@ def add_to_agenda(db: Session, actor: Actor, meeting_id: int, case_id: int) -> s
         select(func.max(t.AgendaItem.position)).where(t.AgendaItem.meeting_id == meeting_id)
     )
     db.add(t.AgendaItem(meeting_id=meeting_id, case_id=case_id, position=(last or 0) + 1))
+    # The same case added at the same moment by another request: 409, not 500.
+    _flush_or_conflict(db, f"case {case_id} is already on the agenda of meeting {meeting_id}")
     audit(db, actor, "update", "meeting", meeting_id, added_case=case_id)
     db.commit()
     return _meeting_out(db, meeting)
