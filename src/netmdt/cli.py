@@ -24,7 +24,7 @@ from rich.table import Table
 from netmdt.assessment import VERDICTS, Assessment, OptionAssessment
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess
-from netmdt.errors import NetmdtError
+from netmdt.errors import CaseFileError, NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
 from netmdt.service_cli import serve, token_app, user_app
@@ -87,7 +87,11 @@ def _cases(paths: list[str]) -> Iterator[Case]:
     today = date.today()  # the edge supplies the date; the engine reads no clock
     for p in paths:
         if p == "-":
-            for n, line in enumerate(sys.stdin, 1):
+            for n, raw in enumerate(sys.stdin.buffer, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise CaseFileError(f"<stdin>:{n}: not UTF-8 text") from None
                 if line.strip():
                     yield parse_case_json(line, source=f"<stdin>:{n}", today=today)
         else:

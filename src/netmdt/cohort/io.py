@@ -111,8 +111,12 @@ def load_cohort(
 
 
 def _jsonl_cases(path: Path, assessed_on: date) -> typing.Iterator[Any]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CaseFileError(f"{path}:{n}: not UTF-8 text (byte {exc.start})") from exc
             if line.strip():
                 yield parse_case_json(line, source=f"{path}:{n}", today=assessed_on)
 
