@@ -308,3 +308,20 @@ def test_a_crafted_output_name_runs_no_sql(tmp_path: Path, monkeypatch: pytest.M
         assert result.exit_code == 0, result.output
         assert (tmp_path / name).exists()
     assert not (tmp_path / "pwned.csv").exists()
+
+
+@pytest.mark.parametrize("url", ["bogus://x", "sqlite:////nonexistent/folder/x.db"])
+def test_an_unusable_database_url_keeps_the_cli_contract(tmp_path: Path, url: str) -> None:
+    result = CliRunner().invoke(cli, ["screen", "--db", url, "--out", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().startswith("--db: cannot read the database")
+
+
+def test_invalid_utf8_in_json_lines_keeps_the_cli_contract(tmp_path: Path) -> None:
+    cohort = tmp_path / "c.jsonl"
+    cohort.write_bytes(b'{"id": "a"}\n{"id": "\xff"}\n')
+    result = CliRunner().invoke(cli, ["screen", str(cohort), "--out", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2, result.output
+    assert result.output.strip().splitlines() == [f"{cohort}:2: not UTF-8 text (byte 8)"]
+    result = CliRunner().invoke(cli, ["assess", "-"], input=b'{"id": "\xff"}\n')
+    assert (result.exit_code, result.output.strip()) == (2, "<stdin>:1: not UTF-8 text")
