@@ -80,9 +80,6 @@ PUBLIC = {
     ("POST", "/logout"),
     ("GET", "/"),
     ("GET", "/openapi.json"),
-    ("GET", "/docs"),
-    ("GET", "/docs/oauth2-redirect"),
-    ("GET", "/redoc"),
     ("GET", "/cds-services"),  # CDS Hooks discovery: no patient data
 }
 # CDS Hooks calls carry the EHR's signed JWT, not a user's login (tests/test_cdshooks.py).
@@ -309,7 +306,8 @@ def test_security_headers_on_pages_and_api(sqlite_web: Harness) -> None:
         assert got == {
             "cache-control": "no-store",
             "x-frame-options": "DENY",
-            "content-security-policy": "frame-ancestors 'none'",
+            "content-security-policy": "default-src 'self'; script-src 'self'; object-src "
+            "'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
         }, path
 
 

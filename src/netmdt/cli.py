@@ -24,7 +24,7 @@ from rich.table import Table
 from netmdt.assessment import VERDICTS, Assessment, OptionAssessment
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess
-from netmdt.errors import NetmdtError
+from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
 from netmdt.service_cli import db_app, serve, token_app, user_app
@@ -88,7 +88,11 @@ def _cases(paths: list[str]) -> Iterator[Case]:
     today = date.today()  # the edge supplies the date; the engine reads no clock
     for p in paths:
         if p == "-":
-            for n, line in enumerate(sys.stdin, 1):
+            for n, raw in enumerate(sys.stdin.buffer, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise CaseFileError(f"<stdin>:{n}: not UTF-8 text") from None
                 if line.strip():
                     yield parse_case_json(line, source=f"<stdin>:{n}", today=today)
         else:
@@ -292,14 +296,21 @@ def _stored_cases(url: str | None) -> Iterator[Path | None]:
     if url is None:
         yield None
         return
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
     from netmdt.store.db import make_engine, migrate, session_factory
     from netmdt.store.services import stored_cohort
 
-    engine = make_engine(url)
-    migrate(engine)
-    with session_factory(engine)() as session:
-        cases = stored_cohort(session, "netmdt-cli")
-    engine.dispose()
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        with session_factory(engine)() as session:
+            cases = stored_cohort(session, "netmdt-cli")
+        engine.dispose()
+    # The message never shows the URL: it may hold a password.
+    except (ArgumentError, SQLAlchemyError, CommandError, ValueError) as exc:
+        raise CohortError(f"--db: cannot read the database ({type(exc).__name__})") from None
     with tempfile.TemporaryDirectory(prefix="netmdt-db-") as folder:
         path = Path(folder) / "stored.jsonl"
         path.write_text("".join(json.dumps(c) + "\n" for c in cases))

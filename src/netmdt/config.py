@@ -92,3 +92,14 @@ class Settings(BaseSettings):
         description="Freeze the start-up heap out of garbage collection (gc.freeze) after "
         "the CDS service warms up: halves its p99 latency.",
     )
+    max_body_bytes: int = Field(
+        default=5_000_000,
+        ge=1024,
+        description="Largest request body accepted, in bytes (Content-Length or streamed); "
+        "larger answers 413 before anything is parsed.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Host names the app answers to, JSON list (e.g. ["mdt.example.nhs.uk"]). '
+        "Empty: the host of NETMDT_BASE_URL and the loopback names. Others get 400.",
+    )

@@ -5,7 +5,6 @@ environment variables (docs/web.md)."""
 from __future__ import annotations
 
 import getpass
-import logging
 import os
 import secrets
 import sys
@@ -49,9 +48,10 @@ def serve(
     import uvicorn
 
     from netmdt.api import create_app
+    from netmdt.api.logs import configure, log_config
 
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure()  # third-party loggers quiet; nothing that identifies a patient (api/logs.py)
     app = create_app(settings)
     if demo:
         from netmdt.demo import load_demo
@@ -68,7 +68,7 @@ def serve(
             f"with password [bold]{login.password}[/bold]"
         )
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+        uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())
         return
     # Several processes: each builds its own app from the environment; they must share
     # the key that signs session cookies, or a login would hold in one worker only.
@@ -80,7 +80,7 @@ def serve(
         port=port,
         workers=workers,
         access_log=False,
-        log_level="info",
+        log_config=log_config(),
     )
 
 

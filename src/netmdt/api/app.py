@@ -20,6 +20,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netmdt import __version__
+from netmdt.api import limits
 from netmdt.api.deps import AppState, audit_conflict
 from netmdt.api.routes import router as api_router
 from netmdt.api.security import LoginGate, PasswordChecks, TokenCache
@@ -45,6 +46,10 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         summary="Decision support for the neuroendocrine tumour MDT",
         description="Every patient route needs a logged-in user or an "
         "`Authorization: Bearer` token (`netmdt token create NAME`) with the right role.",
+        # No /docs or /redoc: FastAPI's pages load their JavaScript from a CDN, which the
+        # CSP (default-src 'self') forbids; /openapi.json is there for any OpenAPI viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.netmdt = AppState(
         settings=settings,
@@ -116,6 +121,7 @@ def healthz() -> dict[str, str]:
 
 def _middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(LoginGate, checks=app.state.netmdt.checks)  # innermost of these
+    app.add_middleware(limits.AuthenticateFirst)  # inside the session middleware
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
@@ -124,7 +130,6 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=settings.https,
     )
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestLog)
     if settings.cors_origins:
         app.add_middleware(
@@ -133,6 +138,7 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
             allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    limits.install(app, settings)  # outermost: the edge checks and the security headers
 
 
 class RequestLog:
@@ -164,35 +170,6 @@ class RequestLog:
             log.info("%s %s %d %.1fms", scope["method"], template, status, ms)
 
 
-HEADERS = [
-    # Patient pages and API answers must not stay in a shared ward PC's cache.
-    (b"cache-control", b"no-store"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-    (b"referrer-policy", b"no-referrer"),
-]
-
-
-class SecurityHeaders:
-    """Headers on every answer but static files: no caching, no framing, no sniffing."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
-            await self.app(scope, receive, send)
-            return
-
-        async def add(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, add)
-
-
 def error_body(code: str, message: str, problems: list[Problem] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """The one error shape of the JSON API."""
     return {
@@ -212,6 +189,7 @@ CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: "too_large",
 }
 
 

@@ -53,6 +53,8 @@ def import_fhir(
     """
     day = assessed_on or date.today()
     found = read_input(source)
+    if strict and found.refused:
+        raise FhirError(found.refused)
     mapped = map_resources(found.resources, tables(), day)
     extra = []
     if health_system is not None:

@@ -40,6 +40,7 @@ from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store.schemas import MAX_ID
+from netmdt.textcheck import shown, text_fault
 from netmdt.web.forms import (
     EMPTY_LIST,
     TREATMENT_ROWS_SPARE,
@@ -99,10 +100,18 @@ def error_page(request: Request, status: int, error: dict[str, Any]) -> Response
 
 
 async def checked_form(request: Request) -> FormData:
-    """The submitted form, after its CSRF token is checked against the session's."""
-    form = await request.form()
+    """The submitted form, after its CSRF token is checked against the session's; no
+    file parts (nothing spooled to disk), and strict text (no NUL) in every field."""
+    form = await request.form(max_files=0, max_fields=2000)
     if not same_token(str(form.get("csrf_token", "")), request.session.get("csrf")):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    problems = [
+        Problem(shown(name) if text_fault(name) else name, fault, "invalid_text")
+        for name, value in form.multi_items()
+        if isinstance(value, str) and (fault := text_fault(name) or text_fault(value))
+    ]
+    if problems:
+        raise RecordValidationError(problems)
     return form
 
 
@@ -247,7 +256,7 @@ def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: Id, form: Form) -> 
 
 def _int(value: Any, where: str) -> int:
     text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
         raise RecordValidationError([Problem(where, f"must be a whole number, 1 to {MAX_ID}")])
     return int(text)
 
