@@ -145,17 +145,35 @@ def test_public_api_is_sorted_and_complete() -> None:
 
 
 def test_kb_show_and_export_give_the_group_reason(tmp_path: Path) -> None:
-    from tests.kbfixture import GROUP_REASON, before_treatment_root
+    from tests.kbfixture import before_treatment_kb, before_treatment_root
 
     root = str(before_treatment_root())
+    checks = before_treatment_kb().options["prrt_lu177_dotatate"].groups["before_treatment"]
+    assert checks and all(c.group_reason for c in checks)
     result = runner.invoke(
-        app, ["kb", "show", "prrt_lu177_dotatate", "--kb", root], env={"COLUMNS": "200"}
+        app, ["kb", "show", "prrt_lu177_dotatate", "--kb", root], env={"COLUMNS": "400"}
     )
     assert result.exit_code == 0, result.output
     assert "\nbefore_treatment\n" in result.stdout
-    assert f"why in before_treatment: {GROUP_REASON}" in result.stdout
+    for c in checks:
+        assert f"why in before_treatment: {c.group_reason}" in result.stdout
     assert run("kb", "export", str(tmp_path), "--kb", root).exit_code == 0
     with (tmp_path / "prrt_lu177_dotatate.csv").open() as fh:
-        rows = list(csv.DictReader(fh))
-    assert {r["group_reason"] for r in rows if r["group"] == "before_treatment"} == {GROUP_REASON}
-    assert {r["group_reason"] for r in rows if r["group"] != "before_treatment"} == {""}
+        rows = [r for r in csv.DictReader(fh) if r["group"] == "before_treatment"]
+    assert [(r["criterion"], r["group_reason"]) for r in rows] == [
+        (c.id, c.group_reason) for c in checks
+    ]
+
+
+def test_an_open_verdict_lists_its_pending_checks_as_also_to_check() -> None:
+    from netmdt.cli import _why
+    from tests.kbfixture import before_treatment_kb
+
+    case = netmdt.load_case(EXAMPLE).model_dump(exclude_none=True)
+    case["labs"] = {"egfr_ml_min": 78, "date": "2026-11-20"}
+    case["imaging"].pop("sstr")  # PRRT cannot be judged yet
+    o = netmdt.assess(netmdt.parse_case(case), before_treatment_kb()).option("prrt_lu177_dotatate")
+    assert o.verdict == "insufficient_information" and o.pending_checks
+    assert _why(o, explain=False).splitlines()[-1] == "Before treatment, also check: " + ", ".join(
+        dict.fromkeys(p.label for p in o.pending_checks)
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from netmdt import KnowledgeBase, assess, parse_case
@@ -17,13 +19,19 @@ GROUP = {
     "R": "requirements",
     "M": "recommend_when",
     "B": "before_treatment",
+    "X": "before_treatment",  # a check whose failure contraindicates (if_false)
+    "K": "before_treatment",  # a check whose failure only downgrades to consider
 }
+IF_FALSE = {"X": "contraindicated", "K": "consider"}
 VALUE = {"T": T, "F": F, "U": U}
 
 
 def crit(name: str) -> Criterion:
     node = parse("pregnant == true", _Scope({}))
-    return Criterion(name, GROUP[name[0]], name, node, node.compile(), (), ("s",), "V", False)
+    if_false = IF_FALSE.get(name[0], "not_recommended")
+    return Criterion(
+        name, GROUP[name[0]], name, node, node.compile(), (), ("s",), "V", False, if_false=if_false
+    )
 
 
 def table(spec: str) -> dict[str, list[tuple[Criterion, bool | None]]]:
@@ -145,6 +153,41 @@ def test_before_treatment_group(
 ) -> None:
     """False defers (not_recommended); unknown leaves the verdict standing and is a pending
     check on positive and open verdicts; true changes nothing. Never relevant (missing)."""
+    from netmdt.engine.assess import _pending
+
+    groups = table(spec)
+    assert _verdict(groups) == verdict
+    assert [c.id for c in _relevant(groups)] == relevant
+    assert [c.id for c in _pending(groups, _verdict(groups))] == pending
+
+
+@pytest.mark.parametrize(
+    ("spec", "verdict", "relevant", "pending"),
+    [
+        # a check that contraindicates: false -> contraindicated, unknown -> pending
+        ("A:T C:F R:T M:T X:F", "contraindicated", [], []),
+        ("A:T C:F R:T M:T X:U", "recommended", [], ["X0"]),
+        ("A:T C:F R:T M:T X:T", "recommended", [], []),
+        ("A:T C:F R:F M:T X:F", "contraindicated", [], []),  # outranks a false requirement
+        ("A:T C:U R:U M:U X:F", "contraindicated", [], []),  # settles the open criteria
+        ("A:U C:F R:T M:T X:F", "contraindicated", ["A0"], []),  # unless it does not apply
+        ("A:F C:F R:T M:T X:F", "not_recommended", [], []),
+        ("A:T C:F R:T M:T B:F X:F", "contraindicated", [], []),
+        # a check that downgrades: false -> consider, unknown -> pending
+        ("A:T C:F R:T M:T K:F", "consider", [], []),
+        ("A:T C:F R:T M:T K:U", "recommended", [], ["K0"]),
+        ("A:T C:F R:T M:U K:F", "consider", [], []),  # recommend_when no longer matters
+        ("A:T C:F R:T M:U K:U", "consider", ["M0"], ["K0"]),
+        ("A:T C:F R:U M:T K:F", "insufficient_information", ["R0"], []),
+        ("A:T C:F R:T M:T B:F K:F", "not_recommended", [], []),
+        ("A:T C:F R:T M:T X:U K:U B:U", "recommended", [], ["X0", "K0", "B0"]),
+    ],
+)
+def test_what_a_failed_check_means(
+    spec: str, verdict: str, relevant: list[str], pending: list[str]
+) -> None:
+    """``if_false``: a before_treatment check may contraindicate (a positive pregnancy test
+    before a radionuclide) or only downgrade (renal function 40-49 before Lu-177)."""
     from netmdt.engine.assess import _pending
 
     groups = table(spec)
@@ -344,3 +387,19 @@ def test_health_systems_without_rules_name_who_decides(
         assert body in o.funding.note, o.funding.note
     if system == "nhs_wales":
         assert "NICE technology appraisals apply" in applicable[0].funding.note
+
+
+def test_a_pending_checks_if_not_met_is_shown_only_while_the_option_is_in_play() -> None:
+    from netmdt.engine.assess import _criterion_warnings
+
+    groups = table("A:T C:F R:T M:T B:U")
+    b0 = groups["before_treatment"][0][0]
+    object.__setattr__(b0, "if_not_met", "B0 low: defer; reassess when recovered.")
+    results = [cv for items in groups.values() for cv in items]
+    kb: Any = None  # read only for disagreements, which these criteria have none of
+    assert _criterion_warnings(results, "recommended", kb) == [b0.if_not_met]
+    assert _criterion_warnings(results, "insufficient_information", kb) == [b0.if_not_met]
+    assert _criterion_warnings(results, "contraindicated", kb) == []
+    failed = [(c, False if c is b0 else v) for c, v in results]
+    assert _criterion_warnings(failed, "not_recommended", kb, deferred=True) == [b0.if_not_met]
+    assert _criterion_warnings(failed, "not_recommended", kb, deferred=False) == []

@@ -185,9 +185,35 @@ def test_group_reason_rule_when_switched_on(kb_copy: Path, monkeypatch: pytest.M
     ]
 
 
-@pytest.mark.xfail(strict=False, reason="enabled at integration")
 def test_group_reason_is_required_and_the_bundled_kb_gives_one_everywhere() -> None:
     from netmdt.kb import load as kb_load
 
     assert kb_load.REQUIRE_GROUP_REASON
     assert check_kb()[1] == []
+
+
+def test_only_a_before_treatment_check_says_what_its_failure_means(kb_copy: Path) -> None:
+    edit(
+        kb_copy,
+        "options/everolimus.yaml",
+        lambda d: d["requirements"][0].update(if_false="consider"),
+    )
+    first = yaml.safe_load((kb_copy / "options/everolimus.yaml").read_text())["requirements"][0]
+    assert problems(kb_copy) == [
+        f"options/everolimus.yaml.requirements[0]({first['id']}).if_false: only "
+        "before_treatment criteria say what a false check means  [if_false]"
+    ]
+
+
+def test_a_failed_check_may_contraindicate_or_downgrade(kb: KnowledgeBase) -> None:
+    """The Lu-177 pregnancy check contraindicates (SmPC 4.3), the 40-49 mL/min renal band
+    downgrades to consider (D18); both are pending checks while unknown."""
+    lu = {c.id: c for c in kb.options["prrt_lu177_dotatate"].groups["before_treatment"]}
+    assert (lu["pregnancy_excluded"].if_false, lu["not_kidney_failure"].if_false) == (
+        "contraindicated",
+        "contraindicated",
+    )
+    assert (lu["renal_ge_50"].if_false, lu["renal_ge_40"].if_false) == (
+        "consider",
+        "not_recommended",
+    )

@@ -18,10 +18,25 @@ from tests.webapp import PASSWORD, PATIENT, example_facts
 TOKEN: dict[str, str] = {}
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def database(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """A fresh SQLite file, or a fresh database on the test PostgreSQL cluster."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path_factory.mktemp('openapi') / 'netmdt.db'}"
+        return
+    psycopg = pytest.importorskip("psycopg")
+    conninfo = request.getfixturevalue("pg_conninfo")
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute("CREATE DATABASE netmdt_openapi")
+    params = dict(p.split("=", 1) for p in conninfo.split())
+    yield f"postgresql+psycopg://{params['user']}@{params['host']}:{params['port']}/netmdt_openapi"
+    with psycopg.connect(conninfo, autocommit=True) as con:
+        con.execute("DROP DATABASE netmdt_openapi WITH (FORCE)")
+
+
 @pytest.fixture(scope="module")
-def api_schema(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    db = tmp_path_factory.mktemp("openapi") / "netmdt.db"
-    app = create_app(Settings(database_url=f"sqlite:///{db}", secret_key="fuzz"))
+def api_schema(database: str) -> Any:
+    app = create_app(Settings(database_url=database, secret_key="fuzz", cds_freeze_heap=False))
     with app.state.netmdt.sessions() as session:
         user = add_user(
             session,

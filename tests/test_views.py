@@ -106,13 +106,17 @@ def test_deciding_reason_follows_the_verdict() -> None:
             ("requirements", "unmet"),
             ("before_treatment", "unmet"),
         },
-        "contraindicated": {("contraindications", "unmet")},
+        "contraindicated": {("contraindications", "unmet"), ("before_treatment", "unmet")},
         "insufficient_information": {
             ("applies_to", "unknown"),
             ("contraindications", "unknown"),
             ("requirements", "unknown"),
         },
-        "consider": {("recommend_when", "unmet"), ("recommend_when", "unknown")},
+        "consider": {
+            ("recommend_when", "unmet"),
+            ("recommend_when", "unknown"),
+            ("before_treatment", "unmet"),
+        },
     }
     seen = set()
     group = {(o.id, c.id): c.group for o in KB.options.values() for c in o.criteria}

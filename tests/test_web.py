@@ -250,6 +250,27 @@ def test_find_by_nhs_number_lands_on_the_patient(sqlite_web: Harness) -> None:
     )
 
 
+def test_a_card_link_for_a_patient_not_in_netmdt_offers_registration(
+    sqlite_web: Harness,
+) -> None:
+    """CDS sandbox finding 6: the card's link was a dead end for an unregistered patient."""
+    page = sqlite_web.call("coordinator", "GET", "/patients/find?nhs_number=900 000 0009")
+    assert page.status_code == 404
+    assert "No patient with NHS number 9000000009 is registered in netmdt." in page.text
+    assert 'href="/patients/new?nhs_number=9000000009">Register this patient</a>' in page.text
+    form = sqlite_web.call("coordinator", "GET", "/patients/new?nhs_number=9000000009")
+    assert 'name="nhs_number" type="text" value="9000000009"' in form.text
+    clinician = sqlite_web.call("clinician", "GET", "/patients/find?nhs_number=9000000009")
+    assert "Register this patient" not in clinician.text
+    assert "Ask your MDT coordinator to register the patient" in clinician.text
+    by_id = sqlite_web.call("clinician", "GET", "/patients/find?fhir_id=pnet-patient")
+    assert by_id.status_code == 404
+    assert "without an NHS number" in by_id.text
+    assert '<a href="/patients">Search the patient list by name</a>' in by_id.text
+    bad = sqlite_web.call("coordinator", "GET", "/patients/find?nhs_number=<script>")
+    assert "not a valid NHS number" in bad.text and "<script>" not in bad.text
+
+
 def test_csrf_token_on_every_form(sqlite_web: Harness) -> None:
     token = login(sqlite_web.client, "coordinator")
     page = sqlite_web.client.get("/meetings").text

@@ -24,10 +24,10 @@ from rich.table import Table
 from netmdt.assessment import VERDICTS, Assessment, AssessmentSummary, OptionAssessment
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess, assess_summary
-from netmdt.errors import NetmdtError
+from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
-from netmdt.service_cli import serve, token_app, user_app
+from netmdt.service_cli import db_app, serve, token_app, user_app
 
 app = typer.Typer(
     help="netmdt: decision support for the neuroendocrine tumour MDT.",
@@ -39,6 +39,7 @@ kb_app = typer.Typer(help="Check, show and export the knowledge base.", no_args_
 app.add_typer(kb_app, name="kb")
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
+app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.add_typer(fhir_app, name="fhir")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
@@ -92,7 +93,11 @@ def _cases(paths: list[str]) -> Iterator[Case]:
     today = date.today()  # the edge supplies the date; the engine reads no clock
     for p in paths:
         if p == "-":
-            for n, line in enumerate(sys.stdin, 1):
+            for n, raw in enumerate(sys.stdin.buffer, 1):
+                try:
+                    line = raw.decode("utf-8")
+                except UnicodeDecodeError:
+                    raise CaseFileError(f"<stdin>:{n}: not UTF-8 text") from None
                 if line.strip():
                     yield parse_case_json(line, source=f"<stdin>:{n}", today=today)
         else:
@@ -243,8 +248,10 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
         lines.append("Missing: " + ", ".join(m.field for m in o.missing))
-    if o.pending_checks:
-        lines.append(f"{o.verdict.replace('_', ' ').capitalize()}, subject to: {pending_text(o)}")
+    if o.pending_checks and o.verdict in ("recommended", "consider"):
+        lines.append(f"{o.verdict.capitalize()}, subject to: {pending_text(o)}")
+    elif o.pending_checks:  # an open verdict: the checks come on top of the missing facts
+        lines.append(f"Before treatment, also check: {pending_text(o)}")
     if explain:
         lines += [f"warning: {w}" for w in o.warnings]
         if o.counterfactual:
@@ -344,14 +351,21 @@ def _stored_cases(url: str | None) -> Iterator[Path | None]:
     if url is None:
         yield None
         return
+    from alembic.util.exc import CommandError
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
     from netmdt.store.db import make_engine, migrate, session_factory
     from netmdt.store.services import stored_cohort
 
-    engine = make_engine(url)
-    migrate(engine)
-    with session_factory(engine)() as session:
-        cases = stored_cohort(session, "netmdt-cli")
-    engine.dispose()
+    try:
+        engine = make_engine(url)
+        migrate(engine)
+        with session_factory(engine)() as session:
+            cases = stored_cohort(session, "netmdt-cli")
+        engine.dispose()
+    # The message never shows the URL: it may hold a password.
+    except (ArgumentError, SQLAlchemyError, CommandError, ValueError) as exc:
+        raise CohortError(f"--db: cannot read the database ({type(exc).__name__})") from None
     with tempfile.TemporaryDirectory(prefix="netmdt-db-") as folder:
         path = Path(folder) / "stored.jsonl"
         path.write_text("".join(json.dumps(c) + "\n" for c in cases))

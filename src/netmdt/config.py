@@ -28,7 +28,41 @@ class Settings(BaseSettings):
     )
     session_hours: float = Field(default=10.0, gt=0, description="Session lifetime in hours.")
     login_max_failures: int = Field(
-        default=5, ge=1, description="Failed logins per user name allowed in the window."
+        default=5,
+        ge=1,
+        description="Failed logins allowed per (user name, client address) pair in the window.",
+    )
+    login_max_failures_per_client: int = Field(
+        default=50,
+        ge=1,
+        description="Failed logins allowed per client address (any user names) in the window.",
+    )
+    login_max_failures_per_name: int = Field(
+        default=100,
+        ge=1,
+        description="Failed logins allowed per user name from all clients in the window; a "
+        "client that logged in as that user before is exempt.",
+    )
+    login_trust_days: float = Field(
+        default=30.0,
+        gt=0,
+        description="How long a successful login exempts that client from the per-name limit.",
+    )
+    password_hash_workers: int = Field(
+        default=2, ge=1, description="Threads that check passwords at login (Argon2)."
+    )
+    password_hash_queue: int = Field(
+        default=4,
+        ge=0,
+        description="Logins that may wait for a password-check thread; more get 503 at once.",
+    )
+    token_expiry_days: float = Field(
+        default=90.0, gt=0, description="Default lifetime of a new API token, in days."
+    )
+    migrate_on_start: bool = Field(
+        default=True,
+        description="Apply database migrations when the app starts. Set false when the app "
+        "runs as a restricted database role (migrate with `netmdt db upgrade` as the owner).",
     )
     login_window_minutes: float = Field(
         default=15.0, gt=0, description="Login throttling window in minutes."
@@ -49,11 +83,23 @@ class Settings(BaseSettings):
     )
     cds_issuers_file: str | None = Field(
         default=None,
-        description="JSON file mapping each trusted CDS client issuer (iss) to its JWK Set "
-        "(or to the path of a JWK Set file). Unset: no EHR is trusted (every CDS call is 401).",
+        description="JSON file mapping each trusted CDS client issuer (iss) to "
+        '{"jwks": <JWK Set or its file>, "fhir_servers": [<FHIR base URL>, ...]} (or to the '
+        "JWK Set alone: no FHIR server). Unset: no EHR is trusted (every CDS call is 401).",
     )
     cds_freeze_heap: bool = Field(
         default=True,
         description="Freeze the start-up heap out of garbage collection (gc.freeze) after "
         "the CDS service warms up: halves its p99 latency.",
+    )
+    max_body_bytes: int = Field(
+        default=5_000_000,
+        ge=1024,
+        description="Largest request body accepted, in bytes (Content-Length or streamed); "
+        "larger answers 413 before anything is parsed.",
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description='Host names the app answers to, JSON list (e.g. ["mdt.example.nhs.uk"]). '
+        "Empty: the host of NETMDT_BASE_URL and the loopback names. Others get 400.",
     )

@@ -1,14 +1,16 @@
-"""``netmdt serve``, ``netmdt user add`` and ``netmdt token create``: the web service and
-its accounts. Settings come from ``NETMDT_*`` environment variables (docs/web.md)."""
+"""``netmdt serve``, ``netmdt user ...``, ``netmdt token ...`` and ``netmdt db upgrade``:
+the web service, its accounts and its database. Settings come from ``NETMDT_*``
+environment variables (docs/web.md)."""
 
 from __future__ import annotations
 
 import getpass
-import logging
 import os
 import secrets
 import sys
-from datetime import UTC, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
 
 import typer
@@ -17,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from netmdt.config import Settings
-from netmdt.errors import ConflictError, RecordValidationError
+from netmdt.errors import ConflictError, NotFoundError, RecordValidationError
 from netmdt.store import tables as t
 
 user_app = typer.Typer(help="Manage the web app's users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
-err = Console(stderr=True, highlight=False)
+db_app = typer.Typer(help="Manage the database.", no_args_is_help=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)  # one line per problem
 
 
 def serve(
@@ -45,9 +48,10 @@ def serve(
     import uvicorn
 
     from netmdt.api import create_app
+    from netmdt.api.logs import configure, log_config
 
     settings = Settings()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure()  # third-party loggers quiet; nothing that identifies a patient (api/logs.py)
     app = create_app(settings)
     if demo:
         from netmdt.demo import load_demo
@@ -64,7 +68,7 @@ def serve(
             f"with password [bold]{login.password}[/bold]"
         )
     if workers == 1:
-        uvicorn.run(app, host=host, port=port, access_log=False, log_level="info")
+        uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())
         return
     # Several processes: each builds its own app from the environment; they must share
     # the key that signs session cookies, or a login would hold in one worker only.
@@ -76,7 +80,7 @@ def serve(
         port=port,
         workers=workers,
         access_log=False,
-        log_level="info",
+        log_config=log_config(),
     )
 
 
@@ -125,14 +129,205 @@ def user_add(
     err.print(f"User {name} added with role(s) {', '.join(role)}.")
 
 
+@contextmanager
+def _cli_errors() -> Iterator[None]:
+    """The CLI contract: exit 2 with one line per problem, never a traceback."""
+    try:
+        yield
+    except RecordValidationError as error:
+        for problem in error.problems:
+            err.print(f"error: {problem}")
+        raise typer.Exit(2) from None
+    except (ConflictError, NotFoundError) as error:
+        err.print(f"error: {error}")
+        raise typer.Exit(2) from None
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List the users: name, roles, active or not."""
+    with _sessions()() as db:
+        for user in db.scalars(select(t.User).order_by(t.User.name)):
+            state = "active" if user.active else "deactivated"
+            print(f"{user.name}\t{','.join(user.roles)}\t{state}")
+
+
+@user_app.command("deactivate")
+def user_deactivate(name: Annotated[str, typer.Argument(help="The user to deactivate.")]) -> None:
+    """Deactivate a user at once: logins refused, sessions ended, every token revoked."""
+    from netmdt.store import accounts
+
+    with _cli_errors(), _sessions()() as db:
+        accounts.deactivate_user(db, "netmdt-cli", accounts.user_named(db, name))
+    err.print(f"User {name} deactivated: sessions ended, API tokens revoked.")
+
+
+@user_app.command("activate")
+def user_activate(name: Annotated[str, typer.Argument(help="The user to reactivate.")]) -> None:
+    """Let a deactivated user log in again (revoked tokens stay revoked)."""
+    from netmdt.store import accounts
+
+    with _cli_errors(), _sessions()() as db:
+        accounts.activate_user(db, "netmdt-cli", accounts.user_named(db, name))
+    err.print(f"User {name} reactivated.")
+
+
+@user_app.command("password")
+def user_password(name: Annotated[str, typer.Argument(help="The user.")]) -> None:
+    """Set a user's password (prompt, or stdin when piped); their sessions end."""
+    from netmdt.store import accounts
+
+    with _cli_errors():
+        password = _read_password()
+        with _sessions()() as db:
+            accounts.set_password(db, "netmdt-cli", accounts.user_named(db, name), password)
+    err.print(f"Password of {name} changed; their sessions have ended.")
+
+
+def _expiry(text: str, default_days: float) -> datetime | None:
+    """``--expires``: a number of days, a date (YYYY-MM-DD, end of that day UTC) or never."""
+    text = text.strip().lower()
+    if text == "never":
+        return None
+    now = datetime.now(UTC)
+    try:
+        days = float(text.removesuffix("d")) if text else default_days
+    except ValueError:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            err.print(f"error: --expires: {text!r} is not a number of days, a date or 'never'")
+            raise typer.Exit(2) from None
+        moment = datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    else:
+        if not 0 < days <= 3650:
+            err.print("error: --expires: days must be more than 0 and at most 3650")
+            raise typer.Exit(2)
+        moment = now + timedelta(days=days)
+    if moment <= now:
+        err.print("error: --expires: that date has passed")
+        raise typer.Exit(2)
+    return moment
+
+
 @token_app.command("create")
-def token_create(name: Annotated[str, typer.Argument(help="The user the token acts as.")]) -> None:
+def token_create(
+    name: Annotated[str, typer.Argument(help="The user the token acts as.")],
+    expires: Annotated[
+        str,
+        typer.Option(
+            help="Days until it expires (e.g. 30), a date (2027-03-31) or 'never'. "
+            "Default: NETMDT_TOKEN_EXPIRY_DAYS (90).",
+        ),
+    ] = "",
+) -> None:
     """Print a new API token for a user (shown once; only its hash is stored)."""
     from netmdt.api.security import create_token
 
+    settings = Settings()
+    expires_at = _expiry(expires, settings.token_expiry_days)
     with _sessions()() as db:
         user = db.scalar(select(t.User).where(t.User.name == name, t.User.active.is_(True)))
         if user is None:
             err.print(f"error: no active user called {name!r}")
             raise typer.Exit(2)
-        print(create_token(db, user))
+        print(create_token(db, user, expires_at=expires_at, actor="netmdt-cli"))
+    err.print(
+        f"Token for {name}, expires {expires_at:%Y-%m-%d %H:%M} UTC."
+        if expires_at
+        else f"Token for {name}, never expires."
+    )
+
+
+def _when(moment: datetime | None, empty: str) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else empty
+
+
+@token_app.command("list")
+def token_list(
+    user: Annotated[str | None, typer.Option(help="Only this user's tokens.")] = None,
+) -> None:
+    """List API tokens: id, user, created, expires, last used, status (never the token)."""
+    from netmdt.store import accounts
+
+    with _cli_errors(), _sessions()() as db:
+        tokens = accounts.list_tokens(db, "netmdt-cli", user)
+    print("id\tuser\tcreated\texpires\tlast_used\tstatus")
+    for tk in tokens:
+        status = f"revoked {_when(tk.revoked_at, '')}".strip() if tk.revoked else "valid"
+        if (
+            not tk.revoked
+            and tk.expires_at
+            and tk.expires_at.replace(tzinfo=UTC) <= datetime.now(UTC)
+        ):
+            status = "expired"
+        print(
+            f"{tk.id}\t{tk.user}\t{_when(tk.created_at, '')}\t{_when(tk.expires_at, 'never')}"
+            f"\t{_when(tk.last_used_at, 'never')}\t{status}"
+        )
+
+
+@token_app.command("revoke")
+def token_revoke(
+    tokens: Annotated[
+        list[str] | None,
+        typer.Argument(help="Token ids (from `netmdt token list`) or the tokens themselves."),
+    ] = None,
+    user: Annotated[
+        str | None, typer.Option(help="Revoke every token of this user instead.")
+    ] = None,
+) -> None:
+    """Revoke API tokens (a running server refuses them within a second)."""
+    from netmdt.api.security import TOKEN_PREFIX, token_hash
+    from netmdt.store import accounts
+
+    if not tokens and not user:
+        err.print("error: name token ids, tokens, or --user NAME")
+        raise typer.Exit(2)
+    with _cli_errors(), _sessions()() as db:
+        ids: list[int] = []
+        for item in tokens or []:
+            if item.startswith(TOKEN_PREFIX):
+                ids.append(accounts.token_id_of(db, token_hash(item)))
+            elif item.isascii() and item.isdigit():
+                ids.append(int(item))
+            else:
+                err.print(f"error: {item!r} is neither a token id nor a token ({TOKEN_PREFIX}...)")
+                raise typer.Exit(2)
+        if user:
+            accounts.user_named(db, user)
+            ids += [tk.id for tk in accounts.list_tokens(db, "netmdt-cli", user) if not tk.revoked]
+        for token_id in ids:
+            accounts.revoke_token(db, "netmdt-cli", token_id)
+            err.print(f"Token {token_id} revoked.")
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    grant: Annotated[
+        str | None,
+        typer.Option(
+            "--grant",
+            help="PostgreSQL: the app's own (restricted) role, given only the rights it needs "
+            "(audit_events: SELECT and INSERT only).",
+        ),
+    ] = None,
+) -> None:
+    """Apply the migrations (as the database owner); --grant: the app's restricted role."""
+    from netmdt.store.db import grant_app_role, make_engine, migrate
+
+    engine = make_engine(Settings().database_url)
+    try:
+        migrate(engine)
+        if grant and engine.dialect.name != "postgresql":
+            err.print("error: --grant is for PostgreSQL (SQLite has no roles)")
+            raise typer.Exit(2)
+        if grant:
+            try:
+                grant_app_role(engine, grant)
+            except ValueError as error:
+                err.print(f"error: {error}")
+                raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    err.print(f"Migrated; role {grant} granted the app's rights." if grant else "Migrated.")

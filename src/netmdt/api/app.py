@@ -21,9 +21,10 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from netmdt import __version__
-from netmdt.api.deps import AppState
+from netmdt.api import limits
+from netmdt.api.deps import AppState, audit_conflict
 from netmdt.api.routes import router as api_router
-from netmdt.api.security import TokenCache
+from netmdt.api.security import LoginGate, PasswordChecks, TokenCache
 from netmdt.cdshooks import CardEvent, CdsConfig, FeedbackEvent, create_cds_router
 from netmdt.config import Settings
 from netmdt.errors import ConflictError, NotFoundError, Problem, RecordValidationError
@@ -38,13 +39,18 @@ STATIC = Path(__file__).parent.parent / "web" / "static"
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
-    migrate(engine)
+    if settings.migrate_on_start:
+        migrate(engine)
     app = FastAPI(
         title="netmdt",
         version=__version__,
         summary="Decision support for the neuroendocrine tumour MDT",
         description="Every patient route needs a logged-in user or an "
         "`Authorization: Bearer` token (`netmdt token create NAME`) with the right role.",
+        # No /docs or /redoc: FastAPI's pages load their JavaScript from a CDN, which the
+        # CSP (default-src 'self') forbids; /openapi.json is there for any OpenAPI viewer.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.netmdt = AppState(
         settings=settings,
@@ -52,6 +58,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         sessions=session_factory(engine),
         kb=kb or load_kb(),
         tokens=TokenCache(settings.token_cache_seconds),
+        checks=PasswordChecks(settings.password_hash_workers, settings.password_hash_queue),
     )
     _middleware(app, settings)
     _errors(app)
@@ -114,6 +121,8 @@ def healthz() -> dict[str, str]:
 
 
 def _middleware(app: FastAPI, settings: Settings) -> None:
+    app.add_middleware(LoginGate, checks=app.state.netmdt.checks)  # innermost of these
+    app.add_middleware(limits.AuthenticateFirst)  # inside the session middleware
     app.add_middleware(
         SessionMiddleware,
         secret_key=settings.secret_key or secrets.token_urlsafe(32),
@@ -122,7 +131,6 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
         same_site="lax",
         https_only=settings.https,
     )
-    app.add_middleware(SecurityHeaders)
     app.add_middleware(GZipApi)
     app.add_middleware(RequestLog)
     if settings.cors_origins:
@@ -132,6 +140,7 @@ def _middleware(app: FastAPI, settings: Settings) -> None:
             allow_methods=["GET", "POST", "PUT"],
             allow_headers=["Authorization", "Content-Type"],
         )
+    limits.install(app, settings)  # outermost: the edge checks and the security headers
 
 
 class GZipApi:
@@ -182,35 +191,6 @@ class RequestLog:
             log.info("%s %s %d %.1fms", scope["method"], template, status, ms)
 
 
-HEADERS = [
-    # Patient pages and API answers must not stay in a shared ward PC's cache.
-    (b"cache-control", b"no-store"),
-    (b"x-content-type-options", b"nosniff"),
-    (b"x-frame-options", b"DENY"),
-    (b"content-security-policy", b"frame-ancestors 'none'"),
-    (b"referrer-policy", b"no-referrer"),
-]
-
-
-class SecurityHeaders:
-    """Headers on every answer but static files: no caching, no framing, no sniffing."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"].startswith("/static/"):
-            await self.app(scope, receive, send)
-            return
-
-        async def add(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", []), *HEADERS]
-            await send(message)
-
-        await self.app(scope, receive, add)
-
-
 def error_body(code: str, message: str, problems: list[Problem] = ()) -> dict[str, Any]:  # type: ignore[assignment]
     """The one error shape of the JSON API."""
     return {
@@ -230,6 +210,7 @@ CODES = {
     403: "forbidden",
     404: "not_found",
     405: "method_not_allowed",
+    413: "too_large",
 }
 
 
@@ -264,6 +245,7 @@ def _errors(app: FastAPI) -> None:
 
     @app.exception_handler(ConflictError)
     async def conflict(request: Request, exc: ConflictError) -> Response:
+        await audit_conflict(request)
         return reply(request, 409, error_body("conflict", str(exc)))
 
     @app.exception_handler(StarletteHTTPException)

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 
-from netmdt.api.security import TokenCache, same_token
+from netmdt.api.security import PasswordChecks, TokenCache, same_token
 from netmdt.config import Settings
 from netmdt.kb import KnowledgeBase
 from netmdt.store import tables as t
@@ -33,6 +33,7 @@ class AppState:
     sessions: sessionmaker[Session]
     kb: KnowledgeBase
     tokens: TokenCache
+    checks: PasswordChecks
 
 
 class NotAuthenticated(HTTPException):
@@ -66,6 +67,12 @@ async def current_actor(request: Request) -> Actor | None:
     Async, with the database touched only on a token-cache miss or for a session: the hot
     path of an API call (a known token) costs no thread hop and no query."""
     state = state_of(request)
+    actor = await _actor(request, state)
+    request.state.actor = actor  # for the audit of a refused (409) request
+    return actor
+
+
+async def _actor(request: Request, state: AppState) -> Actor | None:
     header = request.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
         token = header[7:].strip()
@@ -77,7 +84,7 @@ async def current_actor(request: Request) -> Actor | None:
     if age_hours > state.settings.session_hours:  # a fixed lifetime from login
         request.session.clear()
         return None
-    actor = await run_in_threadpool(_session_actor, state, uid)
+    actor = await run_in_threadpool(_session_actor, state, uid, request.session.get("epoch"))
     if actor is None:
         request.session.clear()
         return None
@@ -95,9 +102,17 @@ def _token_actor(state: AppState, token: str) -> Actor | None:
         return state.tokens.actor(db, token)
 
 
-def _session_actor(state: AppState, uid: int) -> Actor | None:
+def _session_actor(state: AppState, uid: object, epoch: object) -> Actor | None:
+    """The session's user while active and the session's epoch is the user's: logout,
+    a password change and deactivation move the epoch on, ending every older session."""
+    if not isinstance(uid, int) or not isinstance(epoch, int):
+        return None  # a cookie from before session epochs: log in again
     with state.sessions() as db:
-        user = db.scalar(select(t.User).where(t.User.id == uid, t.User.active.is_(True)))
+        user = db.scalar(
+            select(t.User).where(
+                t.User.id == uid, t.User.active.is_(True), t.User.session_epoch == epoch
+            )
+        )
         return Actor(user.name, frozenset(user.roles)) if user else None
 
 
@@ -122,3 +137,28 @@ Clinician = Annotated[Actor, Depends(require("clinician"))]
 CareTeam = Annotated[Actor, Depends(require("coordinator", "clinician"))]
 Auditor = Annotated[Actor, Depends(require("auditor"))]
 Admin = Annotated[Actor, Depends(require("admin"))]
+AnyUser = Annotated[Actor, Depends(require("admin", "coordinator", "clinician", "auditor"))]
+
+
+async def audit_conflict(request: Request) -> None:
+    """Audit a refused (409) request of a known caller: a conflict can reveal that a
+    record exists (a duplicate NHS number, say). Route template, method and record ids
+    only: never the body."""
+    actor = getattr(request.state, "actor", None)
+    if not isinstance(actor, Actor):
+        return
+    template = getattr(request.scope.get("route"), "path", "(unmatched)")
+    ids = {k: str(v)[:20] for k, v in request.path_params.items()}
+    await run_in_threadpool(
+        _audit_conflict, state_of(request), actor, request.method, template, ids
+    )
+
+
+def _audit_conflict(
+    state: AppState, actor: Actor, method: str, template: str, ids: dict[str, str]
+) -> None:
+    from netmdt.store.services import audit
+
+    with state.sessions() as db:
+        audit(db, actor, "conflict", "request", None, method=method, route=template, **ids)
+        db.commit()

@@ -26,6 +26,7 @@ from netmdt.case import parse_case
 from netmdt.engine.assess import assess, assess_summary, summarize
 from netmdt.errors import CaseValidationError, ConflictError, Problem, RecordValidationError
 from netmdt.fhir import to_fhir
+from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store import tables as t
@@ -252,6 +253,47 @@ def list_users(db: DbDep, actor: Admin) -> list[s.UserOut]:
 @router.post("/users", status_code=201, response_model=s.UserOut, responses=ERRORS)
 def create_user(db: DbDep, actor: Admin, data: s.UserIn) -> s.UserOut:
     return s.UserOut.model_validate(add_user(db, actor.name, data), from_attributes=True)
+
+
+@router.get("/tokens", response_model=list[s.TokenOut], responses=ERRORS)
+def list_tokens(
+    db: DbDep, actor: Admin, user: str | None = Query(None, max_length=80)
+) -> list[s.TokenOut]:
+    """Every API token's record (never the token): owner, created, expiry, last use
+    (to within a minute), revocation."""
+    return accounts.list_tokens(db, actor, user)
+
+
+@router.post("/tokens/{token_id}/revoke", response_model=s.TokenOut, responses=ERRORS)
+def revoke_token(db: DbDep, state: StateDep, actor: Admin, token_id: Id) -> s.TokenOut:
+    """Revoke a token: refused at once by this process, within a second by any other."""
+    out = accounts.revoke_token(db, actor, token_id)
+    state.tokens.clear()
+    return out
+
+
+@router.post("/users/{user_id}/deactivate", response_model=s.UserOut, responses=ERRORS)
+def deactivate_user(db: DbDep, state: StateDep, actor: Admin, user_id: Id) -> s.UserOut:
+    """The user can no longer log in; their sessions end and their tokens are revoked."""
+    out = accounts.deactivate_user(db, actor, accounts.user_by_id(db, user_id))
+    state.tokens.clear()
+    return out
+
+
+@router.post("/users/{user_id}/activate", response_model=s.UserOut, responses=ERRORS)
+def activate_user(db: DbDep, actor: Admin, user_id: Id) -> s.UserOut:
+    """Let a deactivated user log in again (revoked tokens stay revoked)."""
+    return accounts.activate_user(db, actor, accounts.user_by_id(db, user_id))
+
+
+@router.put("/users/{user_id}/password", status_code=204, responses=ERRORS)
+def set_password(
+    db: DbDep, state: StateDep, actor: Admin, user_id: Id, data: s.PasswordIn
+) -> Response:
+    """Set a user's password (the policy applies); every session of theirs ends."""
+    accounts.set_password(db, actor, accounts.user_by_id(db, user_id), data.password)
+    state.tokens.clear()
+    return Response(status_code=204)
 
 
 def users(db: DbDep) -> list[t.User]:

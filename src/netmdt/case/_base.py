@@ -28,3 +28,21 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 Percent = Annotated[float, Field(ge=0, le=100)]
 NonNegative = Annotated[float, Field(ge=0)]
 Positive = Annotated[float, Field(gt=0)]
+
+MAX_TEXT = 500  # characters of one free-text entry (a preference, a prior operation)
+MAX_TEXT_ITEMS = 50  # entries of a free-text list
+MAX_ITEMS = 100  # entries of any other list (treatments, coded values)
+
+
+def _bounded_text(value: Any) -> Any:
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            if isinstance(item, str) and len(item) > MAX_TEXT:
+                raise ValueError(
+                    f"entry {i} has {len(item):,} characters; at most {MAX_TEXT} are allowed"
+                )
+    return value
+
+
+# Free text, e.g. preferences: at most MAX_TEXT_ITEMS entries of MAX_TEXT characters.
+TextList = Annotated[list[str], Field(max_length=MAX_TEXT_ITEMS), BeforeValidator(_bounded_text)]

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, model_validator
 
-from netmdt.case._base import IsoDate, NonNegative, Section
+from netmdt.case._base import MAX_ITEMS, IsoDate, NonNegative, Section, TextList
 
 OptionId = Literal[
     "surgery_curative",
@@ -72,8 +72,8 @@ class PriorTreatment(Section):
 
 
 class History(Section):
-    prior_treatments: list[PriorTreatment] | None = None
-    prior_surgery: list[str] | None = None
+    prior_treatments: list[PriorTreatment] | None = Field(default=None, max_length=MAX_ITEMS)
+    prior_surgery: TextList | None = None  # free text
     biliary_enteric_anastomosis: bool | None = None
     biliary_stent_or_sphincterotomy: bool | None = None
     portal_vein_thrombosis: bool | None = None

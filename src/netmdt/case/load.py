@@ -13,6 +13,43 @@ from pydantic import BaseModel, ValidationError
 
 from netmdt.case.model import Case
 from netmdt.errors import CaseFileError, CaseValidationError, Problem
+from netmdt.textcheck import shown, text_problems
+
+MAX_DOCUMENT_BYTES = 1_000_000  # a case is a few kilobytes; a megabyte is not a case
+
+
+class CaseLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without aliases and anchors, which a case never needs and a
+    "billion laughs" document uses to grow a few kilobytes into gigabytes; and with a
+    date that does not exist (``2026-02-30``) read as the text it is, so the case model
+    refuses it naming the field (PyYAML would raise a bare ValueError)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "YAML anchors and aliases (&name, *name) are not allowed in a case",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+    def construct_yaml_timestamp(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_timestamp(node)
+        except (ValueError, OverflowError):
+            return self.construct_scalar(node)
+
+    def construct_yaml_int(self, node: Any) -> Any:
+        try:
+            return super().construct_yaml_int(node)
+        except ValueError:  # more digits than Python converts (4300): not a measurement
+            return self.construct_scalar(node)
+
+
+CaseLoader.add_constructor("tag:yaml.org,2002:timestamp", CaseLoader.construct_yaml_timestamp)
+CaseLoader.add_constructor("tag:yaml.org,2002:int", CaseLoader.construct_yaml_int)
 
 
 def load_case(source: str | Path, *, today: date | None = None) -> Case:
@@ -23,20 +60,37 @@ def load_case(source: str | Path, *, today: date | None = None) -> Case:
     """
     path = Path(source)
     try:
+        if path.stat().st_size > MAX_DOCUMENT_BYTES:
+            raise CaseFileError(_too_large(str(path)))
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise CaseFileError(f"{path}: cannot read case file ({exc.strerror})") from exc
+    except UnicodeDecodeError as exc:
+        raise CaseFileError(f"{path}: not UTF-8 text (byte {exc.start})") from exc
     return parse_case(parse_document(text, str(path)), source=str(path), today=today)
 
 
+def _too_large(source: str) -> str:
+    return f"{source}: larger than {MAX_DOCUMENT_BYTES:,} bytes; a case is a few kilobytes"
+
+
 def parse_document(text: str, source: str = "<input>") -> Any:
-    """Parse YAML (a superset of JSON) into plain data."""
+    """Parse YAML (a superset of JSON) into plain data: no aliases, at most
+    ``MAX_DOCUMENT_BYTES``; every failure is a ``CaseFileError``."""
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise CaseFileError(_too_large(source))
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=CaseLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
-        raise CaseFileError(f"{source}:{where} not valid YAML or JSON") from exc
+        problem = getattr(exc, "problem", None)
+        why = f" ({problem})" if problem and "alias" in problem else ""
+        raise CaseFileError(f"{source}:{where} not valid YAML or JSON{why}") from exc
+    except RecursionError as exc:
+        raise CaseFileError(f"{source}: nested too deeply to be a case") from exc
+    except (ValueError, OverflowError) as exc:
+        raise CaseFileError(f"{source}: not valid YAML or JSON ({shown(str(exc))})") from exc
 
 
 def parse_case(data: Any, *, source: str | None = None, today: date | None = None) -> Case:
@@ -46,6 +100,9 @@ def parse_case(data: Any, *, source: str | None = None, today: date | None = Non
             [Problem("", f"a case must be a mapping of fields, got {type(data).__name__}")],
             source,
         )
+    text = text_problems(data)
+    if text:
+        raise CaseValidationError(text, source)
     if today is not None and data.get("assessed_on") is None:
         data = {**data, "assessed_on": today}
     try:
@@ -55,10 +112,17 @@ def parse_case(data: Any, *, source: str | None = None, today: date | None = Non
 
 
 def parse_case_json(text: str, *, source: str | None = None, today: date | None = None) -> Case:
+    where = source or "<input>"
+    if len(text) > MAX_DOCUMENT_BYTES:
+        raise CaseFileError(_too_large(where))
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise CaseFileError(f"{source or '<input>'}: line {exc.lineno}: not valid JSON") from exc
+        raise CaseFileError(f"{where}: line {exc.lineno}: not valid JSON") from exc
+    except RecursionError as exc:
+        raise CaseFileError(f"{where}: nested too deeply to be a case") from exc
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise CaseFileError(f"{where}: not valid JSON ({shown(str(exc))})") from exc
     return parse_case(data, source=source, today=today)
 
 
@@ -82,7 +146,7 @@ def _describe(err: Any) -> str:
     msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] in ("missing",):
         return msg
-    return f"{msg} (got {err['input']!r})"
+    return f"{msg} (got {shown(err['input'])})"
 
 
 def _unknown_field(loc: tuple[Any, ...]) -> str:

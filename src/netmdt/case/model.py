@@ -39,7 +39,7 @@ class Case(BaseModel):
         ignored_types=(cached_property,),
     )
 
-    id: str | None = None
+    id: str | None = Field(default=None, max_length=200)
     assessed_on: IsoDate | None = None
     age_years: Annotated[int, Field(ge=0, le=120)] | None = None
     sex: Literal["female", "male", "other"] | None = None

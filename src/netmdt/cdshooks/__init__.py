@@ -5,9 +5,16 @@
 """
 
 from netmdt.cdshooks.auth import ALGORITHMS, AuthError, verify_bearer
-from netmdt.cdshooks.config import CdsConfig, InMemoryJtiStore, JtiStore
+from netmdt.cdshooks.config import (
+    CardStore,
+    CdsConfig,
+    InMemoryCardStore,
+    InMemoryJtiStore,
+    JtiStore,
+)
+from netmdt.cdshooks.fetch import PREFETCH
 from netmdt.cdshooks.models import CardEvent, FeedbackEvent
-from netmdt.cdshooks.router import PREFETCH, SERVICE_ID, create_cds_router, error_response
+from netmdt.cdshooks.router import SERVICE_ID, create_cds_router, error_response
 
 __all__ = [
     "ALGORITHMS",
@@ -15,8 +22,10 @@ __all__ = [
     "SERVICE_ID",
     "AuthError",
     "CardEvent",
+    "CardStore",
     "CdsConfig",
     "FeedbackEvent",
+    "InMemoryCardStore",
     "InMemoryJtiStore",
     "JtiStore",
     "create_cds_router",

@@ -2,9 +2,10 @@
 
 A token is accepted only when: its ``iss`` is allow-listed; it is signed with an asymmetric
 algorithm by a key of that issuer's JWK Set (``alg: none`` and HMAC algorithms are refused,
-so an HS256 token "signed" with the public key fails); ``aud`` is this service; ``exp``,
-``iat`` and ``jti`` are present; it has not expired and lives at most five minutes; and its
-``jti`` has not been seen before (replay).
+so an HS256 token "signed" with the public key fails); ``aud`` is exactly the endpoint
+called; ``exp``, ``iat`` and ``jti`` are present; it has not expired and lives at most five
+minutes; and its ``jti`` has not been seen before (replay): a ``jti`` is remembered as long
+as the token could be accepted, that is until ``exp`` plus the leeway.
 """
 
 from __future__ import annotations
@@ -36,7 +37,8 @@ class Caller:
 
 
 def verify_bearer(authorization: str | None, config: CdsConfig, audiences: list[str]) -> Caller:
-    """The verified caller of a request, or ``AuthError``."""
+    """The verified caller of a request, or ``AuthError`` (``StoreFull`` when the jti store
+    has no room)."""
     if not authorization or not authorization.lower().startswith("bearer "):
         raise AuthError("missing_token", "an Authorization: Bearer <JWT> header is required")
     token = authorization[7:].strip()
@@ -55,7 +57,9 @@ def verify_bearer(authorization: str | None, config: CdsConfig, audiences: list[
     verified = _decode(token, key, str(alg), config, audiences)
     _check_lifetime(verified, config)
     jti = str(verified["jti"])
-    if not config.jti_store.check_and_remember(f"{iss}|{jti}", int(verified["exp"])):
+    if not config.jti_store.check_and_remember(
+        f"{iss}|{jti}", int(verified["exp"]) + config.leeway_seconds + 1
+    ):
         raise AuthError("replayed_token", "this token (jti) has been used before")
     sub = verified.get("sub")
     return Caller(iss=str(iss), sub=str(sub) if sub is not None else None, jti=jti)

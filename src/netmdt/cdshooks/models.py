@@ -37,23 +37,23 @@ class HookRequest(_In):
 
 class OverrideReason(_In):
     reason: dict[str, Any] | None = None  # a Coding
-    userComment: str | None = None
+    userComment: str | None = Field(default=None, max_length=2000)
 
 
 class AcceptedSuggestion(_In):
-    id: str
+    id: str = Field(max_length=100)
 
 
 class FeedbackItem(_In):
-    card: str
+    card: str = Field(max_length=100)
     outcome: Literal["accepted", "overridden"]
-    acceptedSuggestions: list[AcceptedSuggestion] = Field(default_factory=list)
+    acceptedSuggestions: list[AcceptedSuggestion] = Field(default_factory=list, max_length=20)
     overrideReason: OverrideReason | None = None
     outcomeTimestamp: datetime
 
 
 class FeedbackRequest(_In):
-    feedback: list[FeedbackItem] = Field(min_length=1)
+    feedback: list[FeedbackItem] = Field(min_length=1, max_length=20)
 
 
 class _Event(BaseModel):
@@ -76,11 +76,13 @@ class FeedbackEvent(_Event):
 
 
 class CardEvent(_Event):
-    """A card netmdt issued (so feedback can be tied to what was shown)."""
+    """A call that read a patient's record, and the card netmdt issued (so feedback can be
+    tied to what was shown); ``card_uuid`` None when netmdt had nothing to say (no card:
+    ``summary`` says why, ``indicator`` is ``none``)."""
 
     service_id: str
     hook_instance: str
-    card_uuid: str
+    card_uuid: str | None
     patient_fhir_id: str
     summary: str
     indicator: str

@@ -2,12 +2,15 @@
 
 ``GET /cds-services`` (discovery), ``POST /cds-services/netmdt-patient-view`` (the
 ``patient-view`` hook) and ``POST /cds-services/netmdt-patient-view/feedback``. Calls and
-feedback need a JWT bearer token (``auth``). Every error is JSON ``{"error": {"code",
-"message"}}``. Logs carry service ids, counts and timings, never patient data.
+feedback need a JWT bearer token (``auth``) whose ``aud`` is the endpoint called. Every
+answer under ``/cds-services`` is JSON, errors included (``{"error": {"code",
+"message"}}``: a wrong method, an unknown path, a double slash). Logs carry service ids,
+counts and timings, never patient data.
 """
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import json
 import logging
@@ -15,7 +18,6 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -25,8 +27,9 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from netmdt.cdshooks.auth import AuthError, Caller, verify_bearer
-from netmdt.cdshooks.cards import patient_card
-from netmdt.cdshooks.config import CdsConfig
+from netmdt.cdshooks.cards import patient_card, silence
+from netmdt.cdshooks.config import CdsConfig, IssuedCard, StoreFull
+from netmdt.cdshooks.fetch import PREFETCH, Gathered, Refusal, gather
 from netmdt.cdshooks.models import CardEvent, FeedbackEvent, FeedbackRequest, HookRequest
 from netmdt.engine.assess import assess
 from netmdt.errors import NetmdtError
@@ -36,14 +39,6 @@ from netmdt.kb import KnowledgeBase, load_kb
 log = logging.getLogger("netmdt.cdshooks")
 
 SERVICE_ID = "netmdt-patient-view"
-PREFETCH = {
-    "patient": "Patient/{{context.patientId}}",
-    "conditions": "Condition?patient={{context.patientId}}",
-    "observations": "Observation?patient={{context.patientId}}",
-    "medicationStatements": "MedicationStatement?patient={{context.patientId}}",
-    "medicationRequests": "MedicationRequest?patient={{context.patientId}}",
-    "procedures": "Procedure?patient={{context.patientId}}",
-}
 SERVICE = {
     "hook": "patient-view",
     "id": SERVICE_ID,
@@ -55,15 +50,9 @@ SERVICE = {
     ),
     "prefetch": PREFETCH,
     "usageRequirements": "The patient's conditions, observations, medications and "
-    "procedures (prefetch, or a FHIR server with an access token).",
+    "procedures (prefetch, or a FHIR server configured for the EHR's issuer with an "
+    "access token).",
 }
-MAX_PAGES = 20
-
-
-class _Refusal(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
 
 
 def error_response(status: int, code: str, message: str) -> JSONResponse:
@@ -84,7 +73,8 @@ def create_cds_router(
     """A router with the discovery, patient-view and feedback endpoints.
 
     ``on_feedback`` receives each feedback item (the web app records it in its audit log);
-    ``on_card`` each card issued. ``kb`` defaults to the bundled knowledge base, ``clock``
+    ``on_card`` each call that read a patient's record: the card issued, or none (when
+    netmdt has nothing to say). ``kb`` defaults to the bundled knowledge base, ``clock``
     to the system clock (UTC; the assessment date is today's date in ``config.timezone``),
     ``http_transport`` to the network (tests pass a mock).
     """
@@ -101,40 +91,51 @@ def create_cds_router(
     async def call(service_id: str, request: Request) -> JSONResponse:
         started = time.perf_counter()
         try:
-            caller = _authorise(request, config, service_id)
-            hook = _parse(HookRequest, await request.body())
+            caller = _authorise(request, config, service_id, feedback=False)
+            hook = await _parse(HookRequest, await request.body())
             if hook.hook != "patient-view":
-                raise _Refusal(
+                raise Refusal(
                     400, "unsupported_hook", f"this service answers patient-view, not {hook.hook!r}"
                 )
-            resources = await _resources(hook, config, http_transport)
-            timings: dict[str, float] = {}
+            t0 = time.perf_counter()
+            gathered = await gather(hook, caller.iss, config, http_transport)
+            _check_patient(gathered, hook)
+            timings: dict[str, float] = {"fetch": (time.perf_counter() - t0) * 1000}
             card, event_args = await run_in_threadpool(
-                _assess, hook, resources, config, knowledge, now(), timings
+                _assess, hook, gathered, config, knowledge, now(), timings
             )
-        except _Refusal as r:
+        except Refusal as r:
             log.info("cds call refused: status=%s code=%s", r.status, r.code)
             return error_response(r.status, r.code, r.message)
+        if card is not None:
+            suggestions = frozenset(s["uuid"] for s in card.get("suggestions", []))
+            config.card_store.remember(card["uuid"], IssuedCard(caller.iss, suggestions))
         if on_card is not None:
             on_card(CardEvent(service_id=service_id, issuer=caller.iss, **event_args))
         total = (time.perf_counter() - started) * 1000
         log.info(
-            "cds call: service=%s resources=%d import_ms=%.1f assess_ms=%.1f total_ms=%.1f",
+            "cds call: service=%s resources=%d cards=%d partial=%d import_ms=%.1f "
+            "assess_ms=%.1f total_ms=%.1f",
             service_id,
-            len(resources),
+            len(gathered.resources),
+            0 if card is None else 1,
+            len(gathered.partial),
             timings["import"],
-            timings["assess"],
+            timings.get("assess", 0.0),
             total,
         )
         server_timing = ", ".join(f"{k};dur={v:.2f}" for k, v in timings.items())
-        return JSONResponse({"cards": [card]}, headers={"Server-Timing": server_timing})
+        return JSONResponse(
+            {"cards": [] if card is None else [card]}, headers={"Server-Timing": server_timing}
+        )
 
     @router.post("/cds-services/{service_id}/feedback")
     async def feedback(service_id: str, request: Request) -> JSONResponse:
         try:
-            caller = _authorise(request, config, service_id)
-            body = _parse(FeedbackRequest, await request.body())
-        except _Refusal as r:
+            caller = _authorise(request, config, service_id, feedback=True)
+            body = await _parse(FeedbackRequest, await request.body())
+            _check_feedback(body, caller, config)
+        except Refusal as r:
             log.info("cds feedback refused: status=%s code=%s", r.status, r.code)
             return error_response(r.status, r.code, r.message)
         received = now()
@@ -157,19 +158,55 @@ def create_cds_router(
         log.info("cds feedback: service=%s items=%d", service_id, len(body.feedback))
         return JSONResponse({})
 
+    @router.api_route(
+        "/cds-services",
+        methods=["POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+    def discovery_only(request: Request) -> JSONResponse:
+        response = error_response(
+            405, "method_not_allowed", f"{request.method} is not allowed here; use GET"
+        )
+        response.headers["Allow"] = "GET"
+        return response
+
+    @router.api_route(
+        "/cds-services/{rest:path}",
+        methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+        include_in_schema=False,
+    )
+    def elsewhere(rest: str, request: Request) -> JSONResponse:
+        """JSON for everything else under /cds-services: 405 on a known URL with the wrong
+        method, 404 otherwise (a double slash included)."""
+        if rest == "":
+            return error_response(404, "not_found", "nothing here; discovery is /cds-services")
+        known = {SERVICE_ID: "POST", f"{SERVICE_ID}/feedback": "POST"}
+        if rest in known:
+            response = error_response(
+                405, "method_not_allowed", f"{request.method} is not allowed here; use POST"
+            )
+            response.headers["Allow"] = known[rest]
+            return response
+        return error_response(
+            404, "unknown_service", "no such CDS service or endpoint; see /cds-services"
+        )
+
     return router
 
 
 def _warm_up(config: CdsConfig) -> None:
-    """Load now what the first call would otherwise load (FHIR model classes, code tables);
+    """Load now what the first call would otherwise load (FHIR model classes, code tables,
+    the TLS context for FHIR servers);
     then, with ``config.freeze_heap``, freeze the start-up heap: the knowledge base and the
     FHIR models are large and live for ever, and without this every full collection scans
     them again (p99 of a call: 130 ms before, 43 ms after, benchmarks/cdshooks.py)."""
     from fhir.resources.R4B import get_fhir_model_class
 
+    from netmdt.cdshooks.fetch import tls_context
     from netmdt.fhir.codes import tables
 
     tables()
+    tls_context()
     for name in ("Patient", "Condition", "Observation", "MedicationStatement",
                  "MedicationRequest", "MedicationAdministration", "Procedure",
                  "DiagnosticReport"):  # fmt: skip
@@ -179,124 +216,72 @@ def _warm_up(config: CdsConfig) -> None:
         gc.freeze()
 
 
-def _authorise(request: Request, config: CdsConfig, service_id: str) -> Caller:
+def _authorise(request: Request, config: CdsConfig, service_id: str, *, feedback: bool) -> Caller:
+    """The verified caller; the token's ``aud`` must be exactly the endpoint called."""
     if service_id != SERVICE_ID:
-        raise _Refusal(404, "unknown_service", f"no CDS service {service_id!r}; see /cds-services")
-    base = config.service_base_url
-    audiences = [base, f"{base}/{service_id}", f"{base}/{service_id}/feedback"]
+        raise Refusal(404, "unknown_service", f"no CDS service {service_id!r}; see /cds-services")
+    endpoint = f"{config.service_base_url}/{service_id}" + ("/feedback" if feedback else "")
     try:
-        return verify_bearer(request.headers.get("authorization"), config, audiences)
+        return verify_bearer(request.headers.get("authorization"), config, [endpoint])
     except AuthError as e:
-        raise _Refusal(401, e.code, e.message) from None
+        raise Refusal(401, e.code, e.message) from None
+    except StoreFull:
+        raise Refusal(503, "busy", "too many calls at once; try again shortly") from None
 
 
-def _parse(model: Any, body: bytes) -> Any:
+async def _parse(model: Any, body: bytes) -> Any:
+    """The request body as ``model``; JSON parsed off the event loop (a prefetch is large)."""
     try:
-        return model.model_validate(json.loads(body or b"null"))
-    except json.JSONDecodeError:
-        raise _Refusal(400, "invalid_request", "the body is not JSON") from None
+        data = await asyncio.to_thread(json.loads, body or b"null")
+        return model.model_validate(data)
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+        raise Refusal(400, "invalid_request", "the body is not JSON") from None
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}"
-            for e in exc.errors(include_url=False)
+            for e in exc.errors(include_url=False)[:10]
         )
-        raise _Refusal(400, "invalid_request", problems) from None
+        raise Refusal(400, "invalid_request", problems) from None
 
 
-# ------------------------------------------------------------------ prefetch
-
-
-async def _resources(
-    hook: HookRequest, config: CdsConfig, transport: httpx.AsyncBaseTransport | None
-) -> list[dict[str, Any]]:
-    prefetch = hook.prefetch or {}
-    missing = [k for k in PREFETCH if prefetch.get(k) is None]
-    if missing and (hook.fhirServer is None or hook.fhirAuthorization is None):
-        raise _Refusal(
-            412,
-            "prefetch_missing",
-            f"prefetch {', '.join(missing)} missing and no fhirServer with "
-            "fhirAuthorization to fetch it",
+def _check_patient(gathered: Gathered, hook: HookRequest) -> None:
+    patients = [r for r in gathered.resources if r.get("resourceType") == "Patient"]
+    if not patients:
+        raise Refusal(
+            404, "unknown_patient", "no Patient for context.patientId (the prefetch is null)"
         )
-    fetched = {}
-    if missing and hook.fhirServer is not None and hook.fhirAuthorization is not None:
-        fetched = await _fetch(
-            hook.fhirServer,
-            hook.fhirAuthorization.access_token,
-            hook.context.patientId,
-            missing,
-            config,
-            transport,
-        )
-    resources: list[dict[str, Any]] = []
-    for key in PREFETCH:
-        resources += _unwrap(fetched[key] if key in fetched else prefetch[key], key)
-    patients = [r for r in resources if r.get("resourceType") == "Patient"]
-    if not patients or any(str(p.get("id")) != hook.context.patientId for p in patients):
-        raise _Refusal(
+    if any(str(p.get("id")) != hook.context.patientId for p in patients):
+        raise Refusal(
             400, "patient_mismatch", "the Patient in the prefetch is not context.patientId"
         )
-    return resources
 
 
-def _unwrap(value: Any, key: str) -> list[dict[str, Any]]:
-    if not isinstance(value, dict) or "resourceType" not in value:
-        raise _Refusal(400, "invalid_request", f"prefetch.{key} is not a FHIR resource")
-    if value["resourceType"] != "Bundle":
-        return [value]
-    entries = value.get("entry") or []
-    return [
-        e["resource"]
-        for e in entries
-        if isinstance(e, dict) and isinstance(e.get("resource"), dict)
-    ]
-
-
-async def _fetch(
-    server: str,
-    access_token: str,
-    patient_id: str,
-    keys: list[str],
-    config: CdsConfig,
-    transport: httpx.AsyncBaseTransport | None,
-) -> dict[str, Any]:
-    """The prefetch queries netmdt was not sent, asked of the EHR's FHIR server."""
-    base = server.rstrip("/")
-    headers = {"Authorization": f"Bearer {access_token}", "Accept": "application/fhir+json"}
-    out: dict[str, Any] = {}
-    async with httpx.AsyncClient(
-        transport=transport, timeout=config.fhir_timeout_seconds, headers=headers
-    ) as client:
-        for key in keys:
-            query = PREFETCH[key].replace("{{context.patientId}}", quote(patient_id, safe=""))
-            out[key] = await _get_all(client, f"{base}/{query}", key)
-    return out
-
-
-async def _get_all(client: httpx.AsyncClient, url: str, key: str) -> dict[str, Any]:
-    """One resource, or a search Bundle with every page's entries."""
-    entries: list[Any] = []
-    first: dict[str, Any] | None = None
-    next_url: str | None = url
-    for _ in range(MAX_PAGES):
-        if next_url is None:
-            break
-        try:
-            response = await client.get(next_url)
-            response.raise_for_status()
-            page = response.json()
-        except (httpx.HTTPError, ValueError):
-            raise _Refusal(
-                502, "fhir_server_error", f"the FHIR server did not answer the {key} query"
-            ) from None
-        if not isinstance(page, dict) or page.get("resourceType") != "Bundle":
-            return page if isinstance(page, dict) else {}
-        first = first or page
-        entries += page.get("entry") or []
-        next_url = next(
-            (ln.get("url") for ln in page.get("link", []) if ln.get("relation") == "next"), None
-        )
-    return {**(first or {"resourceType": "Bundle", "type": "searchset"}), "entry": entries}
+def _check_feedback(body: FeedbackRequest, caller: Caller, config: CdsConfig) -> None:
+    """Feedback only for cards this service issued to this issuer, for their suggestions,
+    at most ``config.max_feedback_per_card`` items a card; nothing recorded unless all pass."""
+    counts: dict[str, int] = {}
+    for n, item in enumerate(body.feedback):
+        card = config.card_store.get(item.card)
+        if card is None or card.issuer != caller.iss:
+            raise Refusal(404, "unknown_card", f"feedback[{n}].card: no such card was issued")
+        unknown = [s.id for s in item.acceptedSuggestions if s.id not in card.suggestions]
+        if unknown:
+            raise Refusal(
+                400,
+                "unknown_suggestion",
+                f"feedback[{n}].acceptedSuggestions: not a suggestion of this card",
+            )
+        counts[item.card] = counts.get(item.card, card.feedback) + 1
+        if counts[item.card] > config.max_feedback_per_card:
+            raise Refusal(
+                429,
+                "too_much_feedback",
+                f"feedback[{n}]: at most {config.max_feedback_per_card} items per card",
+            )
+    for uuid_, total in counts.items():
+        card = config.card_store.get(uuid_)
+        if card is not None:
+            card.feedback = total
 
 
 # ------------------------------------------------------------------ assessing
@@ -304,38 +289,41 @@ async def _get_all(client: httpx.AsyncClient, url: str, key: str) -> dict[str, A
 
 def _assess(
     hook: HookRequest,
-    resources: list[dict[str, Any]],
+    gathered: Gathered,
     config: CdsConfig,
     kb: KnowledgeBase,
     now: datetime,
     timings: dict[str, float],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """The card (or None: nothing to say) and the arguments of its ``CardEvent``."""
+    resources = gathered.resources
     day = now.astimezone(ZoneInfo(config.timezone)).date()
     t0 = time.perf_counter()
     try:
         result = import_fhir(resources, assessed_on=day, health_system=config.health_system)  # type: ignore[arg-type]
     except NetmdtError as e:
-        raise _Refusal(400, "invalid_fhir", str(e).replace("\n", "; ")) from None
+        raise Refusal(400, "invalid_fhir", str(e).replace("\n", "; ")) from None
     t1 = time.perf_counter()
+    timings["import"] = (t1 - t0) * 1000
+    event: dict[str, Any] = {
+        "hook_instance": hook.hookInstance,
+        "patient_fhir_id": hook.context.patientId,
+        "issued_at": now,
+        "knowledge_base_version": kb.version,
+        "knowledge_base_fingerprint": kb.fingerprint,
+    }
+    quiet = silence(result.report)
+    if quiet is not None:
+        return None, {**event, "card_uuid": None, "summary": f"no card: {quiet}",
+                      "indicator": "none"}  # fmt: skip
     assessment = assess(result.case, kb)
     t2 = time.perf_counter()
     patient = next(r for r in resources if r.get("resourceType") == "Patient")
-    card = patient_card(assessment, result.report, patient, config)
-    timings.update(
-        {
-            "import": (t1 - t0) * 1000,
-            "assess": (t2 - t1) * 1000,
-            "card": (time.perf_counter() - t2) * 1000,
-        }
-    )
-    event = {
-        "hook_instance": hook.hookInstance,
+    card = patient_card(assessment, result.report, patient, config, gathered.partial)
+    timings.update({"assess": (t2 - t1) * 1000, "card": (time.perf_counter() - t2) * 1000})
+    return card, {
+        **event,
         "card_uuid": card["uuid"],
-        "patient_fhir_id": hook.context.patientId,
         "summary": card["summary"],
         "indicator": card["indicator"],
-        "knowledge_base_version": assessment.knowledge_base.version,
-        "knowledge_base_fingerprint": assessment.knowledge_base.fingerprint,
-        "issued_at": now,
     }
-    return card, event

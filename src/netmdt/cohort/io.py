@@ -34,6 +34,7 @@ from netmdt.cohort.table import COLUMN_TYPES, COLUMNS, TREATMENTS, create_table,
 from netmdt.engine.expr import column
 from netmdt.engine.schema import case_fields
 from netmdt.errors import CaseFileError, CaseValidationError, Problem
+from netmdt.textcheck import shown
 
 MAX_PROBLEMS = 20
 FORMATS = {".parquet": "parquet", ".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -58,27 +59,24 @@ def load_cohort(
     create_table(con, name)
     if fmt == "jsonl":
         return insert_cases(con, _jsonl_cases(path, assessed_on), name)
-    if fmt == "parquet":  # a view: Parquet numbers its rows deterministically
-        create, source = (
-            "VIEW",
-            (
-                "SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) "
-                f"FROM read_parquet('{path}', file_row_number = true)"
-            ),
-        )
-    else:
-        create, source = (
-            "TABLE",
-            (
-                "SELECT row_number() OVER () AS _row, * "
-                f"FROM read_csv('{path}', header = true, all_varchar = true)"
-            ),
-        )
+    # The file is opened through DuckDB's relation API, never by pasting its name into
+    # SQL: a crafted file name (``x'); COPY ...``) must not run SQL. The file's view is
+    # named after the table, so a later load does not change this one.
+    files = f"{name}__file"
     try:
+        if fmt == "parquet":  # a view: Parquet numbers its rows deterministically
+            con.read_parquet(str(path), file_row_number=True).create_view(files, replace=True)
+            create, source = (
+                "VIEW",
+                f'SELECT file_row_number + 1 AS _row, * EXCLUDE (file_row_number) FROM "{files}"',
+            )
+        else:
+            con.read_csv(str(path), header=True, all_varchar=True).create_view(files, replace=True)
+            create, source = ("TABLE", f'SELECT row_number() OVER () AS _row, * FROM "{files}"')
         con.execute(f"CREATE OR REPLACE TEMP {create} raw AS {source}")
         raw_types = {c: t for c, t, *_ in con.execute("DESCRIBE raw").fetchall() if c != "_row"}
     except duckdb.Error as exc:
-        raise CaseFileError(f"{path}: cannot read as {fmt}: {exc}") from exc
+        raise CaseFileError(f"{path}: cannot read as {fmt}: {shown(str(exc), 300)}") from exc
     present = list(raw_types)
     # A column already of its type (Parquet written by netmdt) converts without loss:
     # no value of it can fail to convert, so it needs no conversion check (a join each).
@@ -113,8 +111,12 @@ def load_cohort(
 
 
 def _jsonl_cases(path: Path, assessed_on: date) -> typing.Iterator[Any]:
-    with path.open(encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
+    with path.open("rb") as fh:
+        for n, raw in enumerate(fh, 1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise CaseFileError(f"{path}:{n}: not UTF-8 text (byte {exc.start})") from exc
             if line.strip():
                 yield parse_case_json(line, source=f"{path}:{n}", today=assessed_on)
 
@@ -253,17 +255,25 @@ def write_results(
     """Write a result query by the file's extension (Parquet, or CSV with the ``missing``
     list ``;``-separated)."""
     suffix = out.suffix.lower()
+    # The relation API writes the file: its name never becomes SQL.
     if suffix == ".parquet":
-        con.execute(f"COPY ({query}) TO '{out}' (FORMAT PARQUET)")
+        con.sql(query).write_parquet(str(out))
     elif suffix == ".csv":
         select = (
             "SELECT * REPLACE (array_to_string(missing, ';') AS missing)"
             if missing_column
             else "SELECT *"
         )
-        con.execute(f"COPY ({select} FROM ({query})) TO '{out}' (HEADER, DELIMITER ',')")
+        con.sql(f"{select} FROM ({query})").write_csv(str(out), header=True, sep=",")
     else:
         raise CaseFileError(f"{out}: unknown output format {out.suffix!r}; allowed: .parquet, .csv")
 
 
-__all__ = ["COLUMN_TYPES", "input_format", "load_cohort", "write_results"]
+def read_results(con: duckdb.DuckDBPyConnection, out: Path) -> duckdb.DuckDBPyRelation:
+    """The results written to ``out``, read back through the relation API."""
+    if out.suffix.lower() == ".parquet":
+        return con.read_parquet(str(out))
+    return con.read_csv(str(out), header=True)
+
+
+__all__ = ["COLUMN_TYPES", "input_format", "load_cohort", "read_results", "write_results"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -11,12 +12,13 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from netmdt.assessment import VERDICTS
-from netmdt.cohort.io import load_cohort, write_results
+from netmdt.cohort.io import load_cohort, read_results, write_results
 from netmdt.cohort.sql import screen_sql
 from netmdt.engine.expr import ExprError
 from netmdt.errors import CohortError
 from netmdt.kb.load import parse_filter
 from netmdt.kb.model import KnowledgeBase
+from netmdt.textcheck import shown
 
 
 @dataclass
@@ -48,11 +50,55 @@ def screen(
             raise CohortError(f"--verdict: unknown verdict {v!r}; verdicts: {', '.join(VERDICTS)}")
     where_sql = None
     if where:
+        check_where(where)
         try:
             where_sql = parse_filter(kb, where).sql("duckdb")
         except ExprError as exc:
             raise CohortError(f"--where: {exc}") from None
+        except (RecursionError, ValueError) as exc:
+            raise CohortError(f"--where: cannot be read ({shown(str(exc))})") from None
     con = con or duckdb.connect()
+    try:
+        return _screen(kb, source, out, assessed_on, options, verdicts, where_sql, progress, con)
+    except duckdb.Error as exc:  # e.g. a filter DuckDB cannot bind: a message, not a trace
+        raise CohortError(f"cannot screen {source.name}: {shown(str(exc), 300)}") from None
+
+
+MAX_WHERE = 2000  # characters of a --where expression
+MAX_DIGITS = 30  # digits of a number in it
+MAX_NESTING = 100  # parentheses and "not"s in it
+
+
+def check_where(where: str) -> None:
+    """Bounds on a --where expression, before it is parsed: its length, the length of its
+    numbers (a 400-digit number is ``inf`` as a float) and how deeply it nests."""
+    for number in re.findall(r"\d[\d.]*", where):
+        if sum(c.isdigit() for c in number) > MAX_DIGITS:
+            raise CohortError(
+                f"--where: the number {shown(number, 40)} has more than {MAX_DIGITS} digits"
+            )
+    depth = deepest = 0
+    for char in where:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    nots = len(re.findall(r"\bnot\b", where))
+    if deepest > MAX_NESTING or nots > MAX_NESTING:
+        raise CohortError(f"--where: nested more than {MAX_NESTING} deep")
+    if len(where) > MAX_WHERE:
+        raise CohortError(f"--where: longer than {MAX_WHERE} characters")
+
+
+def _screen(
+    kb: KnowledgeBase,
+    source: Path,
+    out: Path,
+    assessed_on: date,
+    options: list[str] | None,
+    verdicts: list[str] | None,
+    where_sql: str | None,
+    progress: Console | None,
+    con: duckdb.DuckDBPyConnection,
+) -> Summary:
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -74,10 +120,8 @@ def screen(
             )
         write_results(con, query, out)
     summary = Summary(cases=n)
-    reader = "read_parquet" if out.suffix.lower() == ".parquet" else "read_csv"
-    for option, verdict, count in con.execute(
-        f"SELECT option, verdict, count(*) FROM {reader}('{out}') GROUP BY ALL ORDER BY ALL"
-    ).fetchall():
+    written = read_results(con, out).aggregate("option, verdict, count(*)").order("ALL")
+    for option, verdict, count in written.fetchall():
         summary.counts.setdefault(option, {})[verdict] = count
     return summary
 

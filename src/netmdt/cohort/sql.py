@@ -50,37 +50,57 @@ class _OptionSql:
     def verdict(self) -> str:
         criteria = self.option.groups["recommend_when"]
         all_true = " AND ".join(f"{self.col(c)} IS TRUE" for c in criteria) or "TRUE"
+        if self.failed("consider") != "FALSE":
+            all_true = f"NOT {self.failed('consider')} AND {all_true}"
         open_ = " OR ".join(
             self.any(g, "NULL") for g in ("applies_to", "contraindications", "requirements")
         )
         return (
             "CASE "
             f"WHEN {self.any('applies_to', 'FALSE')} THEN 'not_recommended' "
-            f"WHEN {self.any('contraindications', 'TRUE')} THEN 'contraindicated' "
+            f"WHEN {self.contra_true()} THEN 'contraindicated' "
             f"WHEN {self.blocked()} THEN 'not_recommended' "
             f"WHEN {open_} THEN 'insufficient_information' "
             f"WHEN {all_true} THEN 'recommended' "
             "ELSE 'consider' END"
         )
 
+    def failed(self, meaning: str) -> str:
+        """SQL: a before_treatment check whose ``if_false`` is ``meaning`` is false."""
+        checks = [c for c in self.option.groups.get(BEFORE, ()) if c.if_false == meaning]
+        if not checks:
+            return "FALSE"
+        return "(" + " OR ".join(f"{self.col(c)} IS FALSE" for c in checks) + ")"
+
+    def contra_true(self) -> str:
+        """SQL: a contraindication holds, or a check that contraindicates failed."""
+        if self.failed("contraindicated") == "FALSE":
+            return self.any("contraindications", "TRUE")
+        return f"({self.any('contraindications', 'TRUE')} OR {self.failed('contraindicated')})"
+
     def blocked(self) -> str:
-        """SQL: a requirement or a before_treatment check is false."""
-        if not self.option.groups.get(BEFORE):
+        """SQL: a requirement, or a before_treatment check that defers, is false."""
+        if self.failed("not_recommended") == "FALSE":
             return self.any("requirements", "FALSE")
-        return f"({self.any('requirements', 'FALSE')} OR {self.any(BEFORE, 'FALSE')})"
+        return f"({self.any('requirements', 'FALSE')} OR {self.failed('not_recommended')})"
 
     def relevance(self) -> list[str]:
         """Columns: may an unknown criterion of each group change the verdict? And is the
         verdict positive or open, so that unknown before_treatment checks are pending?
         (the SQL twins of ``engine.assess._relevant`` and ``_pending``)."""
-        contra_true = self.any("contraindications", "TRUE")
+        contra_true = self.contra_true()
         blocked = self.blocked()
+        contra_open = self.any("contraindications", "NOT FALSE")
+        if self.failed("contraindicated") != "FALSE":
+            contra_open = f"({contra_open} OR {self.failed('contraindicated')})"
+        rec_false = self.any("recommend_when", "FALSE")
+        if self.failed("consider") != "FALSE":
+            rec_false = f"({rec_false} OR {self.failed('consider')})"
         by_group = {
-            "applies_to": f"NOT ({blocked} AND NOT {self.any('contraindications', 'NOT FALSE')})",
+            "applies_to": f"NOT ({blocked} AND NOT {contra_open})",
             "contraindications": f"NOT {contra_true}",
             "requirements": f"NOT {contra_true} AND NOT {blocked}",
-            "recommend_when": f"NOT {contra_true} AND NOT {blocked} AND NOT "
-            + self.any("recommend_when", "FALSE"),
+            "recommend_when": f"NOT {contra_true} AND NOT {blocked} AND NOT {rec_false}",
             BEFORE: f"NOT {contra_true} AND NOT {blocked}",  # not negative: pending
         }
         applies_false = self.any("applies_to", "FALSE")

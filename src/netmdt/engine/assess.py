@@ -9,10 +9,17 @@ all computed from those records (design.md, "Verdict procedure")::
 
     applies_to false                             -> not_recommended (does not apply)
     contraindication true                        -> contraindicated
+      or a before_treatment check false whose ``if_false`` is contraindicated
     requirement false or before_treatment false  -> not_recommended (the latter: deferred)
     applies_to/contraindication/requirement unknown -> insufficient_information
-    all recommend_when true                      -> recommended
+    all recommend_when true and no before_treatment check false (``if_false``:
+      consider)                                  -> recommended
     otherwise                                    -> consider
+
+A ``before_treatment`` check says what it means when false (``if_false``): deferred
+(``not_recommended``, the default), an absolute contraindication found on the day
+(``contraindicated``: a positive pregnancy test), or a relative one that only
+downgrades (``consider``: renal function 40-49 mL/min before Lu-177).
 
 An unknown ``before_treatment`` criterion (pre-treatment work-up: blood counts,
 liver and renal function, a pregnancy test) never changes the verdict: it is listed
@@ -36,10 +43,11 @@ summary view skips the reasons, counterfactual and option warnings altogether.
 The deciding reason (summary view) is the criterion that settles the verdict, the first
 in procedure order of: for ``not_recommended``, an ``applies_to`` criterion unmet, else
 a requirement unmet, else a ``before_treatment`` check unmet (deferred); for
-``contraindicated``, a contraindication that holds; for ``insufficient_information``,
-an ``applies_to``, contraindication or requirement criterion unknown; for ``consider``,
-a ``recommend_when`` criterion unmet, else one unknown. A ``recommended`` option has
-none.
+``contraindicated``, a contraindication that holds, else a ``before_treatment`` check
+unmet (``if_false: contraindicated``); for ``insufficient_information``, an
+``applies_to``, contraindication or requirement criterion unknown; for ``consider``, a
+``recommend_when`` criterion unmet, else one unknown, else a ``before_treatment`` check
+unmet (``if_false: consider``). A ``recommended`` option has none.
 """
 
 from __future__ import annotations
@@ -203,13 +211,17 @@ _DECIDING: dict[str, tuple[tuple[str, Status], ...]] = {
         ("requirements", "unmet"),
         ("before_treatment", "unmet"),
     ),
-    "contraindicated": (("contraindications", "unmet"),),
+    "contraindicated": (("contraindications", "unmet"), ("before_treatment", "unmet")),
     "insufficient_information": (
         ("applies_to", "unknown"),
         ("contraindications", "unknown"),
         ("requirements", "unknown"),
     ),
-    "consider": (("recommend_when", "unmet"), ("recommend_when", "unknown")),
+    "consider": (
+        ("recommend_when", "unmet"),
+        ("recommend_when", "unknown"),
+        ("before_treatment", "unmet"),
+    ),
 }
 
 
@@ -366,24 +378,35 @@ def _verdict(by_group: Groups) -> Verdict:
     applies = _values(by_group, "applies_to")
     contra = _values(by_group, "contraindications")
     required = _values(by_group, "requirements")
+    failed = _failed_checks(by_group)
     if False in applies:
         return "not_recommended"
-    if True in contra:
+    if True in contra or "contraindicated" in failed:
         return "contraindicated"
-    if False in required or False in _values(by_group, BEFORE):
+    if False in required or "not_recommended" in failed:
         return "not_recommended"
     if None in applies or None in contra or None in required:
         return "insufficient_information"
-    if all(v is True for v in _values(by_group, "recommend_when")):
+    if "consider" not in failed and all(v is True for v in _values(by_group, "recommend_when")):
         return "recommended"
     return "consider"
+
+
+def _failed_checks(by_group: Groups) -> set[str]:
+    """What the failed before_treatment checks mean (their ``if_false``)."""
+    return {c.if_false for c, v in by_group.get(BEFORE, ()) if v is False}
+
+
+def _failed(by_group: Groups, meaning: str) -> list[Criterion]:
+    return [c for c, v in by_group.get(BEFORE, ()) if v is False and c.if_false == meaning]
 
 
 def _deferred(by_group: Groups) -> bool:
     """Not recommended *now*: a before_treatment check failed and nothing else rules the
     option out (it does apply, no contraindication holds, every requirement may hold)."""
     return (
-        False in _values(by_group, BEFORE)
+        bool(_failed(by_group, "not_recommended"))
+        and not _failed(by_group, "contraindicated")
         and False not in _values(by_group, "applies_to")
         and True not in _values(by_group, "contraindications")
         and False not in _values(by_group, "requirements")
@@ -404,9 +427,13 @@ def _relevant(by_group: Groups) -> list[Criterion]:
     is unknown is a pending check, never relevant (it does not change the verdict)."""
     applies_false = any(v is False for _, v in by_group["applies_to"])
     contra_true = [c for c, v in by_group["contraindications"] if v is True]
-    blocked = [c for g in ("requirements", BEFORE) for c, v in by_group.get(g, ()) if v is False]
+    contra_true += _failed(by_group, "contraindicated")
+    blocked = [c for c, v in by_group["requirements"] if v is False]
+    blocked += _failed(by_group, "not_recommended")
     contra_open = [c for c, v in by_group["contraindications"] if v is not False]
+    contra_open += _failed(by_group, "contraindicated")
     rec_false = [c for c, v in by_group["recommend_when"] if v is False]
+    rec_false += _failed(by_group, "consider")
     if applies_false:
         return []
     found: list[Criterion] = []
@@ -505,7 +532,7 @@ def _counterfactual(verdict: str, by_group: Groups) -> str | None:
     for group, items in by_group.items():
         for c, v in items:
             if group == BEFORE:
-                if v is False and not deferred:
+                if v is False and not (deferred and c.if_false == "not_recommended"):
                     needs.append(c.text)
             elif group == "contraindications":
                 if v is not False:
@@ -514,7 +541,7 @@ def _counterfactual(verdict: str, by_group: Groups) -> str | None:
                 needs.append(c.text + (" (unknown)" if v is None else ""))
     parts: list[str] = []
     if deferred:
-        failed = [c.text for c, v in by_group[BEFORE] if v is False]
+        failed = [c.text for c in _failed(by_group, "not_recommended")]
         parts.append("Not recommended now: reassess when: " + "; ".join(failed) + ".")
     if needs:
         parts.append("Would be recommended if: " + "; ".join(needs))
@@ -532,16 +559,17 @@ def _criterion_warnings(
     A failing ``recommend_when`` criterion explains only a ``consider``: on any other
     verdict its "why only consider" text would mislead. Failing requirements and
     contraindications explain negative and open verdicts. A failed ``before_treatment``
-    check explains a deferred verdict only (its text says when to reassess); an unknown
-    one is a pending check, listed apart. Nothing is said about an option that does not
-    apply.
+    check explains a deferred verdict only (its text says when to reassess); a pending
+    one (unknown) says what a bad result would mean, on positive and open verdicts only.
+    Nothing is said about an option that does not apply.
     """
     out: list[str] = []
     for c, v in results:
         failing = v is None or (v is True if c.group == "contraindications" else v is False)
         if not failing or (c.group == "recommend_when" and verdict != "consider"):
             continue
-        if c.group == BEFORE and (v is None or not deferred):
+        explains = _explains(c, verdict, deferred) if v is False else verdict not in NEGATIVE
+        if c.group == BEFORE and not explains:
             continue
         if c.group == "applies_to" and v is False:
             return []
@@ -550,6 +578,13 @@ def _criterion_warnings(
         if c.disagreement and c.disagreement in kb.disagreements:
             out.append(kb.disagreements[c.disagreement].summary())
     return out
+
+
+def _explains(check: Criterion, verdict: str, deferred: bool) -> bool:
+    """Whether a failed before_treatment check explains this verdict."""
+    if check.if_false == "not_recommended":
+        return deferred
+    return verdict == check.if_false
 
 
 def _option_warnings(option: Option, facts: Mapping[str, Any]) -> list[str]:

@@ -53,6 +53,8 @@ def import_fhir(
     """
     day = assessed_on or date.today()
     found = read_input(source)
+    if strict and found.refused:
+        raise FhirError(found.refused)
     mapped = map_resources(found.resources, tables(), day)
     extra = []
     if health_system is not None:
@@ -69,6 +71,7 @@ def import_fhir(
         unknown=_unknown(case),
         warnings=found.warnings + mapped.warnings + _caveats(case),
         resources=dict(Counter(str(r.get("resourceType")) for r in found.resources)),
+        deceased=mapped.deceased,
     )
     return ImportResult(case=case, report=report)
 

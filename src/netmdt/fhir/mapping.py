@@ -50,6 +50,7 @@ class Mapped:
     candidates: list[tuple[dict[str, Any], Candidate]] = field(default_factory=list)
     unmapped: list[Unmapped] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    deceased: bool = False
 
 
 @dataclass
@@ -175,6 +176,7 @@ def _patient(ctx: Ctx) -> None:
         ctx.skip("Patient.gender", None, f"gender {gender!r}: sex unknown")
     if r.get("deceasedBoolean") is True or r.get("deceasedDateTime"):
         when = r.get("deceasedDateTime", "")
+        ctx.out.deceased = True
         ctx.out.warnings.append(f"Patient/{ctx.id} is recorded as deceased {when}".rstrip())
 
 

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from netmdt.errors import FhirError, Problem
+from netmdt.textcheck import shown, text_problems
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")  # FHIR R4 id datatype
 
@@ -25,6 +26,7 @@ class Input:
     resources: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    refused: list[Problem] = field(default_factory=list)  # resources set aside (bad text)
 
 
 def read_input(source: Any) -> Input:
@@ -73,6 +75,12 @@ def _read_file(path: Path, found: Input) -> None:
         line = f" line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) else ""
         found.problems.append(Problem(f"{path}{line}", "not valid JSON", "json"))
         return
+    except RecursionError:
+        found.problems.append(Problem(str(path), "nested too deeply to be FHIR", "json"))
+        return
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        found.problems.append(Problem(str(path), f"not valid JSON ({shown(str(exc))})", "json"))
+        return
     _take(data, str(path), found)
 
 
@@ -84,6 +92,13 @@ def _take(data: Any, where: str, found: Input) -> None:
         )
         return
     if data["resourceType"] != "Bundle":
+        rid = data.get("id")
+        label = f"{shown(data['resourceType'], 40)}/{shown(rid, 70) if rid is not None else '?'}"
+        faults = text_problems(data, label)
+        if faults:  # strict text: nothing of a resource with bad text is imported
+            found.refused.extend(faults)
+            found.warnings.extend(f"{p}; the resource was set aside" for p in faults)
+            return
         found.resources.append(data)
         return
     bundle_id = data.get("id")

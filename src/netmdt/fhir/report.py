@@ -43,7 +43,10 @@ class Unmapped(_Model):
 
 class ImportReport(_Model):
     """Every fact used (with provenance), every older value set aside, everything unmapped,
-    every case field left unknown, and warnings about the input itself."""
+    every case field left unknown, and warnings about the input itself. ``deceased``: the
+    Patient is recorded as deceased (``deceasedBoolean`` true or a ``deceasedDateTime``).
+    ``neuroendocrine``: a Condition says the patient has a neuroendocrine neoplasm (a
+    tumour fact read from a Condition: a NEN diagnosis or a NEN hormone syndrome)."""
 
     facts: list[Fact]
     superseded: list[Fact]
@@ -51,6 +54,13 @@ class ImportReport(_Model):
     unknown: list[str]
     warnings: list[str]
     resources: dict[str, int]
+    deceased: bool = False
+
+    @property
+    def neuroendocrine(self) -> bool:
+        return any(
+            f.resource_type == "Condition" and f.field.startswith("tumour.") for f in self.facts
+        )
 
     def text(self) -> str:
         """The report as plain text, one line per item (for the CLI's ``--report``)."""

@@ -50,9 +50,9 @@ from netmdt.kb.schema import (
 
 OPTION_IDS: tuple[str, ...] = tuple(get_args(OptionId))
 
-# Every criterion must say why it sits in its group (``group_reason``). Off while the
-# option files are being filled in; switched on at integration (tests/test_kb.py).
-REQUIRE_GROUP_REASON = False
+# Every criterion must say why it sits in its group (``group_reason``); the switch lets a
+# test show the rule's message on a copy of the knowledge base (tests/test_kb.py).
+REQUIRE_GROUP_REASON = True
 
 
 def default_kb_path() -> Path:
@@ -275,6 +275,12 @@ class _Checker:
                 "missing: one line saying why the criterion sits in this group",
                 "group_reason",
             )
+        if spec.if_false is not None and group != "before_treatment":
+            self.problem(
+                where + ".if_false",
+                "only before_treatment criteria say what a false check means",
+                "if_false",
+            )
         review = spec.review == "needed" or any(d.review for d in definitions_used(node))
         return Criterion(
             spec.id,
@@ -289,6 +295,7 @@ class _Checker:
             spec.disagreement,
             spec.if_not_met,
             spec.group_reason,
+            if_false=spec.if_false or "not_recommended",
         )
 
     def warning(

@@ -49,6 +49,10 @@ class Criterion:
     disagreement: str | None = None
     if_not_met: str | None = None
     group_reason: str | None = None  # why the criterion sits in its group
+    # before_treatment only: the verdict when the check is false (design.md, "Verdict
+    # procedure"): deferred (not_recommended), contraindicated (an absolute contraindication
+    # found on the day, e.g. a positive pregnancy test), or consider (a relative one).
+    if_false: str = "not_recommended"
     trace: Tracer = field(init=False)  # evaluate, with the unknown fields as a bit mask
 
     def __post_init__(self) -> None:

@@ -77,6 +77,10 @@ class CriterionSpec(Strict):
     # One line: why this criterion sits in its group (e.g. "the MDT needs this to
     # decide", "routine pre-dose blood test checked by the treating team").
     group_reason: str | None = Field(default=None, min_length=1)
+    # before_treatment only: the verdict when the check is false (default not_recommended,
+    # i.e. deferred); contraindicated for an absolute contraindication found on the day,
+    # consider for a relative one that only downgrades a recommendation.
+    if_false: Literal["not_recommended", "contraindicated", "consider"] | None = None
 
 
 class WarningSpec(Strict):

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -48,3 +49,26 @@ def migrate(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+def grant_app_role(engine: Engine, role: str) -> None:
+    """PostgreSQL: give the app's restricted role the rights it needs and no more.
+
+    Migrations run as the owner role; the app runs as ``role``, which owns nothing, so it
+    cannot ALTER a table, disable or drop the audit log's triggers, or TRUNCATE; on
+    ``audit_events`` it may only SELECT and INSERT, on ``alembic_version`` only SELECT.
+    Run again after every upgrade (``netmdt db upgrade --grant ROLE`` does)."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", role):
+        raise ValueError(f"role: {role!r} is not a plain lower-case PostgreSQL role name")
+    with engine.begin() as con:
+        quoted = engine.dialect.identifier_preparer.quote(role)
+        for statement in (
+            f"GRANT USAGE ON SCHEMA public TO {quoted}",
+            f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {quoted}",
+            f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {quoted}",
+            f"REVOKE ALL ON audit_events FROM {quoted}",
+            f"GRANT SELECT, INSERT ON audit_events TO {quoted}",
+            f"REVOKE ALL ON alembic_version FROM {quoted}",
+            f"GRANT SELECT ON alembic_version TO {quoted}",
+        ):
+            con.execute(text(statement))

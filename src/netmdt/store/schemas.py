@@ -5,12 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 from netmdt.case.history import OptionId
 from netmdt.nhs import nhs_number_valid, normalise_nhs_number
+from netmdt.passwords import password_problem
+from netmdt.textcheck import text_fault
 
 MAX_ID = 2_147_483_647  # the largest id PostgreSQL's INTEGER and SQLite both hold
+MAX_NAME = 200  # a person's name or a title
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
 Role = Literal["admin", "coordinator", "clinician", "auditor"]
 ROLES: tuple[Role, ...] = ("admin", "coordinator", "clinician", "auditor")
@@ -34,6 +44,16 @@ DEVIATION_REASONS: dict[str, str] = {
 
 class _In(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _strict_text(cls, value: Any) -> Any:
+        """No lone surrogates and no NUL in any text (``facts`` are checked, field by
+        field, by the case format)."""
+        for text in [value] if isinstance(value, str) else value if isinstance(value, list) else []:
+            if isinstance(text, str) and (fault := text_fault(text)):
+                raise ValueError(fault)
+        return value
 
 
 class PatientIn(_In):
@@ -83,7 +103,11 @@ class CaseCreate(_In):
 
 
 class CaseUpdate(_In):
-    base_version: int = Field(ge=1, le=MAX_ID, description="The version the edit was made from")
+    base_version: int = Field(
+        ge=1,
+        le=MAX_ID - 1,  # the new version is base_version + 1
+        description="The version the edit was made from",
+    )
     facts: dict[str, Any]
     note: str | None = Field(default=None, max_length=2000)
 
@@ -115,7 +139,9 @@ class Change(BaseModel):
 class MeetingIn(_In):
     date: date
     title: str = Field(min_length=1, max_length=200)
-    attendees: list[str] = Field(default_factory=list, max_length=100)
+    attendees: list[Annotated[str, Field(max_length=MAX_NAME)]] = Field(
+        default_factory=list, max_length=100, description="At most 100 names of 200 characters"
+    )
 
 
 class MeetingOut(BaseModel):
@@ -172,10 +198,31 @@ class AuditOut(BaseModel):
     detail: dict[str, Any]
 
 
+# A password is kept exactly as typed: never stripped (what is typed at login must match).
+Password = Annotated[str, StringConstraints(strip_whitespace=False, max_length=200)]
+UserName = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")]
+
+
 class UserIn(_In):
-    name: str = Field(min_length=1, max_length=80, pattern=r"^[A-Za-z0-9._@-]+$")
+    name: UserName
     roles: list[Role] = Field(min_length=1)
-    password: str = Field(min_length=12, max_length=200)
+    password: Password = Field(
+        description="At least 12 characters, not a known breached or easily guessed password"
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _policy(cls, password: str, info: ValidationInfo) -> str:
+        problem = password_problem(password, str(info.data.get("name", "")))
+        if problem:
+            raise ValueError(problem)
+        return password
+
+
+class PasswordIn(_In):
+    password: Password = Field(
+        description="The new password: at least 12 characters, not a known breached one"
+    )
 
 
 class UserOut(BaseModel):
@@ -183,3 +230,17 @@ class UserOut(BaseModel):
     name: str
     roles: list[str]
     active: bool
+    deactivated_at: datetime | None = None
+    password_changed_at: datetime | None = None
+
+
+class TokenOut(BaseModel):
+    """An API token's record (never the token itself: only its hash is stored)."""
+
+    id: int
+    user: str
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked: bool
+    revoked_at: datetime | None

@@ -438,21 +438,36 @@ def get_meeting(db: Session, actor: Actor, meeting_id: int) -> s.MeetingOut:
 
 
 def add_to_agenda(db: Session, actor: Actor, meeting_id: int, case_id: int) -> s.MeetingOut:
+    """Add a case at the end of the agenda. Positions are unique per meeting: when another
+    coordinator takes the same place at the same moment, try the next one (409 if the case
+    itself was added meanwhile, or after several tries)."""
     meeting = _meeting_row(db, meeting_id)
     _case_row(db, case_id)
-    if db.scalar(
-        select(t.AgendaItem.id).where(
-            t.AgendaItem.meeting_id == meeting_id, t.AgendaItem.case_id == case_id
-        )
-    ):
-        raise ConflictError(f"case {case_id} is already on the agenda of meeting {meeting_id}")
-    last = db.scalar(
-        select(func.max(t.AgendaItem.position)).where(t.AgendaItem.meeting_id == meeting_id)
+    on_agenda = select(t.AgendaItem.id).where(
+        t.AgendaItem.meeting_id == meeting_id, t.AgendaItem.case_id == case_id
     )
-    db.add(t.AgendaItem(meeting_id=meeting_id, case_id=case_id, position=(last or 0) + 1))
-    audit(db, actor, "update", "meeting", meeting_id, added_case=case_id)
-    db.commit()
-    return _meeting_out(db, meeting)
+    already = f"case {case_id} is already on the agenda of meeting {meeting_id}"
+    for _ in range(AGENDA_TRIES):
+        if db.scalar(on_agenda):
+            raise ConflictError(already)
+        last = db.scalar(
+            select(func.max(t.AgendaItem.position)).where(t.AgendaItem.meeting_id == meeting_id)
+        )
+        db.add(t.AgendaItem(meeting_id=meeting_id, case_id=case_id, position=(last or 0) + 1))
+        try:
+            db.flush()
+        except IntegrityError:
+            db.rollback()  # that place (or this case) was taken by a concurrent addition
+            continue
+        audit(db, actor, "update", "meeting", meeting_id, added_case=case_id)
+        db.commit()
+        return _meeting_out(db, meeting)
+    if db.scalar(on_agenda):
+        raise ConflictError(already)
+    raise ConflictError(f"the agenda of meeting {meeting_id} kept changing; try again")
+
+
+AGENDA_TRIES = 10
 
 
 def agenda(db: Session, actor: Actor, meeting_id: int) -> list[dict[str, Any]]:

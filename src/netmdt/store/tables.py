@@ -11,6 +11,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Integer,
     MetaData,
@@ -46,6 +47,11 @@ class User(Base):
     roles: Mapped[list[str]] = mapped_column(Json)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # Bumped at logout, password change and deactivation: a session cookie carries the
+    # epoch it was issued under and is refused once the user's epoch has moved on.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class ApiToken(Base):
@@ -55,13 +61,32 @@ class ApiToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))  # None: never
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
-class LoginFailure(Base):
-    __tablename__ = "login_failures"
+class LoginAttempt(Base):
+    """One login-throttling counter: failed (or in-flight) password checks for a key in
+    a fixed window. The key is a SHA-256 of (kind, user name, client), so what was typed
+    as a name is never stored. Rows whose window has passed are pruned."""
+
+    __tablename__ = "login_attempts"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    window_start: Mapped[float] = mapped_column(Float, index=True)  # Unix time
+    count: Mapped[int] = mapped_column(Integer)
+    # (name, client) pairs only: the client logged in as this user successfully, so the
+    # per-name ceiling (others' guessing) does not apply to it until then.
+    trusted_until: Mapped[float | None] = mapped_column(Float)
+
+
+class CredentialEpoch(Base):
+    """One row, bumped whenever a credential stops being valid (token revoked, user
+    deactivated, password changed): every process empties its token cache when it moves."""
+
+    __tablename__ = "credential_epoch"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(80), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    epoch: Mapped[int] = mapped_column(Integer)
 
 
 class Patient(Base):
@@ -123,7 +148,11 @@ class Meeting(Base):
 
 class AgendaItem(Base):
     __tablename__ = "agenda_items"
-    __table_args__ = (UniqueConstraint("meeting_id", "case_id"),)
+    __table_args__ = (
+        UniqueConstraint("meeting_id", "case_id"),
+        # Two cases added at the same moment cannot take the same place on the agenda.
+        UniqueConstraint("meeting_id", "position", name="uq_agenda_items_position"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     meeting_id: Mapped[int] = mapped_column(ForeignKey("meetings.id"), index=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)

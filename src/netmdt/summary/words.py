@@ -185,6 +185,31 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
         "A blood test and a scan of your heart (an echocardiogram) to check your heart valves.",
     ),
     (
+        "disease.chd_valve_severity",
+        "A scan of your heart (an echocardiogram) to see how much the heart valves are affected.",
+    ),
+    ("disease.residual_disease", "Scans to see if any tumour is left after the operation."),
+    (
+        "disease.oligometastatic",
+        "Scans to count how many places the tumour has spread to.",
+    ),
+    (
+        "disease.bone_metastases_symptomatic",
+        "Asking you about any pain or other problems from tumour in the bones.",
+    ),
+    (
+        "disease.spinal_cord_compression",
+        "A scan of your spine (MRI) to see if the tumour is pressing on the nerves.",
+    ),
+    (
+        "imaging.lung_shunt_percent",
+        "A scan before SIRT to see how much of the treatment could reach your lungs.",
+    ),
+    (
+        "context.wishes_supportive_care_only",
+        "Talking with you about what you want from your care.",
+    ),
+    (
         "labs.nt_probnp",
         "A blood test and a scan of your heart (an echocardiogram) to check your heart valves.",
     ),

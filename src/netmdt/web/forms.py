@@ -243,7 +243,7 @@ MAX_TREATMENT_ROWS = 200
 def treatment_rows(value: Any) -> int:
     """The number of treatment rows a form says it has, within 0..200 (junk counts as 0)."""
     text = str(value[0] if isinstance(value, list) and value else value or "0")
-    return max(0, min(int(text), MAX_TREATMENT_ROWS)) if text.isdigit() else 0
+    return max(0, min(int(text), MAX_TREATMENT_ROWS)) if text.isascii() and text.isdigit() else 0
 
 
 def values_from_facts(facts: Mapping[str, Any]) -> dict[str, Any]:

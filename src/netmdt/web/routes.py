@@ -13,11 +13,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from netmdt import __version__
 from netmdt.api.deps import (
     Admin,
+    AnyUser,
     Auditor,
     CareTeam,
     Clinician,
@@ -30,15 +32,17 @@ from netmdt.api.deps import (
     VersionNo,
 )
 from netmdt.api.routes import add_user, user_input, users
-from netmdt.api.security import Throttled, authenticate, new_csrf_token, same_token
+from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token, same_token
 from netmdt.assessment import VERDICTS, AssessmentSummary
 from netmdt.engine.assess import summarize
 from netmdt.errors import ConflictError, Problem, RecordValidationError
 from netmdt.kb import KnowledgeBase
-from netmdt.nhs import normalise_nhs_number
+from netmdt.nhs import nhs_number_valid, normalise_nhs_number
+from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store.schemas import MAX_ID
+from netmdt.textcheck import shown, text_fault
 from netmdt.web.forms import (
     EMPTY_LIST,
     TREATMENT_ROWS_SPARE,
@@ -98,10 +102,18 @@ def error_page(request: Request, status: int, error: dict[str, Any]) -> Response
 
 
 async def checked_form(request: Request) -> FormData:
-    """The submitted form, after its CSRF token is checked against the session's."""
-    form = await request.form()
+    """The submitted form, after its CSRF token is checked against the session's; no
+    file parts (nothing spooled to disk), and strict text (no NUL) in every field."""
+    form = await request.form(max_files=0, max_fields=2000)
     if not same_token(str(form.get("csrf_token", "")), request.session.get("csrf")):
         raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
+    problems = [
+        Problem(shown(name) if text_fault(name) else name, fault, "invalid_text")
+        for name, value in form.multi_items()
+        if isinstance(value, str) and (fault := text_fault(name) or text_fault(value))
+    ]
+    if problems:
+        raise RecordValidationError(problems)
     return form
 
 
@@ -128,22 +140,43 @@ def login_page(request: Request, actor: MaybeActor, next: str = "/") -> Response
 
 
 @router.post("/login")
-def login(request: Request, db: DbDep, state: StateDep, form: Form) -> Response:
-    name = str(form.get("name", "")).strip()
+async def login(request: Request, state: StateDep, form: Form) -> Response:
+    """Async: the password is checked on the bounded login pool (never on the threads
+    every other request runs on); a full pool is 503 and a throttled client 429, at once."""
+    name = str(form.get("name", "")).strip()  # a user name has no spaces; a password is as typed
     target = _local(str(form.get("next", "/")))
     try:
-        user = authenticate(db, state.settings, name, str(form.get("password", "")))
-    except Throttled as error:
-        page = render(request, "login.html", None, 429, next=target, error=str(error))
+        user = await check_login(
+            state.sessions,
+            state.settings,
+            state.checks,
+            name,
+            str(form.get("password", "")),
+            client_address(request),
+        )
+    except (Throttled, Busy) as error:
+        status = 429 if isinstance(error, Throttled) else 503
+        page = render(request, "login.html", None, status, next=target, error=str(error))
         page.headers["Retry-After"] = str(error.retry_after)
         return page
     if user is None:
         return render(
             request, "login.html", None, 401, next=target, error="Wrong user name or password."
         )
-    request.session.clear()
-    request.session.update(uid=user.id, csrf=new_csrf_token(), since=time.time())
+    start_session(request, user.id, user.session_epoch)
     return redirect(target)
+
+
+def start_session(request: Request, uid: int, epoch: int) -> None:
+    """A new session (cleared and re-issued: no fixation) under the user's epoch."""
+    request.session.clear()
+    request.session.update(uid=uid, epoch=epoch, csrf=new_csrf_token(), since=time.time())
+
+
+def client_address(request: Request) -> str:
+    """The client's address, as the server saw it (behind a reverse proxy, run uvicorn
+    with --proxy-headers and --forwarded-allow-ips so that this is the real client's)."""
+    return request.client.host if request.client else "unknown"
 
 
 def _local(target: str) -> str:
@@ -153,8 +186,12 @@ def _local(target: str) -> str:
 
 @router.post("/logout")
 def logout(request: Request, db: DbDep, actor: MaybeActor, form: Form) -> Response:
-    if actor:
-        svc.audit(db, actor, "logout", "user", None)
+    """Ends the session on the server too: the user's session epoch moves on, so a copy
+    of the cookie (and the user's other sessions) no longer work."""
+    uid = request.session.get("uid")
+    if actor and isinstance(uid, int) and not request.headers.get("authorization"):
+        accounts.end_sessions(db, uid)
+        svc.audit(db, actor, "logout", "user", uid)
         db.commit()
     request.session.clear()
     return redirect("/login")
@@ -222,7 +259,7 @@ def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: Id, form: Form) -> 
 
 def _int(value: Any, where: str) -> int:
     text = str(value)
-    if not text.isdigit() or not 1 <= int(text) <= MAX_ID:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_ID:
         raise RecordValidationError([Problem(where, f"must be a whole number, 1 to {MAX_ID}")])
     return int(text)
 
@@ -237,8 +274,11 @@ def patients(request: Request, db: DbDep, actor: CareTeam, q: str | None = None)
 
 
 @router.get("/patients/new")
-def new_patient(request: Request, actor: Coordinator) -> Response:
-    return render(request, "patient_new.html", actor, values={}, problems={})
+def new_patient(request: Request, actor: Coordinator, nhs_number: str = "") -> Response:
+    """The registration form; ``nhs_number`` fills in the number (from a CDS Hooks card's
+    link, via ``/patients/find``)."""
+    values = {"nhs_number": nhs_number[:20]} if nhs_number else {}
+    return render(request, "patient_new.html", actor, values=values, problems={})
 
 
 @router.post("/patients")
@@ -259,6 +299,8 @@ def create_patient(request: Request, db: DbDep, actor: Coordinator, form: Form) 
             problems=_by_field(error.problems),
         )
     except ConflictError as error:
+        svc.audit(db, actor, "conflict", "request", None, method="POST", route="/patients")
+        db.commit()
         problems = {"nhs_number": [str(error).removeprefix("nhs_number: ")]}
         return render(request, "patient_new.html", actor, 409, values=values, problems=problems)
     return redirect(f"/patients/{patient.id}")
@@ -275,20 +317,24 @@ def _by_field(problems: list[Problem]) -> dict[str, list[str]]:
 def find_patient(
     request: Request, db: DbDep, actor: CareTeam, nhs_number: str = "", fhir_id: str = ""
 ) -> Response:
-    """Where links from the EHR (CDS Hooks cards) land: by NHS number. A record known only
-    by its EHR (FHIR) id cannot be matched here: the user is sent to the patient search."""
-    if not nhs_number and fhir_id:
-        return redirect("/patients")
-    found = svc.find_patient(db, actor, nhs_number=normalise_nhs_number(nhs_number))
-    if found is not None:
-        return redirect(f"/patients/{found.id}")
+    """Where links from the EHR (CDS Hooks cards) land: by NHS number. A patient netmdt does
+    not know yet gets a page that says so and, for the MDT coordinator, offers registration
+    with the NHS number filled in; a record known only by its EHR (FHIR) id cannot be
+    matched, and the page says how to find or register the patient (404 either way)."""
+    number = normalise_nhs_number(nhs_number)[:20]
+    if number:
+        found = svc.find_patient(db, actor, nhs_number=number)
+        if found is not None:
+            return redirect(f"/patients/{found.id}")
     return render(
         request,
-        "error.html",
+        "patient_not_registered.html",
         actor,
         404,
-        status=404,
-        error={"message": "No patient with that NHS number is registered in netmdt."},
+        nhs_number=number if nhs_number_valid(number) else "",
+        invalid=bool(number) and not nhs_number_valid(number),
+        from_ehr=bool(fhir_id) and not number,
+        can_register="coordinator" in actor.roles,
     )
 
 
@@ -455,6 +501,17 @@ def save_case(
     except RecordValidationError as error:
         return _form_again(request, state, actor, info, case, form)(_by_field(error.problems), 422)
     except ConflictError as error:
+        svc.audit(
+            db,
+            actor,
+            "conflict",
+            "request",
+            None,
+            method="POST",
+            route="/cases/{case_id}/edit",
+            case_id=str(case_id),
+        )
+        db.commit()
         return _form_again(request, state, actor, info, case, form)({"": [str(error)]}, 409)
     return redirect(f"/cases/{case_id}")
 
@@ -659,3 +716,120 @@ def create_user(request: Request, db: DbDep, actor: Admin, form: Form) -> Respon
         problems={},
         created=user.name,
     )
+
+
+def _user_page(
+    request: Request,
+    db: DbDep,
+    actor: svc.Actor,
+    user_id: int,
+    status: int = 200,
+    done: str | None = None,
+    problems: dict[str, list[str]] | None = None,
+) -> Response:
+    user = accounts.user_by_id(db, user_id)
+    tokens = accounts.list_tokens(db, actor, user.name)
+    return render(
+        request,
+        "user.html",
+        actor,
+        status,
+        user=user,
+        tokens=tokens,
+        done=done,
+        problems=problems or {},
+    )
+
+
+@router.get("/admin/users/{user_id}")
+def user_page(request: Request, db: DbDep, actor: Admin, user_id: Id) -> Response:
+    return _user_page(request, db, actor, user_id)
+
+
+@router.post("/admin/users/{user_id}/deactivate")
+def deactivate_user(
+    request: Request, db: DbDep, state: StateDep, actor: Admin, user_id: Id, form: Form
+) -> Response:
+    try:
+        accounts.deactivate_user(db, actor, accounts.user_by_id(db, user_id))
+    except RecordValidationError as error:
+        return _user_page(request, db, actor, user_id, 422, problems=_by_field(error.problems))
+    state.tokens.clear()
+    done = "Deactivated: sessions ended and API tokens revoked."
+    return _user_page(request, db, actor, user_id, done=done)
+
+
+@router.post("/admin/users/{user_id}/activate")
+def activate_user(request: Request, db: DbDep, actor: Admin, user_id: Id, form: Form) -> Response:
+    accounts.activate_user(db, actor, accounts.user_by_id(db, user_id))
+    return _user_page(request, db, actor, user_id, done="Reactivated.")
+
+
+@router.post("/admin/users/{user_id}/password")
+def set_user_password(
+    request: Request, db: DbDep, state: StateDep, actor: Admin, user_id: Id, form: Form
+) -> Response:
+    try:
+        accounts.set_password(
+            db, actor, accounts.user_by_id(db, user_id), str(form.get("password", ""))
+        )
+    except RecordValidationError as error:
+        return _user_page(request, db, actor, user_id, 422, problems=_by_field(error.problems))
+    state.tokens.clear()
+    return _user_page(request, db, actor, user_id, done="Password set; their sessions ended.")
+
+
+@router.post("/admin/tokens/{token_id}/revoke")
+def revoke_token(db: DbDep, state: StateDep, actor: Admin, token_id: Id, form: Form) -> Response:
+    token = accounts.revoke_token(db, actor, token_id)
+    state.tokens.clear()
+    return redirect(f"/admin/users/{accounts.user_named(db, token.user).id}")
+
+
+@router.get("/account/password")
+def password_page(request: Request, actor: AnyUser) -> Response:
+    return render(request, "account_password.html", actor, problems={}, done=False)
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request, state: StateDep, actor: AnyUser, form: Form
+) -> Response:
+    """Change one's own password: the current one is checked like a login (throttled, on
+    the bounded pool); every other session ends, this one is re-issued."""
+    uid = request.session.get("uid")
+    if not isinstance(uid, int):
+        raise HTTPException(401, "log in first (with the login form: not with a token)")
+
+    def page(status: int, problems: dict[str, list[str]], done: bool = False) -> Response:
+        return render(request, "account_password.html", actor, status, problems=problems, done=done)
+
+    try:
+        user = await check_login(
+            state.sessions,
+            state.settings,
+            state.checks,
+            actor.name,
+            str(form.get("current", "")),
+            client_address(request),
+        )
+    except (Throttled, Busy) as error:
+        status = 429 if isinstance(error, Throttled) else 503
+        response = page(status, {"current": [str(error)]})
+        response.headers["Retry-After"] = str(error.retry_after)
+        return response
+    if user is None:
+        return page(422, {"current": ["wrong password"]})
+    try:
+        epoch = await run_in_threadpool(
+            _set_own_password, state, actor, user.id, str(form.get("password", ""))
+        )
+    except RecordValidationError as error:
+        return page(422, _by_field(error.problems))
+    start_session(request, user.id, epoch)
+    return page(200, {}, done=True)
+
+
+def _set_own_password(state: Any, actor: svc.Actor, user_id: int, password: str) -> int:
+    with state.sessions() as db:
+        return accounts.set_password(db, actor, accounts.user_by_id(db, user_id), password)
