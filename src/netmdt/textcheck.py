@@ -9,6 +9,7 @@ columns. Both are refused here, naming the field, before anything is stored.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 from netmdt.errors import Problem
@@ -31,16 +32,29 @@ def text_fault(text: str) -> str | None:
 def shown(value: Any, limit: int = SHOWN) -> str:
     """``repr(value)`` escaped and cut to about ``limit`` characters, for messages.
 
-    Large values are never rendered in full (a YAML alias bomb is tiny as a document and
-    gigabytes as a repr), so containers are summarised by their size."""
-    if isinstance(value, dict | list | tuple | set):
-        kind = type(value).__name__
-        return f"<a {kind} of {len(value)} item{'s' if len(value) != 1 else ''}>"
-    if isinstance(value, str) and len(value) > limit:
-        value = value[:limit]
-        return repr(value)[:-1] + "...'"  # still one quoted, escaped string
-    text = repr(value)
+    Built with ``reprlib``, which stops at a few items per container and a few levels: a
+    large value is never rendered in full (a YAML alias bomb is tiny as a document and
+    gigabytes as a repr)."""
+    text = _REPR.repr(value)
     return text if len(text) <= limit else text[:limit] + "..."
+
+
+class _Repr(reprlib.Repr):
+    def repr_dict(self, x: dict[Any, Any], level: int) -> str:  # in order, not sorted
+        if not x:
+            return "{}"
+        if level <= 0:
+            return "{...}"
+        items = [
+            f"{self.repr1(k, level - 1)}: {self.repr1(v, level - 1)}"
+            for k, v in list(x.items())[: self.maxdict]
+        ]
+        return "{" + ", ".join(items) + (", ...}" if len(x) > self.maxdict else "}")
+
+
+_REPR = _Repr()
+_REPR.maxlevel, _REPR.maxdict, _REPR.maxlist, _REPR.maxtuple = 3, 8, 8, 8
+_REPR.maxstring, _REPR.maxother, _REPR.maxlong = SHOWN, SHOWN, 40
 
 
 def _key(key: Any) -> str:
