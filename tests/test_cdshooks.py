@@ -466,6 +466,19 @@ def test_a_null_prefetch_key_means_no_data_not_412(client: TestClient) -> None:
     assert response.json()["cards"][0]["summary"] == (SI_NET_SUMMARY)
 
 
+@pytest.mark.parametrize("patient_id", ["p" * 65, "a/b", "", "x y"])
+def test_a_patient_id_that_is_not_a_fhir_id_is_400_before_anything_is_stored(
+    client: TestClient, patient_id: str
+) -> None:
+    """review-1 #13: a long patientId overflowed the audit log's record id (a 500 on
+    PostgreSQL); a FHIR id has at most 64 letters, digits, '-' and '.'."""
+    body = hook_body(SI_NET)
+    body["context"] = {**body["context"], "patientId": patient_id}
+    response = call(client, body, token())
+    assert (response.status_code, response.json()["error"]["code"]) == (400, "invalid_request")
+    assert "context.patientId" in response.json()["error"]["message"]
+
+
 AUTH = {
     "access_token": "EHR-SECRET-ACCESS-TOKEN",
     "token_type": "Bearer",

@@ -217,3 +217,11 @@ def test_a_failed_check_may_contraindicate_or_downgrade(kb: KnowledgeBase) -> No
         "consider",
         "not_recommended",
     )
+
+
+def test_yaml_anchors_and_aliases_are_refused(kb_copy: Path) -> None:
+    """A knowledge-base folder given to ``kb diff`` may come from elsewhere: no aliases."""
+    path = kb_copy / "definitions.yaml"
+    path.write_text("- &a {id: x}\n- *a\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+    first = problems(kb_copy)[0]  # then every use of a definition fails too
+    assert first.startswith("definitions.yaml: not valid YAML: YAML anchors and aliases"), first

@@ -20,10 +20,14 @@ class FhirAuthorization(_In):
     subject: str | None = None
 
 
+# A FHIR resource id (FHIR R4 "id" datatype): at most 64 letters, digits, '-' and '.'.
+FHIR_ID = r"^[A-Za-z0-9\-.]{1,64}$"
+
+
 class PatientViewContext(_In):
-    userId: str  # CDS Hooks field names are camelCase
-    patientId: str
-    encounterId: str | None = None
+    userId: str = Field(max_length=200)  # CDS Hooks field names are camelCase
+    patientId: str = Field(pattern=FHIR_ID)
+    encounterId: str | None = Field(default=None, pattern=FHIR_ID)
 
 
 class HookRequest(_In):

@@ -59,6 +59,23 @@ def default_kb_path() -> Path:
     return Path(str(resources.files("netmdt") / "knowledge"))
 
 
+class _KbLoader(yaml.SafeLoader):
+    """PyYAML's safe loader without anchors and aliases: the bundled knowledge base uses
+    none, and a folder given to ``netmdt kb diff`` may come from elsewhere ("billion
+    laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()  # type: ignore[no-untyped-call]
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise yaml.composer.ComposerError(
+                None,
+                None,
+                "YAML anchors and aliases (&name, *name) are not allowed in the knowledge base",
+                event.start_mark,
+            )
+        return super().compose_node(parent, index)
+
+
 @dataclass
 class _Scope:
     """Names visible to an expression: fields (with labels), definitions, operators."""
@@ -101,7 +118,7 @@ class _Checker:
     def read(self, name: str) -> Any:
         path = self.root / name
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data = yaml.load(path.read_text(encoding="utf-8"), Loader=_KbLoader)
         except OSError:
             self.problem(name, "file is missing", "missing_file")
             return None
