@@ -14,26 +14,17 @@ from pydantic import BaseModel, ValidationError
 from netmdt.case.model import Case
 from netmdt.errors import CaseFileError, CaseValidationError, Problem
 from netmdt.textcheck import shown, text_problems
+from netmdt.yamlsafe import NoAliasLoader
 
 MAX_DOCUMENT_BYTES = 1_000_000  # a case is a few kilobytes; a megabyte is not a case
 
 
-class CaseLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without aliases and anchors, which a case never needs and a
-    "billion laughs" document uses to grow a few kilobytes into gigabytes; and with a
+class CaseLoader(NoAliasLoader):
+    """PyYAML's safe loader without aliases and anchors (``NoAliasLoader``); and with a
     date that does not exist (``2026-02-30``) read as the text it is, so the case model
     refuses it naming the field (PyYAML would raise a bare ValueError)."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "YAML anchors and aliases (&name, *name) are not allowed in a case",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
+    what = "a case"
 
     def construct_yaml_timestamp(self, node: Any) -> Any:
         try:

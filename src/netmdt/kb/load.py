@@ -47,6 +47,7 @@ from netmdt.kb.schema import (
     SourceSpec,
     WarningSpec,
 )
+from netmdt.yamlsafe import NoAliasLoader
 
 OPTION_IDS: tuple[str, ...] = tuple(get_args(OptionId))
 
@@ -59,21 +60,11 @@ def default_kb_path() -> Path:
     return Path(str(resources.files("netmdt") / "knowledge"))
 
 
-class _KbLoader(yaml.SafeLoader):
-    """PyYAML's safe loader without anchors and aliases: the bundled knowledge base uses
-    none, and a folder given to ``netmdt kb diff`` may come from elsewhere ("billion
-    laughs")."""
+class _KbLoader(NoAliasLoader):
+    """No anchors or aliases: the bundled knowledge base uses none, and a folder given to
+    ``netmdt kb diff`` may come from elsewhere."""
 
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        event = self.peek_event()  # type: ignore[no-untyped-call]
-        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
-            raise yaml.composer.ComposerError(
-                None,
-                None,
-                "YAML anchors and aliases (&name, *name) are not allowed in the knowledge base",
-                event.start_mark,
-            )
-        return super().compose_node(parent, index)
+    what = "the knowledge base"
 
 
 @dataclass
