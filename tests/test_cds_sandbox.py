@@ -36,7 +36,7 @@ from netmdt.api import create_app
 from netmdt.cdshooks import PREFETCH
 from netmdt.config import Settings
 from tests.postgres import free_port
-from tests.test_browser import CHROMIUM, FLAGS
+from tests.test_browser import launch_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 SANDBOX = Path(
@@ -187,16 +187,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail("Chromium is missing in CI: scripts/check should have installed it")
-        pytest.skip("no Chromium (Debian package 'chromium'); scripts/check installs it as root")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
+    yield from launch_chromium()
 
 
 def _open(browser: Any, servers: dict[str, Any], patient: str) -> tuple[Any, list[Any]]:
