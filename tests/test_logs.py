@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
+import logging.config
 import socket
 import threading
 import time
@@ -54,6 +55,9 @@ def free_port() -> int:
 
 
 def test_a_run_of_real_requests_logs_no_identifier(tmp_path: Path, restore_logging: Any) -> None:
+    # As after an earlier uvicorn run with its default logging (e.g. another test's
+    # server): uvicorn's logger has its own stderr handler and does not propagate.
+    logging.config.dictConfig(uvicorn.config.LOGGING_CONFIG)
     port = free_port()
     app = create_app(
         Settings(

@@ -64,12 +64,15 @@ def log_config(level: str = "INFO") -> dict[str, Any]:
             }
         },
         "root": {"level": "WARNING", "handlers": ["stderr"]},
+        # Each logger's propagation is set, not left as found: a logger that an earlier
+        # configuration (e.g. uvicorn's default) gave its own handler and no propagation
+        # would otherwise bypass the redacting handler (its handlers are removed here).
         "loggers": {
-            "netmdt": {"level": level},
-            "uvicorn": {"level": level},
-            "uvicorn.error": {"level": level},
+            "netmdt": {"level": level, "propagate": True},
+            "uvicorn": {"level": level, "propagate": True},
+            "uvicorn.error": {"level": level, "propagate": True},
             "uvicorn.access": {"level": "WARNING", "propagate": False, "handlers": []},
-            **{name: {"level": "WARNING"} for name in QUIET},
+            **{name: {"level": "WARNING", "propagate": True} for name in QUIET},
         },
     }
 
