@@ -179,7 +179,7 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
         ],
         next_steps=[
             NextStep(
-                text="A talk with your team about what you want from treatment.",
+                text="Talking with you about what you want from your care.",
                 helps_decide=["supportive care"],
                 fields=["context.wishes_supportive_care_only"],
             ),

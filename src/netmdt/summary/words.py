@@ -184,23 +184,7 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
         "disease.carcinoid_heart_disease",
         "A blood test and a scan of your heart (an echocardiogram) to check your heart valves.",
     ),
-    (
-        "disease.chd_valve_severity",
-        "A scan of your heart (an echocardiogram) to see how much the heart valves are affected.",
-    ),
     ("disease.residual_disease", "Scans to see if any tumour is left after the operation."),
-    (
-        "disease.oligometastatic",
-        "Scans to count how many places the tumour has spread to.",
-    ),
-    (
-        "disease.bone_metastases_symptomatic",
-        "Asking you about any pain or other problems from tumour in the bones.",
-    ),
-    (
-        "disease.spinal_cord_compression",
-        "A scan of your spine (MRI) to see if the tumour is pressing on the nerves.",
-    ),
     (
         "imaging.lung_shunt_percent",
         "A scan before SIRT to see how much of the treatment could reach your lungs.",
@@ -284,18 +268,9 @@ NEXT_STEPS: Final[tuple[tuple[str, str], ...]] = (
         "Checking your scans and tumour reports for where the tumour started and what it is like.",
     ),
     (
-        "imaging.lung_shunt_percent",
-        "A planning test before SIRT, to see how much of the blood flow from the liver goes to "
-        "the lungs.",
-    ),
-    (
         "history.alpha_blockade_established",
         "Checking that you are taking the right blood pressure tablets, in the right order, "
         "before any procedure.",
-    ),
-    (
-        "context.wishes_supportive_care_only",
-        "A talk with your team about what you want from treatment.",
     ),
     (
         "performance.can_isolate",
