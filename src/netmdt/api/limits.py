@@ -81,12 +81,19 @@ def error_json(status: int, code: str, message: str, problems: Iterable[Any] = (
 
 
 async def send_json(send: Send, status: int, body: bytes, headers: Iterable[Any] = ()) -> None:
+    await send_body(send, status, body, b"application/json", headers)
+
+
+async def send_body(
+    send: Send, status: int, body: bytes, content_type: bytes, headers: Iterable[Any] = ()
+) -> None:
+    """A whole answer sent straight from ASGI middleware (before any route runs)."""
     await send(
         {
             "type": "http.response.start",
             "status": status,
             "headers": [
-                (b"content-type", b"application/json"),
+                (b"content-type", content_type),
                 (b"content-length", str(len(body)).encode()),
                 *headers,
             ],

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from netmdt.api.limits import send_body
 from netmdt.config import Settings
 from netmdt.passwords import password_problem
 from netmdt.store import tables as t
@@ -159,18 +160,8 @@ async def _refuse(send: Send, status: int, retry_after: int, error: Exception) -
         f'<!doctype html><html lang="en-GB"><title>netmdt</title><p>{error}</p>'
         '<p><a href="/login">Log in</a></p></html>'
     ).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"text/html; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", str(retry_after).encode()),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    headers = [(b"retry-after", str(retry_after).encode())]
+    await send_body(send, status, body, b"text/html; charset=utf-8", headers)
 
 
 # -- login with atomic throttling -------------------------------------------------------
