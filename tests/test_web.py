@@ -359,7 +359,7 @@ def test_the_case_page_shows_pending_checks() -> None:
     from netmdt import assess, parse_case
     from netmdt.assessment import VERDICTS
     from netmdt.kb import default_kb_path
-    from netmdt.web.routes import templates
+    from netmdt.web.common import templates
     from tests.kbfixture import before_treatment_kb
 
     data = yaml.safe_load(

@@ -20,7 +20,7 @@ from netmdt.store import services as svc
 from netmdt.store import tables as t
 
 DEMO_USER = "demo"
-DEMO_ROLES = ["admin", "coordinator", "clinician", "auditor"]
+DEMO_ROLES = ["admin", "coordinator", "clinician", "auditor", "clinical_lead"]
 SYSTEM = svc.Actor("netmdt-demo", frozenset(DEMO_ROLES))
 
 

@@ -108,7 +108,8 @@ def user_add(
     role: Annotated[
         list[str],
         typer.Option(
-            "--role", help="admin, coordinator, clinician or auditor; repeat for several."
+            "--role",
+            help="admin, coordinator, clinician, auditor or clinical_lead; repeat for several.",
         ),
     ],
 ) -> None:

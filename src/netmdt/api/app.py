@@ -215,7 +215,7 @@ CODES = {
 
 
 def _errors(app: FastAPI) -> None:
-    from netmdt.web.routes import error_page
+    from netmdt.web.common import error_page
 
     def reply(request: Request, status: int, body: dict[str, Any]) -> Response:
         if request.url.path.startswith("/api/") or request.url.path == "/openapi.json":

@@ -17,7 +17,7 @@ from netmdt.api.security import PasswordChecks, TokenCache, same_token
 from netmdt.config import Settings
 from netmdt.kb import KnowledgeBase
 from netmdt.store import tables as t
-from netmdt.store.schemas import MAX_ID
+from netmdt.store.schemas import MAX_ID, ROLES
 from netmdt.store.services import Actor
 
 Id = Annotated[int, Path(ge=1, le=MAX_ID, description="A record id")]
@@ -137,7 +137,8 @@ Clinician = Annotated[Actor, Depends(require("clinician"))]
 CareTeam = Annotated[Actor, Depends(require("coordinator", "clinician"))]
 Auditor = Annotated[Actor, Depends(require("auditor"))]
 Admin = Annotated[Actor, Depends(require("admin"))]
-AnyUser = Annotated[Actor, Depends(require("admin", "coordinator", "clinician", "auditor"))]
+ClinicalLead = Annotated[Actor, Depends(require("clinical_lead"))]
+AnyUser = Annotated[Actor, Depends(require(*ROLES))]
 
 
 async def audit_conflict(request: Request) -> None:

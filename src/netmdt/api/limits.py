@@ -244,7 +244,7 @@ class AuthenticateFirst:
                 body = error_json(401, "not_authenticated", str(denied.detail))
                 await send_json(send, 401, body, [(b"www-authenticate", b"Bearer")])
                 return
-            from netmdt.web.routes import error_page
+            from netmdt.web.common import error_page
 
             page = error_page(request, 401, {})
             await page(scope, receive, send)

@@ -22,8 +22,10 @@ from netmdt.textcheck import text_fault
 MAX_ID = 2_147_483_647  # the largest id PostgreSQL's INTEGER and SQLite both hold
 MAX_NAME = 200  # a person's name or a title
 RecordId = Annotated[int, Field(ge=1, le=MAX_ID)]
-Role = Literal["admin", "coordinator", "clinician", "auditor"]
-ROLES: tuple[Role, ...] = ("admin", "coordinator", "clinician", "auditor")
+Role = Literal["admin", "coordinator", "clinician", "auditor", "clinical_lead"]
+# clinical_lead: signs off the knowledge base for the centre (reviews, local settings,
+# releases; docs/roles.md); a clinician who is also the lead holds both roles.
+ROLES: tuple[Role, ...] = ("admin", "coordinator", "clinician", "auditor", "clinical_lead")
 DeviationReason = Literal[
     "patient_preference",
     "comorbidity",

@@ -6,17 +6,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
-from pydantic import BaseModel, ValidationError
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from netmdt import __version__
 from netmdt.api.deps import (
     Admin,
     AnyUser,
@@ -32,7 +28,7 @@ from netmdt.api.deps import (
     VersionNo,
 )
 from netmdt.api.routes import add_user, user_input, users
-from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token, same_token
+from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token
 from netmdt.assessment import VERDICTS, AssessmentSummary
 from netmdt.engine.assess import summarize
 from netmdt.errors import ConflictError, Problem, RecordValidationError
@@ -42,9 +38,13 @@ from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store.schemas import MAX_ID
-from netmdt.textcheck import shown, text_fault
+from netmdt.web.common import (
+    Form,
+    model_of,
+    redirect,
+    render,
+)
 from netmdt.web.forms import (
-    EMPTY_LIST,
     TREATMENT_ROWS_SPARE,
     facts_from_form,
     form_sections,
@@ -57,78 +57,6 @@ from netmdt.web.forms import (
 )
 
 router = APIRouter()
-templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
-VERDICT_WORDS = {
-    "recommended": "Recommended",
-    "consider": "Consider",
-    "insufficient_information": "Insufficient information",
-    "not_recommended": "Not recommended",
-    "contraindicated": "Contraindicated",
-}
-templates.env.globals.update(
-    version=__version__,
-    VERDICTS=VERDICTS,
-    VERDICT_WORDS=VERDICT_WORDS,
-    DEVIATION_REASONS=s.DEVIATION_REASONS,
-    EMPTY_LIST=EMPTY_LIST,
-)
-
-
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = request.session["csrf"] = new_csrf_token()
-    return str(token)
-
-
-def render(
-    request: Request, name: str, actor: svc.Actor | None, status_code: int = 200, **context: Any
-) -> HTMLResponse:
-    return templates.TemplateResponse(
-        request,
-        name,
-        {"actor": actor, "csrf": csrf_token(request), **context},
-        status_code=status_code,
-    )
-
-
-def error_page(request: Request, status: int, error: dict[str, Any]) -> Response:
-    if status == 401:
-        target = request.url.path
-        if request.method == "GET" and request.url.query:
-            target += "?" + request.url.query  # e.g. a link from the EHR with its NHS number
-        return render(request, "login.html", None, 401, next=target, error=None)
-    return render(request, "error.html", None, status, status=status, error=error)
-
-
-async def checked_form(request: Request) -> FormData:
-    """The submitted form, after its CSRF token is checked against the session's; no
-    file parts (nothing spooled to disk), and strict text (no NUL) in every field."""
-    form = await request.form(max_files=0, max_fields=2000)
-    if not same_token(str(form.get("csrf_token", "")), request.session.get("csrf")):
-        raise HTTPException(403, "the form's CSRF token is missing or wrong; reload the page")
-    problems = [
-        Problem(shown(name) if text_fault(name) else name, fault, "invalid_text")
-        for name, value in form.multi_items()
-        if isinstance(value, str) and (fault := text_fault(name) or text_fault(value))
-    ]
-    if problems:
-        raise RecordValidationError(problems)
-    return form
-
-
-Form = Annotated[FormData, Depends(checked_form)]
-
-
-def redirect(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _model(model: type[BaseModel], data: dict[str, Any]) -> Any:
-    try:
-        return model.model_validate(data)
-    except ValidationError as error:
-        raise RecordValidationError(svc.problems_of(error)) from error
 
 
 # -- log in and out ---------------------------------------------------------------------
@@ -219,7 +147,7 @@ def meetings(request: Request, db: DbDep, actor: CareTeam) -> Response:
 @router.post("/meetings")
 def create_meeting(request: Request, db: DbDep, actor: Coordinator, form: Form) -> Response:
     attendees = [a.strip() for a in str(form.get("attendees", "")).splitlines() if a.strip()]
-    data = _model(
+    data = model_of(
         s.MeetingIn,
         {"date": form.get("date"), "title": form.get("title", ""), "attendees": attendees},
     )
@@ -287,7 +215,7 @@ def create_patient(request: Request, db: DbDep, actor: Coordinator, form: Form) 
         k: str(form.get(k, "")) for k in ("name", "date_of_birth", "nhs_number", "hospital_number")
     }
     try:
-        data = _model(s.PatientIn, {k: v or None for k, v in values.items()})
+        data = model_of(s.PatientIn, {k: v or None for k, v in values.items()})
         patient = svc.create_patient(db, actor, data)
     except RecordValidationError as error:
         return render(
@@ -425,7 +353,11 @@ def create_case(
         if problems:
             raise RecordValidationError(problems)
         case = svc.create_case(
-            db, actor, state.kb, patient_id, _model(s.CaseCreate, {"title": title, "facts": facts})
+            db,
+            actor,
+            state.kb,
+            patient_id,
+            model_of(s.CaseCreate, {"title": title, "facts": facts}),
         )
     except RecordValidationError as error:
         again = _form_again(request, state, actor, info, None, form)
@@ -496,7 +428,7 @@ def save_case(
             actor,
             state.kb,
             case_id,
-            _model(s.CaseUpdate, {"base_version": base, "facts": facts, "note": note}),
+            model_of(s.CaseUpdate, {"base_version": base, "facts": facts, "note": note}),
         )
     except RecordValidationError as error:
         return _form_again(request, state, actor, info, case, form)(_by_field(error.problems), 422)
@@ -590,7 +522,7 @@ def record_decision(
         "case_version": _int(form.get("case_version"), "case_version"),
     }
     try:
-        svc.record_decision(db, actor, state.kb, meeting, case_id, _model(s.DecisionIn, values))
+        svc.record_decision(db, actor, state.kb, meeting, case_id, model_of(s.DecisionIn, values))
     except RecordValidationError as error:
         return _decision_page(
             request,
