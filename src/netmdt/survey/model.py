@@ -33,16 +33,16 @@ class EnableWhen(_Strict):
 
 
 class Item(_Strict):
-    linkId: str = Field(pattern=NAME)  # noqa: N815 (FHIR's name)
+    linkId: str = Field(pattern=NAME)
     type: ItemType
     text: str
     required: bool = False
-    answerOption: tuple[Option, ...] = ()  # noqa: N815
-    enableWhen: tuple[EnableWhen, ...] = ()  # noqa: N815
-    enableBehavior: Literal["all", "any"] = "all"  # noqa: N815
-    minValue: float | None = None  # noqa: N815
-    maxValue: float | None = None  # noqa: N815
-    maxLength: int | None = None  # noqa: N815
+    answerOption: tuple[Option, ...] = ()
+    enableWhen: tuple[EnableWhen, ...] = ()
+    enableBehavior: Literal["all", "any"] = "all"
+    minValue: float | None = None
+    maxValue: float | None = None
+    maxLength: int | None = None
     rationale: str
     cites: tuple[str, ...] = Field(min_length=1)
 
@@ -54,7 +54,7 @@ class Item(_Strict):
 
 
 class Page(_Strict):
-    linkId: str = Field(pattern=NAME)  # noqa: N815
+    linkId: str = Field(pattern=NAME)
     text: str
     item: tuple[Item, ...] = Field(min_length=1)
 
@@ -126,10 +126,14 @@ def _check_answer(where: str, target: Item, cond: EnableWhen) -> None:
         if not isinstance(cond.answer, bool):
             raise ValueError(f"{where}: 'exists' takes true or false")
         return
-    if allowed is None or not isinstance(cond.answer, allowed) or (
-        target.type != "boolean" and isinstance(cond.answer, bool)
+    if (
+        allowed is None
+        or not isinstance(cond.answer, allowed)
+        or (target.type != "boolean" and isinstance(cond.answer, bool))
     ):
-        raise ValueError(f"{where}: a {target.type} question cannot be compared with {cond.answer!r}")
+        raise ValueError(
+            f"{where}: a {target.type} question cannot be compared with {cond.answer!r}"
+        )
     if target.type == "boolean" and cond.operator not in ("=", "!="):
         raise ValueError(f"{where}: a yes/no question takes only = or !=")
     if target.type == "choice":
