@@ -67,6 +67,11 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     from netmdt.web.routes import router as web_router
 
     app.include_router(web_router, include_in_schema=False)
+    from netmdt.survey.web import api_router as survey_api
+    from netmdt.survey.web import router as survey_web
+
+    app.include_router(survey_api, tags=["survey"])
+    app.include_router(survey_web, include_in_schema=False)
     app.include_router(_cds_router(app.state.netmdt))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

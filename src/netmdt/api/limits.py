@@ -36,10 +36,12 @@ from netmdt.config import Settings
 from netmdt.textcheck import shown, text_fault
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-# Writes that need no netmdt login: logging in and out, and CDS Hooks (the EHR's signed
-# JWT, checked by the CDS router itself before it parses the body).
+# Writes that need no netmdt login: logging in and out, CDS Hooks (the EHR's signed
+# JWT, checked by the CDS router itself before it parses the body) and the patient's
+# survey page (its one-time link's token, checked by the survey's routes, which also
+# limit the rate and the size of what they take).
 PUBLIC_WRITES = ("/login", "/logout")
-PUBLIC_PREFIXES = ("/cds-services",)
+PUBLIC_PREFIXES = ("/cds-services", "/s/")
 LOOPBACK = ("localhost", "127.0.0.1", "::1", "[::1]", "testserver")  # testserver: TestClient
 
 # The app serves no JavaScript and no third-party content: everything from itself.

@@ -66,9 +66,9 @@ def fhir_enabled(fhir_item: Mapping[str, Any], answers: Answers) -> bool:
 
 def _fhir_condition(cond: Mapping[str, Any], answers: Answers) -> bool:
     given = answers.get(cond["question"])
-    operator = cond["operator"]
+    operator = str(cond["operator"])
     if operator == "exists":
-        return (given is not None) == cond["answerBoolean"]
+        return (given is not None) == bool(cond["answerBoolean"])
     if given is None:
         return operator == "!="
     if "answerCoding" in cond:

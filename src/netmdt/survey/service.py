@@ -565,11 +565,11 @@ def patient_flags(db: Session, patient_id: int, today: date) -> list[Flag]:
         )
     severe = [a["pain_score"] for a in recent if a.get("pain_score", 0) >= SEVERE_PAIN]
     if severe:
-        times = f"{len(severe)} time{'s' if len(severe) > 1 else ''}"
+        often = f"{len(severe)} time{'s' if len(severe) > 1 else ''}"
         flags.append(
             Flag(
                 "site_pain",
-                f"Severe injection-site pain: {max(severe)}/10 ({times} in 3 months).",
+                f"Severe injection-site pain: {max(severe)}/10 ({often} in 3 months).",
             )
         )
     if any(a.get("want_self") == "1" for a in recent):

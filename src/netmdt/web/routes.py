@@ -379,6 +379,8 @@ def case_page(
     decisions = svc.case_decisions(db, actor, case_id)
     meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
     grouped = {v: [o for o in assessment.options if o.verdict == v] for v in VERDICTS}
+    from netmdt.survey.web import case_flags
+
     return render(
         request,
         "case.html",
@@ -391,6 +393,7 @@ def case_page(
         meetings=meetings,
         kb=state.kb,
         latest=version is None,
+        survey_flags=case_flags(db, case.patient_id),
     )
 
 
