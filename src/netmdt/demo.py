@@ -18,6 +18,7 @@ from netmdt.kb import KnowledgeBase
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store import tables as t
+from netmdt.survey.demo import seed_survey_demo
 
 DEMO_USER = "demo"
 DEMO_ROLES = ["admin", "coordinator", "clinician", "auditor", "clinical_lead"]
@@ -80,6 +81,7 @@ def load_demo(sessions: sessionmaker[Session], kb: KnowledgeBase, today: date) -
             )
             svc.add_to_agenda(db, SYSTEM, meeting.id, case.id)
             loaded += 1
+    seed_survey_demo(sessions, today)
     return DemoLogin(DEMO_USER, password, loaded)
 
 
