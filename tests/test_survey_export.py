@@ -152,9 +152,7 @@ def _domain(item: Item) -> list[Any]:
 
 
 @pytest.mark.parametrize("link_id", sorted(EXPECTED))
-def test_show_hide_is_identical_over_every_answer_combination(
-    link_id: str, tmp_path: Path
-) -> None:
+def test_show_hide_is_identical_over_every_answer_combination(link_id: str, tmp_path: Path) -> None:
     fhir, redcap, xls = _exports(tmp_path)
     item = SURVEY.item(link_id)
     controls = [SURVEY.item(c.question) for c in item.enableWhen]
