@@ -70,6 +70,12 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/admin/users/{user_id}/activate"): {"admin"},
     ("POST", "/admin/users/{user_id}/password"): {"admin"},
     ("POST", "/admin/tokens/{token_id}/revoke"): {"admin"},
+    ("GET", "/surveys"): {"coordinator", "clinician", "auditor"},
+    ("GET", "/surveys/{survey_id}"): {"coordinator", "clinician", "auditor"},
+    ("GET", "/surveys/{survey_id}/plot/{by}.svg"): {"coordinator", "clinician", "auditor"},
+    ("GET", "/surveys/{survey_id}/responses.csv"): {"coordinator", "clinician", "auditor"},
+    ("GET", "/surveys/{survey_id}/redcap-records.csv"): {"coordinator", "clinician", "auditor"},
+    ("GET", "/api/surveys/{survey_id}/responses"): {"coordinator", "clinician", "auditor"},
     ("GET", "/account/password"): set(ROLES),
     ("POST", "/account/password"): set(ROLES),
 }
@@ -81,6 +87,11 @@ PUBLIC = {
     ("GET", "/"),
     ("GET", "/openapi.json"),
     ("GET", "/cds-services"),  # CDS Hooks discovery: no patient data
+    # The patient's survey page: its one-time link's token (tests/test_survey_flow.py).
+    ("GET", "/s/{token}"),
+    ("POST", "/s/{token}"),
+    ("GET", "/s/{token}/thanks"),
+    ("POST", "/s/{token}/stop"),
 }
 # CDS Hooks calls carry the EHR's signed JWT, not a user's login (tests/test_cdshooks.py).
 JWT = {("POST", "/cds-services/{service_id}"), ("POST", "/cds-services/{service_id}/feedback")}
