@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from netmdt.errors import ConflictError
 from netmdt.survey import service as sv
 from netmdt.survey.tables import SurveyInvitation, SurveyResponse
 from netmdt.survey.web import PublicLimiter
@@ -129,7 +130,7 @@ def test_expired_unknown_and_opted_out_links(web: Harness) -> None:
     assert web.client.get(f"/s/{issued[0].token}").status_code == 410
     with web.app.state.netmdt.sessions() as db:
         assert sv.issue_due(db, "test", TODAY + timedelta(days=40)) == []
-        with pytest.raises(sv.ConflictError):
+        with pytest.raises(ConflictError):
             sv.invite(db, "test", patient["id"], today=TODAY)
     actions = [(e["action"], e["record_type"]) for e in web.audit()]
     assert ("opt_out", "patient") in actions and ("issue", "survey_invitation") in actions

@@ -46,12 +46,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_survey_invitations")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_survey_invitations_token_hash")),
     )
-    op.create_index(
-        op.f("ix_survey_invitations_survey_id"), "survey_invitations", ["survey_id"]
-    )
-    op.create_index(
-        op.f("ix_survey_invitations_patient_id"), "survey_invitations", ["patient_id"]
-    )
+    op.create_index(op.f("ix_survey_invitations_survey_id"), "survey_invitations", ["survey_id"])
+    op.create_index(op.f("ix_survey_invitations_patient_id"), "survey_invitations", ["patient_id"])
     op.create_index(op.f("ix_survey_invitations_due_on"), "survey_invitations", ["due_on"])
     op.create_table(
         "survey_responses",
