@@ -221,6 +221,8 @@ def test_mdt_flag_shows_and_the_assessment_is_byte_identical(web: Harness) -> No
     before = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment").content
     page = web.client.get(f"/cases/{case['id']}", headers=web.h("clinician")).text
     assert "injection survey" not in page
+    summary = web.client.get(f"/cases/{case['id']}/summary", headers=web.h("clinician")).text
+    assert "What you told us" not in summary
     (issued,) = _invite(web, patient["id"])
     _complete(web, issued.token, pain_score="8", delayed="1", delayed_count="2",
               delay_why="2", want_self="1")  # fmt: skip
@@ -231,6 +233,9 @@ def test_mdt_flag_shows_and_the_assessment_is_byte_identical(web: Harness) -> No
     for text in ("Delayed doses", "(2 times in 3 months)", "Severe injection-site pain: 8/10",
                  "Would like to learn to self-inject"):  # fmt: skip
         assert text in page
+    summary = web.client.get(f"/cases/{case['id']}/summary", headers=web.h("clinician")).text
+    assert "What you told us about your injections" in summary
+    assert "You would like to learn to give your injection yourself." in summary
     with web.app.state.netmdt.sessions() as db:
         keys = [f.key for f in sv.patient_flags(db, patient["id"], TODAY)]
         assert keys == ["delayed_doses", "site_pain", "self_injection"]

@@ -90,5 +90,8 @@ class PatientSummary(_Model):
     next_steps: list[NextStep]
     decision: Decision | None
     glossary: list[GlossaryEntry] = Field(default_factory=list)
+    # What the patient told the injection survey that the team will talk about (issue #14;
+    # information only, never a change to an option).
+    from_survey: list[str] = Field(default_factory=list)
     knowledge_base: AboutKnowledgeBase
     funding_statement: str

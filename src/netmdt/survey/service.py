@@ -538,6 +538,18 @@ class Flag:
     key: str
     text: str
 
+    @property
+    def for_patient(self) -> str:
+        """The flag in the patient's words, for the patient summary."""
+        return PATIENT_WORDS[self.key]
+
+
+PATIENT_WORDS = {
+    "delayed_doses": "Some of your injections were more than a week late.",
+    "site_pain": "Your injections hurt a lot where the needle went in.",
+    "self_injection": "You would like to learn to give your injection yourself.",
+}
+
 
 def patient_flags(db: Session, patient_id: int, today: date) -> list[Flag]:
     """Information for the MDT from the patient's answers in the last 90 days: repeated

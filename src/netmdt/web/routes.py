@@ -557,7 +557,12 @@ def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
         decision = DecisionInfo(meeting_date=when, chosen=last.chosen, rationale=last.rationale)
     svc.audit(db, actor, "export", "summary", case_id)
     db.commit()
-    return build_summary(assessment, state.kb, patient_name=info.name, decision=decision)
+    summary = build_summary(assessment, state.kb, patient_name=info.name, decision=decision)
+    from netmdt.survey.web import case_flags
+
+    return summary.model_copy(
+        update={"from_survey": [f.for_patient for f in case_flags(db, case.patient_id)]}
+    )
 
 
 @router.get("/cases/{case_id}/summary")
