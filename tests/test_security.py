@@ -72,6 +72,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/admin/tokens/{token_id}/revoke"): {"admin"},
     ("GET", "/surveys"): {"coordinator", "clinician", "auditor"},
     ("GET", "/surveys/{survey_id}"): {"coordinator", "clinician", "auditor"},
+    ("POST", "/surveys/{survey_id}/invite"): {"coordinator"},
     ("GET", "/surveys/{survey_id}/plot/{by}.svg"): {"coordinator", "clinician", "auditor"},
     ("GET", "/surveys/{survey_id}/responses.csv"): {"coordinator", "clinician", "auditor"},
     ("GET", "/surveys/{survey_id}/redcap-records.csv"): {"coordinator", "clinician", "auditor"},

@@ -240,3 +240,40 @@ def test_mdt_flag_shows_and_the_assessment_is_byte_identical(web: Harness) -> No
         keys = [f.key for f in sv.patient_flags(db, patient["id"], TODAY)]
         assert keys == ["delayed_doses", "site_pain", "self_injection"]
         assert sv.patient_flags(db, patient["id"], TODAY + timedelta(days=120)) == []
+
+
+def test_coordinator_makes_a_link_on_the_dashboard(web: Harness) -> None:
+    from tests.webapp import login
+
+    patient = web.patient()
+    token = login(web.client, "coordinator")
+    page = web.client.get("/surveys/ssa_injection")
+    assert "Invite a patient" in page.text
+    made = web.client.post(
+        "/surveys/ssa_injection/invite",
+        data={"csrf_token": token, "patient_id": str(patient["id"]), "schedule": "1"},
+    )
+    assert made.status_code == 200, made.text
+    (link,) = re.findall(r"<code>(http[^<]+/s/[^<]+)</code>", made.text)
+    assert web.client.get(link.split("testserver")[1]).status_code == 200
+    bad = web.client.post(
+        "/surveys/ssa_injection/invite", data={"csrf_token": token, "patient_id": "x"}
+    )
+    assert bad.status_code == 422
+
+
+def test_a_response_to_an_older_version_stays_readable(web: Harness) -> None:
+    (issued,) = _invite(web, None)
+    _complete(web, issued.token)
+    with web.app.state.netmdt.sessions() as db:
+        row = db.scalar(select(SurveyResponse))
+        assert row is not None
+        row.survey_version = "0.9.0"
+        row.resource = {
+            **row.resource,
+            "questionnaire": "https://netmdt.org/fhir/Questionnaire/ssa-injection|0.9.0",
+        }
+        db.commit()
+    (got,) = web.call("auditor", "GET", "/api/surveys/ssa_injection/responses").json()
+    assert got["survey_version"] == "0.9.0"
+    assert got["questionnaire_response"]["questionnaire"].endswith("|0.9.0")

@@ -269,6 +269,49 @@ def dashboard_plot(db: DbDep, actor: Dashboard, survey_id: SurveyId, by: str) ->
     return Response(svg, media_type="image/svg+xml")
 
 
+Coordinator = Annotated[Actor, Depends(require("coordinator"))]
+
+
+@router.post("/surveys/{survey_id}/invite")
+def invite_page(
+    request: Request, db: DbDep, actor: Coordinator, form: Form, survey_id: SurveyId
+) -> Response:
+    """Make a patient's one-time link (shown once on the page that answers this form);
+    with ``schedule``, day 14 and day 28 links wait for ``netmdt survey due``."""
+    from datetime import date
+
+    survey = _known(survey_id)
+    problems = []
+    raw_id = str(form.get("patient_id", "")).strip()
+    if not raw_id.isdigit() or not 1 <= int(raw_id) <= 2**31 - 1:
+        problems.append(Problem("patient_id", "the patient's record id: a whole number"))
+    raw_date = str(form.get("injection_date", "")).strip()
+    when = None
+    if raw_date:
+        try:
+            when = date.fromisoformat(raw_date)
+        except ValueError:
+            problems.append(Problem("injection_date", "a date as YYYY-MM-DD, or blank"))
+    if problems:
+        raise RecordValidationError(problems)
+    days = sv.SCHEDULE_DAYS if form.get("schedule") == "1" else (0,)
+    issued = sv.invite(
+        db, actor, int(raw_id), today=date.today(), injection_date=when, days=days,
+        survey_id=survey.id,
+    )  # fmt: skip
+    base = str(request.base_url).rstrip("/")
+    links = [i.link(base) for i in issued]
+    return render(
+        request,
+        "survey_invited.html",
+        actor,
+        survey=survey,
+        links=links,
+        days=days,
+        link_days=sv.LINK_DAYS,
+    )
+
+
 def _mode_allowed(actor: Actor, mode: str) -> None:
     if mode == "linked" and not actor.roles & {"coordinator", "clinician"}:
         raise HTTPException(403, "linked mode needs the role coordinator or clinician")
