@@ -255,7 +255,8 @@ def test_coordinator_makes_a_link_on_the_dashboard(web: Harness) -> None:
     )
     assert made.status_code == 200, made.text
     (link,) = re.findall(r"<code>(http[^<]+/s/[^<]+)</code>", made.text)
-    assert web.client.get(link.split("testserver")[1]).status_code == 200
+    assert link.startswith("http://127.0.0.1:8000/s/")  # NETMDT_BASE_URL, not the Host
+    assert web.client.get("/s/" + link.split("/s/")[1]).status_code == 200
     bad = web.client.post(
         "/surveys/ssa_injection/invite", data={"csrf_token": token, "patient_id": "x"}
     )

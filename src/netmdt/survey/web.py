@@ -20,7 +20,7 @@ from fastapi import Path as PathParam
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
-from netmdt.api.deps import DbDep, require
+from netmdt.api.deps import DbDep, require, state_of
 from netmdt.errors import Problem, RecordValidationError
 from netmdt.store.services import Actor
 from netmdt.survey import service as sv
@@ -299,7 +299,7 @@ def invite_page(
         db, actor, int(raw_id), today=date.today(), injection_date=when, days=days,
         survey_id=survey.id,
     )  # fmt: skip
-    base = str(request.base_url).rstrip("/")
+    base = state_of(request).settings.base_url  # never the Host the request claimed
     links = [i.link(base) for i in issued]
     return render(
         request,
