@@ -204,3 +204,56 @@ def test_licensed_instruments_are_references_only() -> None:
     for name in ("eortc", "qlq", "tsqm", "during the past week"):
         assert name not in text
     assert all(item.rationale and item.cites for item in SURVEY.items())
+
+
+def _answer_strategy() -> Any:
+    from hypothesis import strategies as st
+
+    fields = {}
+    for item in SURVEY.items():
+        if item.type == "boolean":
+            value: Any = st.booleans()
+        elif item.type == "choice":
+            value = st.sampled_from([o.code for o in item.answerOption])
+        elif item.type == "integer":
+            value = st.integers(int(item.minValue or 0), int(item.maxValue or 100))
+        elif item.type == "decimal":
+            value = st.floats(item.minValue or 0, item.maxValue or 100, allow_nan=False)
+        else:
+            value = st.text(max_size=5)
+        fields[item.linkId] = st.none() | value
+    return st.fixed_dictionaries(fields).map(
+        lambda d: {k: v for k, v in d.items() if v is not None}
+    )
+
+
+def test_whole_responses_show_the_same_questions_in_the_three_formats(tmp_path: Path) -> None:
+    from hypothesis import given, settings
+
+    fhir, redcap, xls = _exports(tmp_path)
+
+    @settings(max_examples=300, deadline=None)
+    @given(_answer_strategy())
+    def check(answers: dict[str, Any]) -> None:
+        by_fhir = {k for k, item in fhir.items() if fhir_enabled(item, answers)}
+        by_redcap = {
+            k for k, rule in redcap.items() if k != "record_id" and expression_true(rule, answers)
+        }
+        by_xls = {k for k, rule in xls.items() if expression_true(rule, answers)}
+        assert by_fhir == by_redcap == by_xls
+
+    check()
+
+
+def test_redcap_records_line_up_with_the_dictionary() -> None:
+    from netmdt.survey.web import redcap_records
+
+    rows = list(csv.reader(io.StringIO(redcap_dictionary(SURVEY))))
+    names = [r[0] for r in rows[1:]]
+    answers = {"product": "1", "who_gives": "4", "lump": True, "comment": "=cmd()"}
+    (head, row) = redcap_records(SURVEY, [{"id": 7, "answers": answers}])
+    assert head == [*names, "ssa_injection_complete"]
+    record = dict(zip(head, row, strict=True))
+    assert (record["record_id"], record["product"], record["lump"], record["comment"]) == (
+        7, "1", 1, "'=cmd()")  # fmt: skip
+    assert record["ssa_injection_complete"] == 2
