@@ -278,3 +278,12 @@ def test_a_response_to_an_older_version_stays_readable(web: Harness) -> None:
     (got,) = web.call("auditor", "GET", "/api/surveys/ssa_injection/responses").json()
     assert got["survey_version"] == "0.9.0"
     assert got["questionnaire_response"]["questionnaire"].endswith("|0.9.0")
+
+
+def test_answers_out_of_range_are_named_and_nothing_is_kept(web: Harness) -> None:
+    (issued,) = _invite(web, None)
+    r = _post(web, issued.token, "page_site", pain_score="11", lump="maybe")
+    assert r.status_code == 422
+    assert "type a number from 0 up to 10" in r.text and "choose yes or no" in r.text
+    with web.app.state.netmdt.sessions() as db:
+        assert db.scalar(select(SurveyResponse)) is None

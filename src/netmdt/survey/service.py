@@ -257,8 +257,9 @@ def _value(item: Item, raw: str) -> Answer | None:
             or (item.minValue is not None and number < item.minValue)
             or (item.maxValue is not None and number > item.maxValue)
         ):
-            lo, hi = item.minValue, item.maxValue
-            raise ValueError(f"type a number from {lo:g} to {hi:g}")
+            lo = "" if item.minValue is None else f" from {item.minValue:g}"
+            hi = "" if item.maxValue is None else f" up to {item.maxValue:g}"
+            raise ValueError(f"type a number{lo}{hi}")
         return number
     limit = item.maxLength or MAX_TEXT
     text = plain_text(raw)
