@@ -31,7 +31,7 @@ def compose(kb: KnowledgeBase, c: Case, arm: str = "edotreotide", **kw: Any) -> 
     return next(m for m in found if m.arm == arm)
 
 
-KNOWN = {"history": {"prior_treatments": []}}
+KNOWN: dict[str, Any] = {"history": {"prior_treatments": []}}
 
 
 @pytest.mark.parametrize(
