@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 from functools import lru_cache
 
 from netmdt.kb.model import KnowledgeBase
@@ -14,7 +15,11 @@ def localised(kb: KnowledgeBase, local: Local) -> KnowledgeBase:
     """The same knowledge base, with our centre and the trials opened here."""
     if local == Local() and kb.trials_local is None:
         return kb
-    return dataclasses.replace(kb, trials_local=local)
+    # the verdicts depend on the local settings: so does the fingerprint (stored
+    # assessments are reassessed when either changes)
+    text = f"{kb.fingerprint}|{sorted(local.centre)}|{sorted(local.open_here)}"
+    fingerprint = "sha256:" + hashlib.sha256(text.encode()).hexdigest()[:16]
+    return dataclasses.replace(kb, trials_local=local, fingerprint=fingerprint)
 
 
 def local_from_settings(centre: str | None, open_here: str | None) -> Local:
