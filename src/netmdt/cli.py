@@ -307,9 +307,13 @@ def screen_cmd(
         str | None,
         typer.Option("--assessed-on", help="Date for cases without one (default today)."),
     ] = None,
+    trial: Annotated[
+        str | None,
+        typer.Option("--trial", help="Screen for one trial card instead: a row per case and arm."),
+    ] = None,
     kb: KbOption = None,
 ) -> None:
-    """Screen a whole cohort in SQL (DuckDB): a row per case and option."""
+    """Screen a whole cohort in SQL (DuckDB): a row per case and option (or trial arm)."""
     from netmdt.cohort.screen import screen
 
     knowledge = _kb(kb)
@@ -325,6 +329,13 @@ def screen_cmd(
         with _stored_cases(db) as stored:
             source = stored or input
             assert source is not None  # one of the two, checked above
+            if trial is not None:
+                from netmdt.trials.screen import screen_trial
+
+                counts = screen_trial(knowledge, trial, source, out, day)
+                for v in ("eligible", "possibly_eligible", "not_eligible"):
+                    print(f"{trial} {v}: {counts.get(v, 0):,}")
+                return
             summary = screen(
                 knowledge,
                 source,
