@@ -90,3 +90,64 @@ def test_the_case_page_shows_the_trials_panel(app: Harness) -> None:
     assert "T-COMPOSE" in panel and "possibly eligible" in panel
     assert "Facts that would settle it" in panel and "Ki-67 index (%)" in panel
     assert "RADIANT-2" not in panel  # closed historical cards are not offered
+
+
+def _decide(app: Harness, body: dict[str, Any]) -> Any:
+    case = app.case(app.patient()["id"], facts(30))
+    meeting = app.meeting(case["id"])
+    url = f"/api/meetings/{meeting['id']}/cases/{case['id']}/decision"
+    return app.call("clinician", "POST", url, json=body)
+
+
+def test_a_trial_referral_is_recorded_and_counted(app: Harness) -> None:
+    r = _decide(app, {"chosen": ["clinical_trial"], "rationale": "refer", "trial_ref": "t_compose"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["trial_ref"], r.json()["deviation"]) == ("t_compose", False)
+    report = app.call("auditor", "GET", "/api/reports/concordance").json()
+    assert report["trial_referrals"] == {"t_compose": 1}
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (
+            {"chosen": ["ssa_long_acting"], "rationale": "r", "trial_ref": "t_compose"},
+            "only with clinical_trial among the chosen options",
+        ),
+        (
+            {"chosen": ["clinical_trial"], "rationale": "r", "trial_ref": "nope"},
+            "no trial card 'nope'; cards: clarinet, net01, radiant2, t_abroad, t_compose, t_soon",
+        ),
+    ],
+)
+def test_a_wrong_trial_referral_is_refused(
+    app: Harness, body: dict[str, Any], problem: str
+) -> None:
+    r = _decide(app, body)
+    assert r.status_code == 422, r.text
+    assert [(p["where"], p["message"]) for p in r.json()["error"]["problems"]] == [
+        ("trial_ref", problem)
+    ]
+
+
+def test_the_decision_form_records_which_trial(app: Harness) -> None:
+    case = app.case(app.patient()["id"], facts(30))
+    meeting = app.meeting(case["id"])
+    token = login(app.client, "clinician")
+    page = app.client.get(f"/cases/{case['id']}/decision?meeting={meeting['id']}").text
+    assert '<select id="d-trial_ref" name="trial_ref"' in page
+    assert '<option value="t_compose">T-COMPOSE: eligible, open here</option>' in page
+    r = app.client.post(
+        f"/cases/{case['id']}/decision?meeting={meeting['id']}",
+        data={
+            "csrf_token": token,
+            "chosen": "clinical_trial",
+            "rationale": "refer to the trial team",
+            "trial_ref": "t_compose",
+            "case_version": "1",
+        },
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    decisions = app.call("clinician", "GET", f"/api/cases/{case['id']}/decisions").json()
+    assert [(d["chosen"], d["trial_ref"]) for d in decisions] == [(["clinical_trial"], "t_compose")]
