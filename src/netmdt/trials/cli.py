@@ -31,6 +31,12 @@ class Format(StrEnum):
     json = "json"
 
 
+class ShowFormat(StrEnum):
+    text = "text"
+    json = "json"
+    fhir = "fhir"
+
+
 KbOption = Annotated[
     Path | None, typer.Option("--kb", help="Knowledge-base folder (default: the bundled one).")
 ]
@@ -113,7 +119,10 @@ def list_cmd(
 @trials_app.command("show")
 def show_cmd(
     trial: Annotated[str, typer.Argument(help="A trial card id (netmdt trials list).")],
-    format: FormatOption = Format.text,
+    format: Annotated[
+        ShowFormat,
+        typer.Option("--format", "-f", help="text, json (the card) or fhir (ResearchStudy)."),
+    ] = ShowFormat.text,
     kb: KbOption = None,
 ) -> None:
     """One trial card: identity, status, arms, sites and every criterion with its quote."""
@@ -123,8 +132,13 @@ def show_cmd(
         err.print(f"no trial card {trial!r}; known: {', '.join(sorted(knowledge.trials))}")
         raise typer.Exit(2)
     card = found.card
-    if format is Format.json:
+    if format is ShowFormat.json:
         print(card.model_dump_json(indent=2, exclude_none=True))
+        return
+    if format is ShowFormat.fhir:
+        from netmdt.trials.fhir import research_study
+
+        print(json.dumps(research_study(found), indent=2))
         return
     from netmdt.trials.match import status_note
 
