@@ -82,3 +82,13 @@ def test_reference_and_generated_engines_agree(
         got["knowledge_base"].pop("fingerprint")
         ref["knowledge_base"].pop("fingerprint")
         assert got == ref
+
+
+def test_the_cds_card_names_the_possible_trials(trial_kb: KnowledgeBase) -> None:
+    from netmdt.cdshooks.cards import possible_trials
+
+    kb = localised(trial_kb, HERE)
+    assert possible_trials(assess(case(None), kb)) == [
+        "**Possible trials.** T-COMPOSE (open here), T-ABROAD: see the trials panel."
+    ]
+    assert possible_trials(assess(case(60, sex="male"), kb)) == []
