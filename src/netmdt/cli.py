@@ -29,6 +29,7 @@ from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
 from netmdt.service_cli import db_app, serve, token_app, user_app
 from netmdt.survey.cli import survey_app
+from netmdt.trials.cli import trials_app
 
 app = typer.Typer(
     help="netmdt: decision support for the neuroendocrine tumour MDT.",
@@ -44,6 +45,7 @@ app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.add_typer(fhir_app, name="fhir")
 app.add_typer(survey_app, name="survey")
+app.add_typer(trials_app, name="trials")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 
@@ -307,9 +309,13 @@ def screen_cmd(
         str | None,
         typer.Option("--assessed-on", help="Date for cases without one (default today)."),
     ] = None,
+    trial: Annotated[
+        str | None,
+        typer.Option("--trial", help="Screen for one trial card instead: a row per case and arm."),
+    ] = None,
     kb: KbOption = None,
 ) -> None:
-    """Screen a whole cohort in SQL (DuckDB): a row per case and option."""
+    """Screen a whole cohort in SQL (DuckDB): a row per case and option (or trial arm)."""
     from netmdt.cohort.screen import screen
 
     knowledge = _kb(kb)
@@ -325,6 +331,13 @@ def screen_cmd(
         with _stored_cases(db) as stored:
             source = stored or input
             assert source is not None  # one of the two, checked above
+            if trial is not None:
+                from netmdt.trials.screen import screen_trial
+
+                counts = screen_trial(knowledge, trial, source, out, day)
+                for v in ("eligible", "possibly_eligible", "not_eligible"):
+                    print(f"{trial} {v}: {counts.get(v, 0):,}")
+                return
             summary = screen(
                 knowledge,
                 source,
@@ -421,7 +434,7 @@ def kb_check(
     print(
         f"ok: knowledge base {loaded.version} ({loaded.fingerprint}): {len(loaded.options)} "
         f"options, {len(criteria)} criteria ({sum(c.review for c in criteria)} marked for "
-        f"clinical review), {len(loaded.sources)} sources"
+        f"clinical review), {len(loaded.sources)} sources, {len(loaded.trials)} trial cards"
     )
 
 

@@ -36,6 +36,13 @@ log = logging.getLogger("netmdt.http")
 STATIC = Path(__file__).parent.parent / "web" / "static"
 
 
+def _localised(kb: KnowledgeBase, settings: Settings) -> KnowledgeBase:
+    """The knowledge base with our centre's trial settings (docs/trials.md)."""
+    from netmdt.trials.local import local_from_settings, localised
+
+    return localised(kb, local_from_settings(settings.trials_centre, settings.trials_open_here))
+
+
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
@@ -56,7 +63,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        kb=kb or load_kb(),
+        kb=_localised(kb or load_kb(), settings),
         tokens=TokenCache(settings.token_cache_seconds),
         checks=PasswordChecks(settings.password_hash_workers, settings.password_hash_queue),
     )
@@ -72,6 +79,9 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
 
     app.include_router(survey_api, tags=["survey"])
     app.include_router(survey_web, include_in_schema=False)
+    from netmdt.trials.routes import router as trials_router
+
+    app.include_router(trials_router)
     app.include_router(_cds_router(app.state.netmdt))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

@@ -181,6 +181,7 @@ def detail(a: Assessment, warning: list[str], partial: Mapping[str, str], config
         blocks.append("**Check the record.** " + " ".join(warning))
     blocks += leading(a)
     blocks += undecided(a, config)
+    blocks += possible_trials(a)
     if partial:
         from netmdt.cdshooks.fetch import KEY_NAMES
 
@@ -193,6 +194,21 @@ def detail(a: Assessment, warning: list[str], partial: Mapping[str, str], config
         "netmdt supports the MDT; it does not decide."
     )
     return "\n\n".join(blocks)
+
+
+def possible_trials(a: Assessment) -> list[str]:
+    """One line naming the open trials the patient is eligible or possibly eligible for
+    (those open at our centre first)."""
+    found = [m for m in a.trials if m.open and m.verdict != "not_eligible"]
+    names = list(
+        dict.fromkeys(
+            m.acronym + (" (open here)" if m.open_here else "")
+            for m in sorted(found, key=lambda m: not m.open_here)
+        )
+    )
+    if not names:
+        return []
+    return [_clip("**Possible trials.** " + ", ".join(names) + ": see the trials panel.", 250)]
 
 
 def leading(a: Assessment) -> list[str]:

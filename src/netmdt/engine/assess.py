@@ -76,13 +76,14 @@ from netmdt.assessment import (
     Reason,
     SourceRef,
     Status,
+    TrialMatch,
     Verdict,
     View,
 )
 from netmdt.case.derived import DAYS_PER_MONTH
 from netmdt.case.model import Case
 from netmdt.engine.expr import unknowns
-from netmdt.engine.facts import facts_of
+from netmdt.engine.facts import OPEN_TRIAL, facts_of
 from netmdt.engine.schema import paths_of
 from netmdt.kb.model import Criterion, FundingRule, KnowledgeBase, Option
 
@@ -96,10 +97,13 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
     if kb is None:
         kb = _default_kb()
     facts = facts_of(case)
+    trials = _trials(kb, facts)
     options = [
         _assess_option(option, facts, kb, values)
         for option, values in zip(kb.options.values(), _all_statuses(kb, facts), strict=True)
     ]
+    if trials:
+        options = [_name_the_trials(o, trials) for o in options]
     funding_sources = frozenset(s for o in options for s in o.funding.sources)
     return Assessment.trusted(
         knowledge_base=KnowledgeBaseRef.trusted(
@@ -114,7 +118,7 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         next_investigations=_next_investigations(
             [(o.option, [m.field for m in o.missing]) for o in options], kb
         ),
-        trials=[],
+        trials=trials,
         warnings=_case_warnings(case, options, kb),
     )
 
@@ -125,6 +129,7 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
     if kb is None:
         kb = _default_kb()
     facts = facts_of(case)
+    trials = _trials(kb, facts)
     options = [
         _summarise_option(option, facts, kb, values)
         for option, values in zip(kb.options.values(), _all_statuses(kb, facts), strict=True)
@@ -138,7 +143,7 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
         next_investigations=_next_investigation_summaries(
             [(o.option, o.missing) for o in options], kb
         ),
-        trials=[],
+        trials=trials,
         warnings=_case_warnings(case, options, kb),
     )
 
@@ -180,6 +185,36 @@ def summarize(assessment: Assessment) -> AssessmentSummary:
         trials=list(a.trials),
         warnings=list(a.warnings),
     )
+
+
+def _trials(kb: KnowledgeBase, facts: dict[str, Any]) -> list[TrialMatch]:
+    """The trials this case could join (not closed; docs/trials.md), and the fact
+    ``derived.open_trial_eligible`` set from them: true when a trial open at our centre
+    is eligible, unknown when one is possibly eligible (else it stays false)."""
+    if not kb.trials:
+        return []
+    from netmdt.trials.match import match_trials
+
+    found = match_trials(kb, facts, local=kb.trials_local)
+    here = {m.verdict for m in found if m.open_here}
+    if "eligible" in here:
+        facts[OPEN_TRIAL] = True
+    elif "possibly_eligible" in here:
+        del facts[OPEN_TRIAL]  # unknown
+    return found
+
+
+def _name_the_trials(o: OptionAssessment, trials: list[TrialMatch]) -> OptionAssessment:
+    """``clinical_trial`` recommended because of matched trials says which."""
+    if o.option != "clinical_trial" or o.verdict != "recommended":
+        return o
+    names = [
+        m.acronym + (f" (arm {m.arm})" if m.arm else "")
+        for m in trials
+        if m.open_here and m.verdict == "eligible"
+    ]
+    line = "Eligible for a trial open at our centre: " + ", ".join(names) + "."
+    return o.model_copy(update={"warnings": [line, *o.warnings]})
 
 
 def _deciding_of(reason: Reason | None) -> DecidingReason | None:

@@ -123,6 +123,8 @@ class FieldRef:
         bits = field_bits()
         if reads == (path,):
             return repr(bits[path])
+        if not reads:
+            return "0"
         return (
             "(" + " | ".join(f"({bits[p]!r} if {gen.field(p)} is None else 0)" for p in reads) + ")"
         )

@@ -58,6 +58,7 @@ def reference_facts_of(case: Case) -> dict[str, Any]:
         value = getattr(d, name)
         if value is not None:
             facts["derived." + name] = value
+    facts[OPEN_TRIAL] = False
     return facts
 
 
@@ -65,6 +66,10 @@ def facts_of(case: Case) -> dict[str, Any]:
     """The facts of a case (see the module docstring)."""
     return _generated()(case)
 
+
+# From the case alone no trial is known to be open here; the engine sets it from trial
+# matching (netmdt.engine.assess, docs/trials.md).
+OPEN_TRIAL = "derived.open_trial_eligible"
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
@@ -110,6 +115,7 @@ def _generated() -> Callable[[Case], dict[str, Any]]:
             "    if v is not None:",
             f"        facts[{'derived.' + name!r}] = v",
         ]
+    lines.append(f"    facts[{OPEN_TRIAL!r}] = False")
     lines.append("    return facts")
     namespace: dict[str, Any] = {}
     exec(

@@ -84,6 +84,14 @@ DERIVED: dict[str, tuple[Type, tuple[str, ...], str]] = {
         ("tumour.lung_subtype", "tumour.nec_subtype", "tumour.type"),
         "poorly differentiated neuroendocrine carcinoma",
     ),
+    # Not made from case fields: false from the case alone (no trial known open here), set
+    # by the engine from trial matching (netmdt.trials: true when a trial open at our
+    # centre is eligible, unknown when one is possibly eligible). docs/trials.md
+    "derived.open_trial_eligible": (
+        BOOL,
+        (),
+        "eligible for a trial open at our centre (trial matching)",
+    ),
 }
 
 

@@ -69,6 +69,9 @@ _DERIVED = {
         "OR tumour__lung_subtype IN ('lcnec', 'sclc') THEN TRUE "
         "WHEN tumour__type IS NULL THEN NULL ELSE FALSE END)"
     ),
+    # false from the case alone (netmdt.engine.facts); a cohort screen sees no trial open
+    # at our centre (docs/trials.md)
+    "derived.open_trial_eligible": "FALSE",
     "derived.effective_grade": _effective_grade(),
     "derived.embryological_group": _embryological_group(),
 }

@@ -172,6 +172,12 @@ class DecisionIn(_In):
         le=MAX_ID,
         description="The case version discussed (default: the current one)",
     )
+    trial_ref: str | None = Field(
+        default=None,
+        max_length=80,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="With clinical_trial chosen: the trial card referred to (GET /api/trials)",
+    )
 
 
 class DecisionOut(BaseModel):
@@ -188,6 +194,7 @@ class DecisionOut(BaseModel):
     supersedes_id: int | None
     created_at: datetime
     created_by: str
+    trial_ref: str | None = None
 
 
 class AuditOut(BaseModel):

@@ -517,6 +517,7 @@ def record_decision(
     verdicts: dict[str, str] = {o.option: o.verdict for o in assessment.options}
     deviation = deviation_of(list(data.chosen), verdicts)
     _check_deviation(data, deviation, verdicts)
+    _check_trial_ref(data, kb)
     previous = _latest_decision(db, meeting_id, case_id)
     row = t.Decision(
         meeting_id=meeting_id,
@@ -530,6 +531,7 @@ def record_decision(
         deviation_reason=data.deviation_reason if deviation else None,
         deviation_text=data.deviation_text if deviation else None,
         supersedes_id=previous.id if previous else None,
+        trial_ref=data.trial_ref,
         sequence=previous.sequence + 1 if previous else 1,
         created_by=actor.name,
     )
@@ -567,6 +569,21 @@ def _check_deviation(data: s.DecisionIn, deviation: bool, verdicts: dict[str, st
         )
     if problems:
         raise RecordValidationError(problems)
+
+
+def _check_trial_ref(data: s.DecisionIn, kb: KnowledgeBase) -> None:
+    """A trial referral names a trial card, and only goes with clinical_trial chosen."""
+    if data.trial_ref is None:
+        return
+    if "clinical_trial" not in data.chosen:
+        raise RecordValidationError(
+            [Problem("trial_ref", "only with clinical_trial among the chosen options")]
+        )
+    if data.trial_ref not in kb.trials:
+        known = ", ".join(sorted(kb.trials)) or "none"
+        raise RecordValidationError(
+            [Problem("trial_ref", f"no trial card {data.trial_ref!r}; cards: {known}")]
+        )
 
 
 def _latest_decision(db: Session, meeting_id: int, case_id: int) -> t.Decision | None:
@@ -632,6 +649,7 @@ def concordance(db: Session, actor: Actor) -> dict[str, Any]:
             if verdict == "recommended" and option not in row.chosen:
                 by_option.setdefault(option, Counter())["recommended_not_chosen"] += 1
     reasons = Counter(r.deviation_reason for r in rows if r.deviation)
+    referrals = Counter(r.trial_ref or "unnamed" for r in rows if "clinical_trial" in r.chosen)
     audit(db, actor, "read", "report", "concordance", decisions=len(rows))
     db.commit()
     return {
@@ -640,6 +658,8 @@ def concordance(db: Session, actor: Actor) -> dict[str, Any]:
         "deviations": sum(r.deviation for r in rows),
         "by_option": {o: dict(sorted(c.items())) for o, c in sorted(by_option.items())},
         "by_deviation_reason": {k or "none": v for k, v in sorted(reasons.items())},
+        # decisions choosing clinical_trial, by the trial card referred to
+        "trial_referrals": dict(sorted(referrals.items())),
     }
 
 

@@ -523,6 +523,7 @@ def record_decision(
         "deviation_reason": str(form.get("deviation_reason", "")) or None,
         "deviation_text": str(form.get("deviation_text", "")) or None,
         "case_version": _int(form.get("case_version"), "case_version"),
+        "trial_ref": str(form.get("trial_ref", "")) or None,
     }
     try:
         svc.record_decision(db, actor, state.kb, meeting, case_id, model_of(s.DecisionIn, values))

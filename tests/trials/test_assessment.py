@@ -1,0 +1,94 @@
+"""Trials in the assessment: ``clinical_trial`` is recommended when a trial open at our
+centre is eligible, and says which; the summary view agrees; reference = generated."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from netmdt.case import Case
+from netmdt.engine.assess import assess, assess_summary, summarize
+from netmdt.kb import KnowledgeBase
+from netmdt.trials.local import localised
+from netmdt.trials.match import Local
+
+ON = date(2026, 11, 27)
+HERE = Local(centre=("Royal Free Hospital",))
+
+
+def case(ki67: float | None, **extra: Any) -> Case:
+    tumour: dict[str, Any] = {"type": "net", "primary_site": "pancreas"}
+    if ki67 is not None:
+        tumour["ki67_percent"] = ki67
+    data: dict[str, Any] = {
+        "assessed_on": ON,
+        "age_years": 60,
+        "tumour": tumour,
+        "disease": {"progression": "progressive"},
+        "performance": {"ecog": 1},
+        "history": {"prior_treatments": [{"therapy": "ssa_long_acting", "outcome": "progression"}]},
+        **extra,
+    }
+    return Case.model_validate(data)
+
+
+def trial_option(kb: KnowledgeBase, c: Case) -> tuple[str, str, list[str]]:
+    o = assess(c, kb).option("clinical_trial")
+    reason = next(r for r in o.reasons if r.criterion == "open_trial_here")
+    return o.verdict, reason.status, [w for w in o.warnings if w.startswith("Eligible for")]
+
+
+def test_an_eligible_trial_open_here_recommends_clinical_trial(trial_kb: KnowledgeBase) -> None:
+    kb = localised(trial_kb, HERE)
+    assert trial_option(kb, case(30)) == (
+        "recommended",
+        "met",
+        [
+            "Eligible for a trial open at our centre: T-COMPOSE (arm edotreotide), "
+            "T-COMPOSE (arm standard_of_care)."
+        ],
+    )
+
+
+def test_without_a_trial_open_here_it_stays_consider(trial_kb: KnowledgeBase) -> None:
+    assert trial_option(trial_kb, case(30)) == ("consider", "unmet", [])  # open, not here
+    kb = localised(trial_kb, HERE)
+    assert trial_option(kb, case(60)) == ("consider", "unmet", [])  # not eligible
+
+
+def test_a_possibly_eligible_trial_here_leaves_it_open(trial_kb: KnowledgeBase) -> None:
+    kb = localised(trial_kb, HERE)
+    assert trial_option(kb, case(None)) == ("consider", "unknown", [])
+
+
+def test_requirements_still_decide_first(trial_kb: KnowledgeBase) -> None:
+    kb = localised(trial_kb, HERE)
+    c = case(30, performance={"ecog": 3})
+    assert trial_option(kb, c)[0] == "not_recommended"
+
+
+def test_the_summary_view_agrees(trial_kb: KnowledgeBase) -> None:
+    kb = localised(trial_kb, HERE)
+    for c in (case(30), case(None), case(60)):
+        assert assess_summary(c, kb) == summarize(assess(c, kb))
+
+
+def test_reference_and_generated_engines_agree(
+    trial_kb: KnowledgeBase, trial_kb_reference: KnowledgeBase
+) -> None:
+    for c in (case(30), case(None), case(60)):
+        got = assess(c, localised(trial_kb, HERE)).model_dump()
+        ref = assess(c, localised(trial_kb_reference, HERE)).model_dump()
+        got["knowledge_base"].pop("fingerprint")
+        ref["knowledge_base"].pop("fingerprint")
+        assert got == ref
+
+
+def test_the_cds_card_names_the_possible_trials(trial_kb: KnowledgeBase) -> None:
+    from netmdt.cdshooks.cards import possible_trials
+
+    kb = localised(trial_kb, HERE)
+    assert possible_trials(assess(case(None), kb)) == [
+        "**Possible trials.** T-COMPOSE (open here), T-ABROAD: see the trials panel."
+    ]
+    assert possible_trials(assess(case(60, sex="male"), kb)) == []
