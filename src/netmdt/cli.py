@@ -419,7 +419,7 @@ def kb_check(
     print(
         f"ok: knowledge base {loaded.version} ({loaded.fingerprint}): {len(loaded.options)} "
         f"options, {len(criteria)} criteria ({sum(c.review for c in criteria)} marked for "
-        f"clinical review), {len(loaded.sources)} sources"
+        f"clinical review), {len(loaded.sources)} sources, {len(loaded.trials)} trial cards"
     )
 
 

@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from netmdt.case._base import NonNegative, Percent, Positive, Section
+from netmdt.case._base import IsoDate, NonNegative, Percent, Positive, Section
 
 TumourType = Literal[
     "net", "nec", "minen", "paraganglioma", "phaeochromocytoma", "medullary_thyroid_carcinoma"
@@ -69,3 +69,5 @@ class Tumour(Section):
     duodenal_location: DuodenalLocation | None = None
     appendix_location: AppendixLocation | None = None
     mesoappendiceal_invasion_mm: NonNegative | None = None  # 0 = no mesoappendiceal invasion
+    # trials (issue 12): date of the histological diagnosis ("newly diagnosed within 6 months")
+    diagnosis_date: IsoDate | None = None

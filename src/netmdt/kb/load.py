@@ -489,6 +489,9 @@ def check_kb(
         opt = ck.option(option_id, ctx)
         if opt is not None:
             options[option_id] = opt
+    from netmdt.trials.load import check_trials
+
+    trials = check_trials(ck, ctx, _Scope(labels, dict(scope.definitions)), reference)
     extra = sorted(p.stem for p in (root / "options").glob("*.yaml") if p.stem not in OPTION_IDS)
     for stem in extra:
         ck.problem(f"options/{stem}.yaml", "not an option id of the case format", "unknown_option")
@@ -512,6 +515,7 @@ def check_kb(
         dict(scope.definitions),
         ck.raw,
         None if reference else compile_statuses(list(options.values())),
+        trials,
     )
     return kb, ck.problems
 

@@ -129,6 +129,8 @@ class KnowledgeBase:
     statuses: Callable[[Facts], tuple[tuple[Tri, ...], ...]] | None = field(
         repr=False, default=None
     )
+    # the trial cards (knowledge/trials/, netmdt.trials.load.Trial), by id
+    trials: dict[str, Any] = field(repr=False, default_factory=dict)
 
     def label(self, path: str) -> str:
         return self.fields.get(path, {}).get("label", path)
