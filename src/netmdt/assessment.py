@@ -124,13 +124,65 @@ class Investigation(_Out):
     settles: list[str]
 
 
+TrialVerdict = Literal["eligible", "possibly_eligible", "not_eligible"]
+TRIAL_VERDICTS: tuple[TrialVerdict, ...] = ("eligible", "possibly_eligible", "not_eligible")
+
+
+class TrialReason(_Out):
+    """One trial criterion for this case. ``status`` is its expression's value (met:
+    true); ``outcome`` what that means for eligibility (an exclusion that is met
+    fails); ``label`` says both in words ("exclusion met")."""
+
+    criterion: str
+    kind: Literal["inclusion", "exclusion"]
+    status: Status
+    outcome: Literal["passes", "fails", "unknown"]
+    label: str
+    text: str
+    quote: str
+    values: dict[str, Any] = {}  # the case's values of the fields read (failing criteria)
+    sources: list[str] = []
+    url: str | None = None
+    evidence: str
+    review: bool
+
+
+class TrialSite(_Out):
+    name: str
+    city: str | None = None
+    country: str | None = None
+    status: str | None = None
+    distance_km: float | None = None
+
+
+class TrialMatch(_Out):
+    """A trial (and arm) for one case: the verdict, why, and what would settle it."""
+
+    trial: str
+    acronym: str
+    registry_ids: dict[str, str]
+    arm: str | None = None
+    verdict: TrialVerdict
+    overall_status: str
+    open: bool  # recruiting at some site (or overall, where no site status is given), or open here
+    open_here: bool = False  # recruiting at our centre, or the local override
+    opening_soon: bool = False  # not yet recruiting (listed apart; never "open")
+    status_note: str  # e.g. "recruiting (verified 2025-11)", "completed Jun 2013"
+    reasons: list[TrialReason]
+    missing: list[Missing] = []  # possibly_eligible only: the unknown facts that settle it
+    manual_checks: list[str] = []  # registry lines not encoded: check by hand
+    sites: list[TrialSite] = []
+    warnings: list[str] = []
+    review_needed: bool = False
+
+
 class Assessment(_Out):
     knowledge_base: KnowledgeBaseRef
     case_id: str | None
     assessed_on: date | None
     options: list[OptionAssessment]
     next_investigations: list[Investigation]
-    trials: list[str]
+    trials: list[TrialMatch]
     warnings: list[str]
 
     def option(self, option_id: str) -> OptionAssessment:
@@ -200,7 +252,7 @@ class AssessmentSummary(_Out):
     assessed_on: date | None
     options: list[OptionSummary]
     next_investigations: list[InvestigationSummary]
-    trials: list[str]
+    trials: list[TrialMatch]
     warnings: list[str]
 
     def to_json(self) -> str:

@@ -28,6 +28,7 @@ from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
 from netmdt.service_cli import db_app, serve, token_app, user_app
+from netmdt.trials.cli import trials_app
 
 app = typer.Typer(
     help="netmdt: decision support for the neuroendocrine tumour MDT.",
@@ -42,6 +43,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.add_typer(fhir_app, name="fhir")
+app.add_typer(trials_app, name="trials")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 

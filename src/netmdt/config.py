@@ -72,6 +72,16 @@ class Settings(BaseSettings):
         ge=0,
         description="How long a verified API token is trusted before the database is asked again.",
     )
+    trials_centre: str | None = Field(
+        default=None,
+        description="Our centre's site name(s) as trial cards spell them, comma-separated: "
+        "a trial recruiting at such a site is open here (docs/trials.md).",
+    )
+    trials_open_here: str | None = Field(
+        default=None,
+        description="Trial card ids open at our centre by local decision, comma-separated "
+        "(docs/trials.md).",
+    )
     cors_origins: list[str] = Field(
         default_factory=list,
         description="Origins allowed to call the API and CDS Hooks (e.g. the EHR's), JSON list.",

@@ -76,6 +76,7 @@ from netmdt.assessment import (
     Reason,
     SourceRef,
     Status,
+    TrialMatch,
     Verdict,
     View,
 )
@@ -114,7 +115,7 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         next_investigations=_next_investigations(
             [(o.option, [m.field for m in o.missing]) for o in options], kb
         ),
-        trials=[],
+        trials=_trials(kb, facts),
         warnings=_case_warnings(case, options, kb),
     )
 
@@ -138,7 +139,7 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
         next_investigations=_next_investigation_summaries(
             [(o.option, o.missing) for o in options], kb
         ),
-        trials=[],
+        trials=_trials(kb, facts),
         warnings=_case_warnings(case, options, kb),
     )
 
@@ -180,6 +181,15 @@ def summarize(assessment: Assessment) -> AssessmentSummary:
         trials=list(a.trials),
         warnings=list(a.warnings),
     )
+
+
+def _trials(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[TrialMatch]:
+    """The trials this case could join (open or opening soon; docs/trials.md)."""
+    if not kb.trials:
+        return []
+    from netmdt.trials.match import match_trials
+
+    return match_trials(kb, facts, local=kb.trials_local)
 
 
 def _deciding_of(reason: Reason | None) -> DecidingReason | None:

@@ -131,6 +131,9 @@ class KnowledgeBase:
     )
     # the trial cards (knowledge/trials/, netmdt.trials.load.Trial), by id
     trials: dict[str, Any] = field(repr=False, default_factory=dict)
+    # our centre and the trials opened here (netmdt.trials.match.Local); None: nothing
+    # is open here (netmdt.trials.local.localised sets it)
+    trials_local: Any = field(repr=False, default=None)
 
     def label(self, path: str) -> str:
         return self.fields.get(path, {}).get("label", path)

@@ -168,8 +168,6 @@ def _check_card_rules(ck: _Checker, card: TrialCard, name: str) -> None:
                 f"a historical card must be closed, not {card.overall_status!r}",
                 "historical",
             )
-        if card.dates.completion is None:
-            ck.problem(f"{name}.dates.completion", "a historical card needs its end date")
         for i, site in enumerate(card.sites):
             if site.status in ("recruiting", "not_yet_recruiting"):
                 ck.problem(f"{name}.sites[{i}].status", "a historical card has no open site")
