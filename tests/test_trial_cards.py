@@ -486,3 +486,46 @@ def test_level_prior_mtor_or_rlt_excludes() -> None:
     assert verdicts(with_(LEVEL, tumour__primary_site="pancreas"), "level") == {
         None: "not_eligible"
     }
+
+
+# --- ArTisaN (closed): liver-predominant unresectable NET, ECOG 0-1, lung shunt <= 20% ----------
+
+ARTISAN: dict[str, Any] = {
+    "id": "t-artisan",
+    "assessed_on": "2026-12-01",
+    "age_years": 18,
+    "tumour": {"type": "net", "primary_site": "jejunum_ileum", "grade": "G2"},
+    "disease": {
+        "liver_metastases": {"present": True},
+        "liver_dominant": True,
+        "liver_resectable": False,
+        "measurable_recist": True,
+    },
+    "imaging": {"lung_shunt_percent": 20},
+    "performance": {"ecog": 1, "life_expectancy_months": 3},
+    "history": {
+        "prior_treatments": [],
+        "prior_liver_directed_therapy": [],
+        "biliary_stent_or_sphincterotomy": False,
+        "biliary_enteric_anastomosis": False,
+    },
+}
+
+
+def test_artisan_lung_shunt_threshold_and_ecog() -> None:
+    assert verdicts(ARTISAN, "artisan") == {None: "eligible"}
+    assert verdicts(with_(ARTISAN, imaging__lung_shunt_percent=20.5), "artisan") == {
+        None: "not_eligible"
+    }
+    assert verdicts(with_(ARTISAN, performance__ecog=2), "artisan") == {None: "not_eligible"}
+    short = with_(ARTISAN, performance__life_expectancy_months=2.5)
+    assert verdicts(short, "artisan") == {None: "not_eligible"}
+
+
+def test_artisan_previous_sirt_excludes_and_is_never_open() -> None:
+    sirt = with_(ARTISAN, history__prior_liver_directed_therapy=["sirt"])
+    assert verdicts(sirt, "artisan") == {None: "not_eligible"}
+    facts = facts_of(parse_case(ARTISAN))
+    assert all(m.trial != "artisan" for m in match_trials(KB, facts))  # completed: not listed
+    (m,) = match_trials(KB, facts, include_closed=True, only=["artisan"])
+    assert (m.open, m.opening_soon) == (False, False)
