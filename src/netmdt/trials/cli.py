@@ -23,7 +23,7 @@ trials_app = typer.Typer(
     no_args_is_help=True,
 )
 out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class Format(StrEnum):
@@ -237,3 +237,93 @@ def _match_text(m: Any, kb: KnowledgeBase) -> str:
     for w in m.warnings:
         lines.append(f"  warning: {w}")
     return "\n".join(lines)
+
+
+@trials_app.command("import")
+def import_cmd(
+    source: Annotated[
+        Path, typer.Argument(help="A v2 study JSON file, a search response, or a folder of them.")
+    ],
+    out_dir: Annotated[Path, typer.Option("--out", help="Folder for the draft cards.")],
+    force: Annotated[bool, typer.Option("--force", help="Overwrite existing cards.")] = False,
+) -> None:
+    """ClinicalTrials.gov v2 JSON -> draft cards (DIR/<id>.yaml), every free-text bullet
+    under eligibility.manual_check until encoded. Reads files only (no network)."""
+    from netmdt.trials.ctgov import ImportProblem, draft_card, dump_card, read_studies
+
+    try:
+        studies = read_studies(source)
+        cards = [draft_card(s, date.today(), str(f)) for f, s in studies]
+    except (ImportProblem, ValueError) as e:
+        err.print(str(e), markup=False)
+        raise typer.Exit(2) from None
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for card in cards:
+        path = out_dir / f"{card['id']}.yaml"
+        if path.exists() and not force:
+            err.print(f"{path} exists (use --force to overwrite)", markup=False)
+            raise typer.Exit(2)
+        path.write_text(dump_card(card), encoding="utf-8")
+        todo = len(card["eligibility"]["manual_check"])
+        out.print(f"{path}: draft card, {todo} bullet(s) to encode", markup=False)
+
+
+@trials_app.command("refresh")
+def refresh_cmd(
+    from_: Annotated[
+        Path, typer.Option("--from", help="Recorded v2 study JSON responses (file or folder).")
+    ],
+    audit: Annotated[
+        bool,
+        typer.Option(
+            "--audit/--no-audit",
+            help="Record one audit event per status change in the database (NETMDT_DATABASE_URL).",
+        ),
+    ] = True,
+    kb: KbOption = None,
+) -> None:
+    """Diff recorded registry responses against the cards: one line (and one audit event)
+    per status change. The cards are not rewritten: edit them, then `netmdt kb check`."""
+    from netmdt.trials.ctgov import ImportProblem, diff, read_studies
+
+    knowledge = _kb(kb)
+    by_nct = {t.card.registry_ids.nct: t for t in knowledge.trials.values()}
+    try:
+        studies = read_studies(from_)
+        changes = []
+        for f, study in studies:
+            nct = str(study.get("protocolSection", {}).get("identificationModule", {}).get("nctId"))
+            trial = by_nct.get(nct)
+            if trial is None:
+                out.print(f"{f}: {nct}: no card with this NCT id (import it)", markup=False)
+                continue
+            changes += diff(trial.card, study)
+    except (ImportProblem, ValueError) as e:
+        err.print(str(e), markup=False)
+        raise typer.Exit(2) from None
+    for c in changes:
+        out.print(str(c), markup=False)
+    out.print(f"{len(changes)} change(s) in {len(studies)} record(s)", markup=False)
+    if audit and changes:
+        _audit_changes(changes)
+
+
+def _audit_changes(changes: list[Any]) -> None:
+    from netmdt.config import Settings
+    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.services import audit
+
+    engine = make_engine(Settings().database_url)
+    migrate(engine)
+    with session_factory(engine)() as db, db.begin():
+        for c in changes:
+            audit(
+                db,
+                "trials-refresh",
+                "trial_status_change",
+                "trial",
+                c.trial,
+                field=c.field,
+                before=c.before,
+                after=c.after,
+            )

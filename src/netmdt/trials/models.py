@@ -86,8 +86,11 @@ class Dates(Strict):
     primary_completion: PartialDate | None = None
     completion: PartialDate | None = None
     completion_actual: bool = False
+    last_update_posted: PartialDate | None = None  # additive: the registry's last update
 
-    @field_validator("start", "primary_completion", "completion", mode="before")
+    @field_validator(
+        "start", "primary_completion", "completion", "last_update_posted", mode="before"
+    )
     @classmethod
     def _dates(cls, value: object) -> str | None:
         return None if value is None else _partial_date(value)
@@ -154,6 +157,7 @@ class Eligibility(Strict):
     min_age_years: float | None = Field(default=None, ge=0)
     max_age_years: float | None = Field(default=None, ge=0)
     sex: Literal["all", "female", "male"] = "all"
+    healthy_volunteers: bool | None = None  # additive: the registry's flag
     criteria: list[TrialCriterionSpec] = []
     manual_check: list[ManualCheck] = []
     registry_text: str | None = None
