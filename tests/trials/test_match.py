@@ -244,14 +244,15 @@ def test_seed_trials_are_historical_closed_and_never_open() -> None:
     seeds = {m.trial: (m.open, m.open_here, m.status_note) for m in shown if m.trial in SEED}
     assert seeds["radiant2"] == (False, False, "completed Jun 2013")
     assert {v[:2] for v in seeds.values()} == {(False, False)}
-    assert assess(everything, localised(kb, local)).trials == []
+    assert not any(m.trial in SEED for m in assess(everything, localised(kb, local)).trials)
 
 
 def test_the_assessment_lists_open_trials(trial_kb: KnowledgeBase) -> None:
     c = case(tumour={"ki67_percent": 30}, **KNOWN)
     a = assess(c, trial_kb)
     assert a.trials == match_trials(trial_kb, facts_of(c))
-    assert {(m.trial, m.arm) for m in a.trials} == {
+    # the shipped cards are matched too; the test cards' ids start with "t_"
+    assert {(m.trial, m.arm) for m in a.trials if m.trial.startswith("t_")} == {
         ("t_abroad", None),
         ("t_compose", "edotreotide"),
         ("t_compose", "standard_of_care"),
