@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        kb=kb or load_kb(),
+        base_kb=kb or load_kb(),
         tokens=TokenCache(settings.token_cache_seconds),
         checks=PasswordChecks(settings.password_hash_workers, settings.password_hash_queue),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import netmdt.registry.tables  # noqa: F401  (the registry's tables)
 from netmdt.store.tables import Base
 
 connection = context.config.attributes["connection"]
