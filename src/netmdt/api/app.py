@@ -67,7 +67,8 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     from netmdt.web.routes import router as web_router
 
     app.include_router(web_router, include_in_schema=False)
-    from netmdt.registry.routes import api as registry_api, web as registry_web
+    from netmdt.registry.routes import api as registry_api
+    from netmdt.registry.routes import web as registry_web
 
     app.include_router(registry_api)
     app.include_router(registry_web)

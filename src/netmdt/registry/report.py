@@ -8,6 +8,7 @@ appear by registry number."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -103,19 +104,19 @@ def build(records: list[RecordOut], today: date, status: str | None) -> dict[str
     curves: dict[str, Any] = {}
     for end in ("pfs", "os"):
         overall = _fit("All patients", treated, end)
-        groups = {}
-        for sub in sorted({row["subgroup"] for row in treated}):
+        groups: dict[str, survival.Curve] = {}
+        for sub in sorted({str(row["subgroup"]) for row in treated}):
             members = [row for row in treated if row["subgroup"] == sub]
-            groups[sub] = _fit(SUBGROUP_WORDS.get(sub, sub), members, end)
+            fitted = _fit(SUBGROUP_WORDS.get(sub, sub), members, end)
+            if fitted is not None:
+                groups[sub] = fitted
         p, test = survival.logrank(list(groups.values()))
         figure = None
-        if treated:
+        shown = list(groups.values()) if len(groups) > 1 else [overall] if overall else []
+        if shown:
             figure = survival.figure_png(
                 "Progression-free survival" if end == "pfs" else "Overall survival",
-                {
-                    c.label: (c.durations, c.observed)
-                    for c in ([overall] if len(groups) < 2 else list(groups.values()))
-                },
+                {c.label: (c.durations, c.observed) for c in shown},
             )
         curves[end] = {"overall": overall, "groups": groups, "p": p, "test": test, "figure": figure}
     return {
@@ -139,7 +140,7 @@ def _fit(label: str, rows: list[dict[str, Any]], end: str) -> survival.Curve | N
 
 def completeness(records: list[RecordOut]) -> list[dict[str, Any]]:
     """For each item, how many enrolments have it."""
-    items = {
+    items: dict[str, Callable[[RecordOut], bool]] = {
         "consent recorded": lambda r: True,
         "at least one cycle": lambda r: bool(r.cycles),
         "baseline bloods": lambda r: any(lab.baseline for lab in r.labs),

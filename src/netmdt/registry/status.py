@@ -56,7 +56,7 @@ def parse_status(value: str) -> Status:
                 )
             ]
         )
-    return value  # type: ignore[return-value]
+    return value  # type: ignore[return-value,unused-ignore]
 
 
 def current_status(db: Session) -> Status | None:
