@@ -108,7 +108,7 @@ def report_cmd(
         c = data["curves"][end]["overall"]
         if c is not None:
             median = "not reached" if c.median_months is None else f"{c.median_months:.1f}"
-            print(f"  {end.upper()}: {c.events} events of {c.n}; median {median} months")
+            print(f"  {end.upper()}: {c.events} event(s) in {c.n}; median (months): {median}")
 
 
 @registry_app.command("export")

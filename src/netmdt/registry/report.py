@@ -111,14 +111,20 @@ def build(records: list[RecordOut], today: date, status: str | None) -> dict[str
             if fitted is not None:
                 groups[sub] = fitted
         p, test = survival.logrank(list(groups.values()))
-        figure = None
-        shown = list(groups.values()) if len(groups) > 1 else [overall] if overall else []
-        if shown:
-            figure = survival.figure_png(
-                "Progression-free survival" if end == "pfs" else "Overall survival",
-                {c.label: (c.durations, c.observed) for c in shown},
+        title = "Progression-free survival" if end == "pfs" else "Overall survival"
+        figures = []
+        if overall is not None:
+            figures.append(
+                survival.figure_png(title, {overall.label: (overall.durations, overall.observed)})
             )
-        curves[end] = {"overall": overall, "groups": groups, "p": p, "test": test, "figure": figure}
+        if len(groups) > 1:
+            figures.append(
+                survival.figure_png(
+                    f"{title} by subgroup",
+                    {c.label: (c.durations, c.observed) for c in groups.values()},
+                )
+            )
+        curves[end] = {"overall": overall, "groups": groups, "p": p, "test": test, "figures": figures}
     return {
         "today": today,
         "status": status,

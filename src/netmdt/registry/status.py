@@ -102,9 +102,15 @@ def cached_status(engine: Engine, sessions: object) -> Status | None:
 def centre_kb(kb: KnowledgeBase, status: str | None) -> KnowledgeBase:
     """``kb`` with the registry's funding rules carrying ``status`` (``kb`` itself when the
     centre never set one)."""
+    kb = _BASE.get(id(kb), kb)  # a derived one: start again from its base
     if status is None:
         return kb
     return _derived(kb, parse_status(status))
+
+
+# Each derived knowledge base's base, by the derived one's id (derived ones are cached for
+# good, so an id is never reused).
+_BASE: dict[int, KnowledgeBase] = {}
 
 
 @cache
@@ -118,7 +124,9 @@ def _derived(kb: KnowledgeBase, status: Status) -> KnowledgeBase:
         }
         options[option_id] = dataclasses.replace(option, funding=funding)
     raw = {**kb.raw, "centre": {"prrt_registry_status": status}}
-    return dataclasses.replace(kb, options=options, raw=raw, fingerprint=fingerprint(raw))
+    derived = dataclasses.replace(kb, options=options, raw=raw, fingerprint=fingerprint(raw))
+    _BASE[id(derived)] = kb
+    return derived
 
 
 def _rule(rule: FundingRule, status: Status) -> FundingRule:
