@@ -124,7 +124,13 @@ def build(records: list[RecordOut], today: date, status: str | None) -> dict[str
                     {c.label: (c.durations, c.observed) for c in groups.values()},
                 )
             )
-        curves[end] = {"overall": overall, "groups": groups, "p": p, "test": test, "figures": figures}
+        curves[end] = {
+            "overall": overall,
+            "groups": groups,
+            "p": p,
+            "test": test,
+            "figures": figures,
+        }
     return {
         "today": today,
         "status": status,

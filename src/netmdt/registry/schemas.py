@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from netmdt.store.schemas import _In
+from netmdt.store.schemas import RecordId, _In
 
 Agent = Literal["lu177_dotatate", "lu177_dotatoc", "y90_dotatoc"]
 # The largest single-cycle activity in the sources read: 25 GBq (dosimetry-guided
@@ -36,7 +36,7 @@ ANALYTE_BOUNDS: dict[str, tuple[float, float]] = {
 
 
 class EnrolIn(_In):
-    decision_id: int = Field(ge=1)
+    decision_id: RecordId
     consent_date: date
     info_sheet_version: Text200
     enrolled_on: date | None = None  # default: today
