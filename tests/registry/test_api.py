@@ -204,6 +204,26 @@ def test_cycles_labs_scans_follow_up_report_and_export(web: Harness, tmp_path: P
     assert [lab["grade"] for lab in labs.json()] == [2, 3]
     bad = post("/labs", {"taken_on": str(start), "results": {"platelets_10e9_l": {"value": 9000}}})
     assert bad.status_code == 422 and "platelets_10e9_l" in bad.text
+    prom = post(
+        "/proms",
+        {
+            "instrument": "eortc_qlq_c30",
+            "completed_on": str(start),
+            "scores": {"QL2": 66.7, "FA": 22.2},
+            "licence_ref": "EORTC 2026-001",
+        },
+    )
+    assert prom.status_code == 201 and [p["scale"] for p in prom.json()] == ["QL2", "FA"]
+    off = post(
+        "/proms",
+        {
+            "instrument": "eortc_qlq_c30",
+            "completed_on": str(start),
+            "scores": {"QL2": 120},
+            "licence_ref": "EORTC 2026-001",
+        },
+    )
+    assert off.status_code == 422 and "scores.QL2" in off.text
     ae = post(
         "/adverse-events", {"term": "Nausea", "grade": 1, "onset": str(start + timedelta(days=1))}
     )

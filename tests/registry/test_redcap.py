@@ -50,6 +50,8 @@ def record(n: int = 1) -> rs.RecordOut:
                           lesions=[{"lesion": "L1", "organ": "liver", "nodal": False, "mm": 30.0}],
                           new_lesions=False, non_target="none", sstr_response=None, sum_mm=30.0,
                           response=None, response_reason=None)],
+        proms=[rs.PromOut(id=1, instrument="eortc_qlq_c30", completed_on=d, scale="QL2",
+                          score=66.7, licence_ref="EORTC academic user agreement 2026-001")],
         cumulative_gbq=14.75, max_grade=1, best_response=None,
     )  # fmt: skip
 
@@ -128,3 +130,16 @@ def test_a_bad_dictionary_is_refused() -> None:
         redcap.check_dictionary(text.replace("Required Field?", "Required?"))
     with pytest.raises(redcap.RedcapFormatError, match="variable name"):
         redcap.check_dictionary(text.replace("\r\nsubgroup,", "\r\nSubgroup,"))
+
+
+def test_no_licensed_questionnaire_text_ships() -> None:
+    """PROMs are stored as scale scores with a licence reference: the package holds no
+    questionnaire items (no item field in the dictionary, no PROM item data file)."""
+    from importlib.resources import files
+
+    prom_fields = [f for f in redcap.DICTIONARY if f.form == "prom_score"]
+    assert [f.name for f in prom_fields] == [
+        "prom_instrument", "prom_date", "prom_scale", "prom_value", "prom_licence"
+    ]  # fmt: skip
+    names = [p.name for p in files("netmdt.registry").iterdir()]
+    assert not [n for n in names if "qlq" in n.lower() or "eortc" in n.lower()]

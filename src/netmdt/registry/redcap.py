@@ -6,7 +6,7 @@
 - ``records.csv``: the flat record format: ``record_id``, ``redcap_repeat_instrument`` and
   ``redcap_repeat_instance`` (blank on the non-repeating row, form name and 1-based instance
   on the repeating ones: ``prrt_cycle``, ``lab_result``, ``adverse_event``,
-  ``response_assessment``), then each form's fields followed by ``<form>_complete``
+  ``response_assessment``, ``prom_score``), then each form's fields followed by ``<form>_complete``
   (0 incomplete, 1 unverified, 2 complete).
 
 Records are the registry number (``R<id>``); no names, NHS or hospital numbers leave.
@@ -48,7 +48,7 @@ VALIDATIONS = frozenset(
      "postalcode_australia", "postalcode_canada", "ssn", "mrn", "zipcode", "signature"}
 )  # fmt: skip
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,25}$")
-REPEATING = ("prrt_cycle", "lab_result", "adverse_event", "response_assessment")
+REPEATING = ("prrt_cycle", "lab_result", "adverse_event", "response_assessment", "prom_score")
 FORMS = ("enrolment", "outcome", *REPEATING)
 
 
@@ -128,6 +128,12 @@ DICTIONARY: tuple[Field, ...] = (
     Field("sstr_response", "response_assessment", "dropdown", "SSTR-PET response (as recorded)",
           _c("complete", "partial", "stable", "progression", "not_done")),
     Field("lesions_json", "response_assessment", "notes", "Target lesions (JSON)"),
+    Field("prom_instrument", "prom_score", "dropdown", "Questionnaire",
+          _c("eortc_qlq_c30", "eortc_qlq_ginet21", "other")),
+    Field("prom_date", "prom_score", "text", "Completed on", validation="date_ymd"),
+    Field("prom_scale", "prom_score", "text", "Scale (as the licensed scoring names it)"),
+    Field("prom_value", "prom_score", "text", "Score (0-100)", validation="number"),
+    Field("prom_licence", "prom_score", "text", "Licence reference"),
 )  # fmt: skip
 
 
@@ -213,6 +219,13 @@ def records_of(records: Iterable[RecordOut]) -> list[dict[str, str]]:
                  "sstr_response": s.sstr_response,
                  "lesions_json": json.dumps(s.lesions, sort_keys=True, separators=(",", ":")),
                  "response_assessment_complete": 2}
+            )  # fmt: skip
+        for i, p in enumerate(r.proms, 1):
+            rows.append(
+                {"record_id": rid, "redcap_repeat_instrument": "prom_score",
+                 "redcap_repeat_instance": i, "prom_instrument": p.instrument,
+                 "prom_date": p.completed_on, "prom_scale": p.scale, "prom_value": p.score,
+                 "prom_licence": p.licence_ref, "prom_score_complete": 2}
             )  # fmt: skip
     cols = _columns()
     return [{c: _s(row.get(c)) for c in cols} for row in rows]

@@ -102,6 +102,12 @@ def add_scan(db: DbDep, actor: Clinician, enrolment_id: Id, data: rs.ScanIn) -> 
     return reg.add_scan(db, actor, enrolment_id, data)
 
 
+@api.post("/enrolments/{enrolment_id}/proms", status_code=201, response_model=list[rs.PromOut])
+def add_proms(db: DbDep, actor: Clinician, enrolment_id: Id, data: rs.PromIn) -> list[rs.PromOut]:
+    """PROM scale scores (0-100) with the licence reference; never questionnaire items."""
+    return reg.add_proms(db, actor, enrolment_id, data)
+
+
 @api.patch("/enrolments/{enrolment_id}/follow-up", response_model=rs.EnrolmentOut)
 def follow_up(
     db: DbDep, actor: Clinician, enrolment_id: Id, data: rs.FollowUpIn

@@ -108,6 +108,33 @@ class FollowUpIn(_In):
     stop_reason: Annotated[str, Field(max_length=500)] | None = None
 
 
+class PromIn(_In):
+    """Scale scores of one completed questionnaire, as its licensed scoring gave them."""
+
+    instrument: Literal["eortc_qlq_c30", "eortc_qlq_ginet21", "other"]
+    completed_on: date
+    scores: dict[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,39}$")], float] = Field(
+        min_length=1, max_length=40
+    )
+    licence_ref: Text200  # the licence the instrument was used under
+
+    @model_validator(mode="after")
+    def _range(self) -> PromIn:
+        for scale, value in self.scores.items():
+            if not 0 <= value <= 100:
+                raise ValueError(f"scores.{scale}: {value:g} is outside 0-100")
+        return self
+
+
+class PromOut(BaseModel):
+    id: int
+    instrument: str
+    completed_on: date
+    scale: str
+    score: float
+    licence_ref: str
+
+
 class StatusIn(_In):
     status: Literal["open", "on_hold", "closed"]
 
@@ -192,6 +219,7 @@ class RecordOut(BaseModel):
     labs: list[LabOut]
     adverse_events: list[AdverseEventOut]
     scans: list[ScanOut]
+    proms: list[PromOut] = []
     cumulative_gbq: float
     max_grade: int | None
     best_response: str | None

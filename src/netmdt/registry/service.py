@@ -217,6 +217,14 @@ def _record(db: Session, row: rt.Enrolment) -> rs.RecordOut:
             .order_by(rt.Scan.scanned_on, rt.Scan.id)
         )
     ]
+    proms = [
+        rs.PromOut.model_validate(r, from_attributes=True)
+        for r in db.scalars(
+            select(rt.PromScore)
+            .where(rt.PromScore.enrolment_id == row.id)
+            .order_by(rt.PromScore.completed_on, rt.PromScore.id)
+        )
+    ]
     grades = [e.grade for e in events]
     return rs.RecordOut(
         enrolment=_enrolment_out(row),
@@ -224,6 +232,7 @@ def _record(db: Session, row: rt.Enrolment) -> rs.RecordOut:
         labs=labs,
         adverse_events=events,
         scans=scans,
+        proms=proms,
         cumulative_gbq=cumulative,
         max_grade=max(grades) if grades else (0 if labs else None),
         best_response=recist.best([s.response for s in scans if s.response]),
@@ -387,6 +396,37 @@ def add_adverse_event(
     audit(db, actor, "create", "registry_adverse_event", event.id, enrolment=row.id)
     db.commit()
     return rs.AdverseEventOut.model_validate(event, from_attributes=True)
+
+
+# -- PROMs -----------------------------------------------------------------------------
+
+
+def add_proms(
+    db: Session, actor: Actor, enrolment_id: int, data: rs.PromIn, today: date | None = None
+) -> list[rs.PromOut]:
+    """Store a questionnaire's scale scores (0-100) with its licence reference; items and
+    questionnaire text are never stored."""
+    today = today or _today()
+    row = _enrolment_row(db, enrolment_id)
+    if data.completed_on > today:
+        raise _invalid("completed_on", f"{data.completed_on} is in the future")
+    stored = []
+    for scale, score in data.scores.items():
+        prom = rt.PromScore(
+            enrolment_id=row.id,
+            instrument=data.instrument,
+            completed_on=data.completed_on,
+            scale=scale,
+            score=score,
+            licence_ref=data.licence_ref,
+            created_by=actor.name,
+        )
+        db.add(prom)
+        stored.append(prom)
+    db.flush()
+    audit(db, actor, "create", "registry_prom", row.id, count=len(stored))
+    db.commit()
+    return [rs.PromOut.model_validate(p, from_attributes=True) for p in stored]
 
 
 # -- scans ------------------------------------------------------------------------------

@@ -123,3 +123,19 @@ class Scan(Base):
     response_reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     created_by: Mapped[str] = mapped_column(String(80))
+
+
+class PromScore(Base):
+    """A patient-reported outcome scale score (0-100) as the licensed scoring gave it, with
+    the licence it was used under: the registry stores scores, never questionnaire items."""
+
+    __tablename__ = "registry_prom_scores"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    enrolment_id: Mapped[int] = mapped_column(ForeignKey("registry_enrolments.id"), index=True)
+    instrument: Mapped[str] = mapped_column(String(30))
+    completed_on: Mapped[date] = mapped_column(Date)
+    scale: Mapped[str] = mapped_column(String(40))
+    score: Mapped[float] = mapped_column(Float)
+    licence_ref: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    created_by: Mapped[str] = mapped_column(String(80))

@@ -191,8 +191,35 @@ def upgrade() -> None:
             batch_op.f("ix_registry_adverse_events_enrolment_id"), ["enrolment_id"], unique=False
         )
 
+    op.create_table(
+        "registry_prom_scores",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("enrolment_id", sa.Integer(), nullable=False),
+        sa.Column("instrument", sa.String(length=30), nullable=False),
+        sa.Column("completed_on", sa.Date(), nullable=False),
+        sa.Column("scale", sa.String(length=40), nullable=False),
+        sa.Column("score", sa.Float(), nullable=False),
+        sa.Column("licence_ref", sa.String(length=200), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("created_by", sa.String(length=80), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["enrolment_id"],
+            ["registry_enrolments.id"],
+            name=op.f("fk_registry_prom_scores_enrolment_id_registry_enrolments"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_registry_prom_scores")),
+    )
+    with op.batch_alter_table("registry_prom_scores", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_registry_prom_scores_enrolment_id"), ["enrolment_id"], unique=False
+        )
+
 
 def downgrade() -> None:
+    with op.batch_alter_table("registry_prom_scores", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_registry_prom_scores_enrolment_id"))
+
+    op.drop_table("registry_prom_scores")
     with op.batch_alter_table("registry_adverse_events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_registry_adverse_events_enrolment_id"))
 
