@@ -153,7 +153,12 @@ def registry_page(request: Request, db: DbDep, actor: Reader) -> Response:
 
 @web.get("/registry/enrol")
 def enrol_page(request: Request, actor: Clinician, decision: int = 0) -> Response:
-    values = {"decision_id": decision or "", "consent_date": "", "info_sheet_version": ""}
+    values = {
+        "decision_id": decision or "",
+        "consent_date": "",
+        "info_sheet_version": "",
+        "enrolled_on": "",
+    }
     return render(request, "registry_enrol.html", actor, values=values, problems={})
 
 
@@ -170,7 +175,9 @@ def _problems(error: RecordValidationError) -> dict[str, list[str]]:
 
 @web.post("/registry/enrol")
 def enrol_submit(request: Request, db: DbDep, actor: Clinician, form: Form) -> Response:
-    values = _form_values(form, ("decision_id", "consent_date", "info_sheet_version"))
+    values = _form_values(
+        form, ("decision_id", "consent_date", "info_sheet_version", "enrolled_on")
+    )
     try:
         row = reg.enrol(db, actor, model_of(rs.EnrolIn, values))
     except RecordValidationError as error:
@@ -280,3 +287,60 @@ def labs_submit(
     except RecordValidationError as error:
         return _record_page(request, db, actor, enrolment_id, _problems(error), 422)
     return redirect(f"/registry/{enrolment_id}#labs")
+
+
+@web.post("/registry/{enrolment_id}/scans")
+def scan_submit(
+    request: Request, db: DbDep, actor: Clinician, enrolment_id: Id, form: Form
+) -> Response:
+    lesions = []
+    for i in range(rs.MAX_FORM_LESIONS):
+        name = str(form.get(f"lesion_{i}", "")).strip()
+        if name:
+            lesions.append(
+                {
+                    "lesion": name,
+                    "organ": str(form.get(f"organ_{i}", "")).strip(),
+                    "nodal": form.get(f"nodal_{i}") == "yes",
+                    "mm": str(form.get(f"mm_{i}", "")).strip() or None,
+                }
+            )
+    values = {
+        "scanned_on": str(form.get("scanned_on", "")).strip() or None,
+        "baseline": form.get("baseline") == "yes",
+        "lesions": lesions,
+        "new_lesions": form.get("new_lesions") == "yes",
+        "non_target": str(form.get("non_target", "none")),
+        "sstr_response": str(form.get("sstr_response", "")).strip() or None,
+    }
+    try:
+        reg.add_scan(db, actor, enrolment_id, model_of(rs.ScanIn, values))
+    except RecordValidationError as error:
+        return _record_page(request, db, actor, enrolment_id, _problems(error), 422)
+    return redirect(f"/registry/{enrolment_id}#scans")
+
+
+@web.post("/registry/{enrolment_id}/adverse-events")
+def event_submit(
+    request: Request, db: DbDep, actor: Clinician, enrolment_id: Id, form: Form
+) -> Response:
+    values = _form_values(form, ("term", "grade", "onset", "ctcae_version"))
+    values["serious"] = form.get("serious") == "yes"
+    try:
+        reg.add_adverse_event(db, actor, enrolment_id, model_of(rs.AdverseEventIn, values))
+    except RecordValidationError as error:
+        return _record_page(request, db, actor, enrolment_id, _problems(error), 422)
+    return redirect(f"/registry/{enrolment_id}#events")
+
+
+@web.post("/registry/{enrolment_id}/follow-up")
+def follow_up_submit(
+    request: Request, db: DbDep, actor: Clinician, enrolment_id: Id, form: Form
+) -> Response:
+    names = ("progression_date", "death_date", "death_cause", "last_contact", "stop_reason")
+    values = {k: v for k, v in _form_values(form, names).items() if v is not None}
+    try:
+        reg.update_follow_up(db, actor, enrolment_id, model_of(rs.FollowUpIn, values))
+    except RecordValidationError as error:
+        return _record_page(request, db, actor, enrolment_id, _problems(error), 422)
+    return redirect(f"/registry/{enrolment_id}#follow-up")

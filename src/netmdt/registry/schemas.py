@@ -16,6 +16,7 @@ Agent = Literal["lu177_dotatate", "lu177_dotatoc", "y90_dotatoc"]
 # Above MAX_CYCLE_GBQ a value is refused as an entry error (740 is MBq/10 or a typo).
 MAX_CYCLE_GBQ = 30.0
 OVER_ACTIVITY_FACTOR = 1.1  # administered > prescribed x 1.1: data-quality warning
+MAX_FORM_LESIONS = 5  # lesion rows on the web form (RECIST 1.1: at most 5 targets)
 MIN_INTERVAL_DAYS = 42  # < 6 weeks between cycles: data-quality warning (UCL: 8-12 weeks)
 Gbq = Annotated[float, Field(gt=0, le=MAX_CYCLE_GBQ, allow_inf_nan=False)]
 Text200 = Annotated[str, Field(min_length=1, max_length=200)]
