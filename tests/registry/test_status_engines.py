@@ -5,6 +5,8 @@ never set, the knowledge base is used unchanged."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import duckdb
 import pytest
 from benchmarks.assess import generate_cases
@@ -73,3 +75,14 @@ def test_the_cohort_sql_carries_the_centres_status() -> None:
     create_table(con)
     insert_cases(con, CASES)
     assert_rows_match_the_engine(con.execute(screen_sql(kb)).fetchall(), CASES, kb)
+
+
+def test_a_database_without_the_registry_tables_gives_the_knowledge_bases_status(
+    tmp_path: Path,
+) -> None:
+    from sqlalchemy import create_engine
+
+    from netmdt.registry.status import cached_status
+
+    engine = create_engine(f"sqlite:///{tmp_path}/empty.db")
+    assert cached_status(engine) is None

@@ -41,7 +41,7 @@ class AppState:
         status: netmdt.registry.status)."""
         from netmdt.registry.status import cached_status, centre_kb
 
-        return centre_kb(self.base_kb, cached_status(self.engine, self.sessions))
+        return centre_kb(self.base_kb, cached_status(self.engine))
 
 
 class NotAuthenticated(HTTPException):

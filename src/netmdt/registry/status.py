@@ -20,6 +20,7 @@ from functools import cache
 from typing import Literal
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from netmdt.errors import Problem, RecordValidationError
@@ -87,14 +88,19 @@ def set_status(db: Session, actor: Actor | str, value: str) -> Status:
     return status
 
 
-def cached_status(engine: Engine, sessions: object) -> Status | None:
+def cached_status(engine: Engine) -> Status | None:
     """The status, read at most every CACHE_SECONDS per engine."""
     hit = _cache.get(engine)
     clock = time.monotonic()
     if hit is not None and clock - hit[0] < CACHE_SECONDS:
         return hit[1]
-    with Session(engine) as db:
-        status = current_status(db)
+    try:
+        with Session(engine) as db:
+            status = current_status(db)
+    except (OperationalError, ProgrammingError):
+        # A database not yet upgraded to 0005 (migrate_on_start off): the knowledge
+        # base's own status until ``netmdt db upgrade`` has run.
+        status = None
     _cache[engine] = (clock, status)
     return status
 
