@@ -138,6 +138,6 @@ def test_the_demo_runs_again_after_the_demo_user_added_a_patient(
     again = load_demo(sessions, kb, today)
     with sessions() as db:
         patients = db.scalar(select(func.count()).select_from(t.Patient))
-    assert (again.patients_loaded, again.name, patients) == (0, DEMO_USER, 15)
-    assert first.patients_loaded == 14
+    assert (again.patients_loaded, again.name, patients) == (0, DEMO_USER, 21)
+    assert first.patients_loaded == 20  # 14 MDT cases and 6 PRRT registry patients
     assert again.password != first.password

@@ -97,7 +97,7 @@ class PendingCheck(_Out):
 
 class Funding(_Out):
     pathway: Pathway
-    registry_status: Literal["open", "on_hold"] | None = None
+    registry_status: Literal["open", "on_hold", "closed"] | None = None
     note: str
     sources: list[str]
     missing: list[str] = []
@@ -210,7 +210,7 @@ class FundingSummary(_Out):
     """The funding pathway; its note and sources are in the full view."""
 
     pathway: Pathway
-    registry_status: Literal["open", "on_hold"] | None = None
+    registry_status: Literal["open", "on_hold", "closed"] | None = None
     missing: list[str] = []
 
 

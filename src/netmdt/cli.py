@@ -27,6 +27,7 @@ from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
+from netmdt.registry.cli import registry_app
 from netmdt.service_cli import db_app, serve, token_app, user_app
 from netmdt.survey.cli import survey_app
 from netmdt.trials.cli import trials_app
@@ -46,6 +47,7 @@ app.command("serve")(serve)
 app.add_typer(fhir_app, name="fhir")
 app.add_typer(survey_app, name="survey")
 app.add_typer(trials_app, name="trials")
+app.add_typer(registry_app, name="registry")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 
@@ -128,9 +130,20 @@ def assess_cmd(
         ),
     ] = ViewName.full,
     kb: KbOption = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="Database URL whose centre settings apply (the PRRT registry's status).",
+        ),
+    ] = None,
 ) -> None:
     """Assess cases: every option with its verdict, reasons, missing facts and funding."""
     knowledge = _kb(kb)
+    if db is not None:
+        from netmdt.registry.cli import centre_kb_from
+
+        knowledge = centre_kb_from(db, knowledge)
     many = len(cases) > 1 or "-" in cases
     fmt = format or (Format.jsonl if many else Format.text)
     if view is ViewName.summary and (fmt is Format.fhir or explain):

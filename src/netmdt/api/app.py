@@ -63,7 +63,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        kb=_localised(kb or load_kb(), settings),
+        base_kb=_localised(kb or load_kb(), settings),
         tokens=TokenCache(settings.token_cache_seconds),
         checks=PasswordChecks(settings.password_hash_workers, settings.password_hash_queue),
     )
@@ -82,6 +82,11 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     from netmdt.trials.routes import router as trials_router
 
     app.include_router(trials_router)
+    from netmdt.registry.routes import api as registry_api
+    from netmdt.registry.routes import web as registry_web
+
+    app.include_router(registry_api)
+    app.include_router(registry_web)
     app.include_router(_cds_router(app.state.netmdt))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

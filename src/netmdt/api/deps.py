@@ -31,9 +31,17 @@ class AppState:
     settings: Settings
     engine: Engine
     sessions: sessionmaker[Session]
-    kb: KnowledgeBase
+    base_kb: KnowledgeBase  # as loaded; ``kb`` is it as the centre uses it
     tokens: TokenCache
     checks: PasswordChecks
+
+    @property
+    def kb(self) -> KnowledgeBase:
+        """The knowledge base with the centre's settings applied (the PRRT registry's
+        status: netmdt.registry.status)."""
+        from netmdt.registry.status import cached_status, centre_kb
+
+        return centre_kb(self.base_kb, cached_status(self.engine))
 
 
 class NotAuthenticated(HTTPException):
