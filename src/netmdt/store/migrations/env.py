@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from alembic import context
 
+import netmdt.registry.tables
 import netmdt.survey.tables  # noqa: F401  (the survey's tables on the same metadata)
-import netmdt.registry.tables  # noqa: F401  (the registry's tables)
 from netmdt.store.tables import Base
 
 connection = context.config.attributes["connection"]
