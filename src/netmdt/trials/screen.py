@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from netmdt.cohort.io import load_cohort, write_results
+from netmdt.cohort.io import load_cohort, read_results, write_results
 from netmdt.cohort.screen import keep_order
 from netmdt.errors import CohortError
 from netmdt.kb.model import KnowledgeBase
@@ -75,5 +75,6 @@ def screen_trial(
     keep_order(con)
     query = trial_query(trial)
     write_results(con, query, out, missing_column=False)
-    counts = con.sql(f"SELECT verdict, count(*) FROM ({query}) GROUP BY verdict").fetchall()
+    written = read_results(con, out).aggregate("verdict, count(*)")  # not screened twice
+    counts = written.fetchall()
     return {str(v): int(n) for v, n in counts}
