@@ -64,6 +64,7 @@ from netmdt.assessment import (
 )
 from netmdt.case.derived import DAYS_PER_MONTH
 from netmdt.case.model import Case
+from netmdt.engine.assess import _name_the_trials, _trials
 from netmdt.engine.expr import unknowns
 from netmdt.engine.facts import reference_facts_of as facts_of
 from netmdt.engine.schema import paths_of
@@ -81,7 +82,12 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
 
         kb = load_kb()
     facts = facts_of(case)
+    # Trial matching came after this baseline (issue 12): the reference shares the
+    # engine's, so the differential compares the option verdicts it feeds.
+    trials = _trials(kb, facts)
     options = [_assess_option(option, facts, kb) for option in kb.options.values()]
+    if trials:
+        options = [_name_the_trials(o, trials) for o in options]
     funding_sources = frozenset(s for o in options for s in o.funding.sources)
     return Assessment.trusted(
         knowledge_base=KnowledgeBaseRef.trusted(
@@ -94,7 +100,7 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         assessed_on=case.assessed_on,
         options=options,
         next_investigations=_next_investigations(options, kb),
-        trials=[],
+        trials=trials,
         warnings=_case_warnings(case, options, kb),
     )
 
