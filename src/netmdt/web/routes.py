@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
@@ -29,10 +28,8 @@ from netmdt.api.deps import (
 )
 from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token
-from netmdt.assessment import VERDICTS, AssessmentSummary
-from netmdt.engine.assess import summarize
+from netmdt.assessment import VERDICTS
 from netmdt.errors import ConflictError, Problem, RecordValidationError
-from netmdt.kb import KnowledgeBase
 from netmdt.nhs import nhs_number_valid, normalise_nhs_number
 from netmdt.store import accounts
 from netmdt.store import schemas as s
@@ -134,55 +131,7 @@ def home(actor: MaybeActor) -> Response:
     return redirect("/audit" if "auditor" in actor.roles else "/admin/users")
 
 
-# -- meetings ---------------------------------------------------------------------------
-
-
-@router.get("/meetings")
-def meetings(request: Request, db: DbDep, actor: CareTeam) -> Response:
-    return render(
-        request, "meetings.html", actor, meetings=svc.list_meetings(db, actor), today=date.today()
-    )
-
-
-@router.post("/meetings")
-def create_meeting(request: Request, db: DbDep, actor: Coordinator, form: Form) -> Response:
-    attendees = [a.strip() for a in str(form.get("attendees", "")).splitlines() if a.strip()]
-    data = model_of(
-        s.MeetingIn,
-        {"date": form.get("date"), "title": form.get("title", ""), "attendees": attendees},
-    )
-    meeting = svc.create_meeting(db, actor, data)
-    return redirect(f"/meetings/{meeting.id}")
-
-
-@router.get("/meetings/{meeting_id}")
-def meeting(
-    request: Request, db: DbDep, state: StateDep, actor: CareTeam, meeting_id: Id
-) -> Response:
-    info = svc.get_meeting(db, actor, meeting_id)
-    rows = []
-    for row in svc.agenda(db, actor, meeting_id):
-        _, assessment, _ = svc.current_assessment(db, actor, state.kb, row["case"].id)
-        rows.append({**row, "headline": _headline(summarize(assessment), state.kb)})
-    candidates = (
-        svc.open_cases(db, actor, exclude=info.case_ids) if "coordinator" in actor.roles else []
-    )
-    return render(request, "meeting.html", actor, meeting=info, rows=rows, candidates=candidates)
-
-
-def _headline(summary: AssessmentSummary, kb: KnowledgeBase) -> dict[str, list[str]]:
-    """The agenda row's verdicts, from the summary view (the names: the knowledge base's)."""
-    grouped: dict[str, list[str]] = {v: [] for v in VERDICTS}
-    for option in summary.options:
-        grouped[option.verdict].append(kb.options[option.option].name)
-    return grouped
-
-
-@router.post("/meetings/{meeting_id}/agenda")
-def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: Id, form: Form) -> Response:
-    case_id = _int(form.get("case_id"), "case_id")
-    svc.add_to_agenda(db, actor, meeting_id, case_id)
-    return redirect(f"/meetings/{meeting_id}")
+# -- meetings: netmdt.meeting.web (the agenda, attendance, outcomes, minutes, letters) ---
 
 
 def _int(value: Any, where: str) -> int:

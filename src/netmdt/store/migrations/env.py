@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import netmdt.meeting.tables  # noqa: F401  (the meeting's tables join the metadata)
 from netmdt.store.tables import Base
 
 connection = context.config.attributes["connection"]
