@@ -150,7 +150,7 @@ def test_outcome_actions_dates_minutes_and_letters(web: Harness) -> None:
 
 
 def test_premeeting_list_has_the_review_lists(web: Harness) -> None:
-    meeting, (a, b, _) = _three(web)
+    meeting, (a, _b, _) = _three(web)
     m = meeting["id"]
     body = {"question": "Is the liver lesion a metastasis?", "radiology_review": True}
     assert (
@@ -165,10 +165,10 @@ def test_premeeting_list_has_the_review_lists(web: Harness) -> None:
 
 
 def test_add_a_case_by_search(web: Harness) -> None:
-    meeting, (a, b, c) = _three(web)
+    meeting, (_a, _b, c) = _three(web)
     m = meeting["id"]
     web.call("coordinator", "DELETE", f"/api/meetings/{m}/cases/{c}")
     page = _page(web, f"/meetings/{m}?q=cat")
-    assert 'name="case_id" value="%d"' % c in page
+    assert f'name="case_id" value="{c}"' in page
     assert _page(web, f"/meetings/{m}?q=999 000 0026").count('name="case_id"') == 1
     assert example_facts()  # the harness's facts are the SI-NET example
