@@ -63,6 +63,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("PUT", "/api/meetings/{meeting_id}/cases/{case_id}/outcome"): CARE,
     ("POST", "/api/meetings/{meeting_id}/cases/{case_id}/actions"): CARE,
     ("GET", "/api/members"): {"coordinator", "admin"},
+    ("POST", "/admin/users/{user_id}/profile"): {"admin"},
+    ("PUT", "/api/users/{user_id}/profile"): {"admin"},
     ("POST", "/api/members"): {"coordinator", "admin"},
     ("GET", "/patients"): CARE,
     ("GET", "/patients/new"): {"coordinator"},

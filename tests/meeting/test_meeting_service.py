@@ -172,3 +172,33 @@ def test_add_a_case_by_search(web: Harness) -> None:
     assert f'name="case_id" value="{c}"' in page
     assert _page(web, f"/meetings/{m}?q=999 000 0026").count('name="case_id"') == 1
     assert example_facts()  # the harness's facts are the SI-NET example
+
+
+def test_decisions_say_who_by_full_name_and_role(web: Harness) -> None:
+    users = web.call("admin", "GET", "/api/users").json()
+    clinician = next(u for u in users if u["name"] == "clinician")
+    profile = {"full_name": "Dr Olu Oncologist", "professional_role": "medical_oncologist"}
+    r = web.call("admin", "PUT", f"/api/users/{clinician['id']}/profile", json=profile)
+    assert (r.status_code, r.json()["full_name"]) == (200, "Dr Olu Oncologist")
+    bad = web.call(
+        "admin",
+        "PUT",
+        f"/api/users/{clinician['id']}/profile",
+        json={"professional_role": "wizard"},
+    )
+    assert bad.status_code == 422
+    meeting, (a, _, _) = _three(web)
+    m = meeting["id"]
+    decision = {"chosen": [], "rationale": "Biopsy first."}
+    assert (
+        web.call(
+            "clinician", "POST", f"/api/meetings/{m}/cases/{a}/decision", json=decision
+        ).status_code
+        == 201
+    )
+    assert "Recorded by Dr Olu Oncologist (Medical oncologist)." in _page(
+        web, f"/meetings/{m}/minutes"
+    )
+    assert "Recorded by Dr Olu Oncologist (Medical oncologist)." in _page(
+        web, f"/meetings/{m}/cases/{a}"
+    )

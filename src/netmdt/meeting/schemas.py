@@ -104,3 +104,10 @@ class ActionIn(_In):
     what: str = Field(min_length=1, max_length=2000)
     owner: Name
     due_on: date | None = None
+
+
+class ProfileIn(_In):
+    """A user's full name and professional role (decisions, minutes and letters say who)."""
+
+    full_name: Name | None = None
+    professional_role: ProfessionalRole | None = None

@@ -411,3 +411,12 @@ def letter_row(
     audit(db, actor, "export", "letter", row.decision.id, to=recipient, case=case_id)
     db.commit()
     return row, version.facts
+
+
+def set_profile(db: Session, actor: Actor, user_id: int, data: ms.ProfileIn) -> t.User:
+    """A user's full name and professional role (admin)."""
+    user = svc._row(db, t.User, user_id, "user")
+    user.full_name, user.professional_role = data.full_name, data.professional_role
+    audit(db, actor, "profile", "user", user_id)
+    db.commit()
+    return user

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from netmdt.api.deps import (
+    Admin,
     CareTeam,
     Coordinator,
     DbDep,
@@ -432,6 +433,22 @@ def add_member(request: Request, db: DbDep, actor: ListAdmin, form: Form) -> Res
 def member_active(db: DbDep, actor: ListAdmin, member_id: Id, form: Form) -> Response:
     ms_svc.set_member_active(db, actor, member_id, form.get("active") == "yes")
     return redirect("/members")
+
+
+# -- users' full names and professional roles --------------------------------------------
+
+
+@router.post("/admin/users/{user_id}/profile")
+def user_profile(db: DbDep, actor: Admin, user_id: Id, form: Form) -> Response:
+    values = {k: str(form.get(k, "")).strip() or None for k in ("full_name", "professional_role")}
+    ms_svc.set_profile(db, actor, user_id, model_of(ms.ProfileIn, values))
+    return redirect(f"/admin/users/{user_id}")
+
+
+@api.put("/users/{user_id}/profile", response_model=s.UserOut)
+def api_user_profile(db: DbDep, actor: Admin, user_id: Id, data: ms.ProfileIn) -> s.UserOut:
+    user = ms_svc.set_profile(db, actor, user_id, data)
+    return s.UserOut.model_validate(user, from_attributes=True)
 
 
 # -- JSON API -----------------------------------------------------------------------------
