@@ -90,3 +90,25 @@ def test_question_status_action_letter_and_minutes(
     expect(page.locator("body")).to_contain_text("Book the first PRRT cycle")
     shot(page, "13-minutes")
     page.close()
+
+
+def serious(page: Any) -> list[str]:
+    from axe_playwright_python.sync_playwright import Axe
+
+    found = Axe().run(page).response["violations"]
+    return [f"{v['id']}: {v['help']}" for v in found if v["impact"] in ("serious", "critical")]
+
+
+def test_the_meeting_pages_pass_axe(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    """axe-core finds no serious or critical violation on the meeting's pages."""
+    page = _login(browser, *server)
+    meeting = page.url
+    found = {"agenda": serious(page)}
+    page.get_by_role("link", name=re.compile(r"^Question, outcome and actions")).first.click()
+    found["item"] = serious(page)
+    for name, path in [("members", "/members"), ("audit", "/audit"),
+                       ("concordance", "/reports/concordance")]:  # fmt: skip
+        page.goto(meeting.split("/meetings")[0] + path)
+        found[name] = serious(page)
+    assert found == {k: [] for k in found}
+    page.close()
