@@ -27,6 +27,7 @@ from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
+from netmdt.meeting.cli import app as meeting_app
 from netmdt.service_cli import db_app, serve, token_app, user_app
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
 app.command("serve")(serve)
 app.add_typer(fhir_app, name="fhir")
+app.add_typer(meeting_app, name="meeting")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 

@@ -65,6 +65,12 @@ def html(template: str, **context: Any) -> str:
     return _env().get_template(template).render(**context)
 
 
+def pdf_source(render: Any, *args: Any) -> str:
+    """``render(*args)`` as a standalone document (styles inline)."""
+    text: str = render(*args, inline=True)
+    return text
+
+
 def pdf(render: Any, *args: Any) -> bytes:
     """``render(*args, inline=True)`` as an A4 PDF."""
     import weasyprint  # slow to import; only PDFs need it

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 
 from netmdt.api.deps import (
     Admin,
@@ -23,8 +24,10 @@ from netmdt.api.deps import (
     require,
 )
 from netmdt.assessment import VERDICTS
+from netmdt.config import Settings
 from netmdt.engine.assess import summarize
 from netmdt.errors import Problem, RecordValidationError
+from netmdt.kb import KnowledgeBase
 from netmdt.meeting import render as docs
 from netmdt.meeting import schemas as ms
 from netmdt.meeting import service as ms_svc
@@ -372,6 +375,18 @@ def minutes(
     db: DbDep, state: StateDep, actor: CareTeam, meeting_id: Id, format: Format = "html"
 ) -> Response:
     """The minutes: attendance and quoracy, then each case's outcome, actions, follow-up."""
+    args = minutes_args(db, state.settings, state.kb, actor, meeting_id)
+    if format == "pdf":
+        return _file(
+            docs.pdf(docs.minutes_html, *args), "application/pdf", f"minutes-{meeting_id}.pdf"
+        )
+    return HTMLResponse(docs.minutes_html(*args))
+
+
+def minutes_args(
+    db: Session, settings: Settings, kb: KnowledgeBase, actor: Actor, meeting_id: int
+) -> tuple[Any, ...]:
+    """What the minutes show (audited as their export); also for ``netmdt meeting``."""
     meeting = svc._row(db, t.Meeting, meeting_id, "meeting")
     rows = ms_svc.meeting_rows(db, actor, meeting_id, purpose="minutes")
     present = ms_svc.present(db, meeting_id)
@@ -379,19 +394,15 @@ def minutes(
     args = (
         meeting,
         rows,
-        Letterhead.of(state.settings),
+        Letterhead.of(settings),
         present,
-        ms_svc.quoracy(state.settings.mdt_core_roles, present),
-        {d.id: ms_svc.option_names(state.kb, d.chosen) for d in decisions},
+        ms_svc.quoracy(settings.mdt_core_roles, present),
+        {d.id: ms_svc.option_names(kb, d.chosen) for d in decisions},
         {d.id: ms_svc.user_label(db, d.created_by) for d in decisions},
     )
     svc.audit(db, actor, "export", "minutes", meeting_id, count=len(rows))
     db.commit()
-    if format == "pdf":
-        return _file(
-            docs.pdf(docs.minutes_html, *args), "application/pdf", f"minutes-{meeting_id}.pdf"
-        )
-    return HTMLResponse(docs.minutes_html(*args))
+    return args
 
 
 # -- members ------------------------------------------------------------------------------
