@@ -112,3 +112,22 @@ def test_the_meeting_pages_pass_axe(server: tuple[str, str], browser: Any) -> No
         found[name] = serious(page)
     assert found == {k: [] for k in found}
     page.close()
+
+
+def test_the_meeting_pages_fit_a_phone(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    """At 390 px the meeting's pages have no horizontal scroll (wide tables scroll inside
+    their own box)."""
+    base, password = server
+    page = browser.new_page(viewport={"width": 390, "height": 844})
+    page.goto(base + "/login")
+    page.get_by_label("User name").fill("demo")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.get_by_role("link", name="NET MDT (demo)").click()
+    widths = {"agenda": page.evaluate("document.documentElement.scrollWidth")}
+    page.get_by_role("link", name=re.compile(r"^Question, outcome and actions")).first.click()
+    widths["item"] = page.evaluate("document.documentElement.scrollWidth")
+    page.goto(base + "/members")
+    widths["members"] = page.evaluate("document.documentElement.scrollWidth")
+    assert widths == {"agenda": 390, "item": 390, "members": 390}
+    page.close()
