@@ -68,7 +68,9 @@ def _first_outcome(
     db: Session, actor: Actor, kb: KnowledgeBase, meeting_id: int, case_id: int, on: date
 ) -> None:
     _, assessment, _ = svc.current_assessment(db, actor, kb, case_id)
-    chosen = [o.option for o in assessment.options if o.verdict == "recommended"][:1]
+    recommended = [o.option for o in assessment.options if o.verdict == "recommended"]
+    # The first demo patient: SSTR-positive, progressing on an SSA: PRRT, as the question asks.
+    chosen = ["prrt_lu177_dotatate"] if "prrt_lu177_dotatate" in recommended else recommended[:1]
     svc.record_decision(
         db,
         actor,
