@@ -248,6 +248,7 @@ def test_an_amended_decision_supersedes_and_the_report_counts_the_latest(web: Ha
         "by_option": dict(sorted({**not_chosen, "ssa_long_acting": {"recommended": 1}}.items())),
         "by_deviation_reason": {},
         "trial_referrals": {},
+        "deviating": [],
     }
 
 

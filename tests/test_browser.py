@@ -135,8 +135,9 @@ def test_coordinator_enters_a_patient_and_the_mdt_records_a_decision(
     # Put it on the meeting's agenda, then record the MDT decision with a deviation.
     page.get_by_role("link", name="Meetings").click()
     page.get_by_role("link", name="NET MDT (demo)").click()
-    page.get_by_label("Case").select_option(label="Grace Browser: New referral")
-    page.get_by_role("button", name="Add to agenda").click()
+    page.get_by_label("Patient name, NHS number, hospital number or case title").fill("grace")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("listitem").filter(has_text="Grace Browser").get_by_role("button").click()
     expect(page.locator("table.agenda tbody tr")).to_have_count(15)
     page.goto(case_url)
     page.get_by_role("link", name=re.compile(r"^Record decision")).click()

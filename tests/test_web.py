@@ -213,7 +213,7 @@ def test_clinician_records_a_deviating_decision_and_the_auditor_sees_it(
     )
     assert r.status_code == 303
     agenda = clinician.get(f"/meetings/{meeting['id']}").text
-    assert "surgery_curative" in agenda and "Deviation" in agenda
+    assert "Surgery with curative intent" in agenda and "Deviation" in agenda
     report = web.call("auditor", "GET", "/reports/concordance").text
     assert "0 matched netmdt" in report and "Patient preference</th><td>1</td>" in report
 

@@ -27,6 +27,7 @@ from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
+from netmdt.meeting.cli import app as meeting_app
 from netmdt.registry.cli import registry_app
 from netmdt.service_cli import db_app, serve, token_app, user_app
 from netmdt.survey.cli import survey_app
@@ -48,6 +49,7 @@ app.add_typer(fhir_app, name="fhir")
 app.add_typer(survey_app, name="survey")
 app.add_typer(trials_app, name="trials")
 app.add_typer(registry_app, name="registry")
+app.add_typer(meeting_app, name="meeting")
 out = Console(highlight=False, soft_wrap=True)  # long lines wrap in the terminal, not here
 err = Console(stderr=True, highlight=False)
 

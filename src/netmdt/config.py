@@ -108,6 +108,30 @@ class Settings(BaseSettings):
         description="Largest request body accepted, in bytes (Content-Length or streamed); "
         "larger answers 413 before anything is parsed.",
     )
+    mdt_core_roles: list[str] = Field(
+        default_factory=lambda: [
+            "medical_oncologist|clinical_oncologist",
+            "surgeon",
+            "radiologist",
+            "histopathologist",
+            "nuclear_medicine",
+            "specialist_nurse",
+        ],
+        description="The MDT's core membership for the quoracy check, JSON list of "
+        'professional roles; "a|b" means either fills the place (docs/meetings.md).',
+    )
+    centre_name: str = Field(
+        default="NET Centre (set NETMDT_CENTRE_NAME)",
+        description="The centre's name on letters, minutes and lists (letterhead).",
+    )
+    centre_address: str = Field(
+        default="", description="The centre's postal address on letters (lines split by ';')."
+    )
+    centre_phone: str = Field(default="", description="The centre's telephone on letters.")
+    mdt_coordinator_contact: str = Field(
+        default="",
+        description="The MDT coordinator's name, telephone and e-mail on letters and minutes.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list,
         description='Host names the app answers to, JSON list (e.g. ["mdt.example.nhs.uk"]). '

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from netmdt.api.security import hash_password, new_password
 from netmdt.errors import ConflictError
 from netmdt.kb import KnowledgeBase
+from netmdt.meeting.demo import load_meeting_demo
 from netmdt.registry.demo import load_registry_demo
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
@@ -82,6 +83,7 @@ def load_demo(sessions: sessionmaker[Session], kb: KnowledgeBase, today: date) -
             )
             svc.add_to_agenda(db, SYSTEM, meeting.id, case.id)
             loaded += 1
+        load_meeting_demo(db, SYSTEM, kb, meeting.id)
         loaded += load_registry_demo(db, SYSTEM, kb, today)
     seed_survey_demo(sessions, today)
     return DemoLogin(DEMO_USER, password, loaded)

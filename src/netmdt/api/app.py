@@ -87,6 +87,11 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
 
     app.include_router(registry_api)
     app.include_router(registry_web)
+    from netmdt.meeting.web import api as meeting_api
+    from netmdt.meeting.web import router as meeting_router
+
+    app.include_router(meeting_router, include_in_schema=False)
+    app.include_router(meeting_api, tags=["api"])
     app.include_router(_cds_router(app.state.netmdt))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

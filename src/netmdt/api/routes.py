@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Query, Response
@@ -30,6 +31,7 @@ from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store import tables as t
+from netmdt.store.schemas import MAX_ID
 
 router = APIRouter(prefix="/api")
 ERRORS: dict[int | str, dict[str, Any]] = {
@@ -233,16 +235,41 @@ def audit_log(
     record_type: str | None = None,
     record_id: str | None = None,
     who: str | None = None,
+    action: str | None = None,
+    since: Annotated[date | None, Query(description="From this UTC date (included)")] = None,
+    until: Annotated[date | None, Query(description="To this UTC date (included)")] = None,
     limit: int = Query(default=200, ge=1, le=5000),
+    offset: int = Query(default=0, ge=0, le=MAX_ID),
 ) -> list[s.AuditOut]:
+    """Audit events, newest first; text filters match whole values, ignoring case."""
     return svc.audit_log(
-        db, actor, record_type=record_type, record_id=record_id, who=who, limit=limit
+        db,
+        actor,
+        record_type=record_type,
+        record_id=record_id,
+        who=who,
+        action=action,
+        since=since,
+        until=until,
+        limit=limit,
+        offset=offset,
     )
 
 
 @router.get("/reports/concordance", responses=ERRORS)
-def concordance(db: DbDep, actor: Auditor) -> dict[str, Any]:
-    return svc.concordance(db, actor)
+def concordance(
+    db: DbDep,
+    actor: Auditor,
+    since: date | None = None,
+    until: date | None = None,
+    meeting: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    clinician: Annotated[str | None, Query(max_length=80)] = None,
+) -> dict[str, Any]:
+    """Concordance of the latest decisions of meetings in the date range (meeting dates,
+    both included), of one meeting, or recorded by one clinician (user name)."""
+    return svc.concordance(
+        db, actor, since=since, until=until, meeting_id=meeting, clinician=clinician
+    )
 
 
 @router.get("/users", response_model=list[s.UserOut], responses=ERRORS)

@@ -241,6 +241,8 @@ class UserOut(BaseModel):
     active: bool
     deactivated_at: datetime | None = None
     password_changed_at: datetime | None = None
+    full_name: str | None = None  # issue #11: shown beside what the user records
+    professional_role: str | None = None
 
 
 class TokenOut(BaseModel):

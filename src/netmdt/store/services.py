@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
@@ -620,27 +620,109 @@ def audit_log(
     record_type: str | None = None,
     record_id: str | None = None,
     who: str | None = None,
+    action: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
     limit: int = 200,
+    offset: int = 0,
+    purpose: str = "read",
 ) -> list[s.AuditOut]:
-    stmt = select(t.AuditEvent).order_by(t.AuditEvent.id.desc()).limit(limit)
-    if record_type:
-        stmt = stmt.where(t.AuditEvent.record_type == record_type)
-    if record_id:
-        stmt = stmt.where(t.AuditEvent.record_id == record_id)
-    if who:
-        stmt = stmt.where(t.AuditEvent.actor == who)
+    """Events newest first, filtered (text filters match whole values, ignoring case;
+    ``since`` and ``until`` are UTC dates, both included), one page at a time."""
+    stmt = _audit_filtered(select(t.AuditEvent), record_type, record_id, who, action, since, until)
+    stmt = stmt.order_by(t.AuditEvent.id.desc()).limit(limit).offset(offset)
     out = [s.AuditOut.model_validate(r, from_attributes=True) for r in db.scalars(stmt)]
-    audit(db, actor, "read", "audit_log", None, count=len(out))
+    audit(db, actor, purpose, "audit_log", None, count=len(out), offset=offset)
     db.commit()
     return out
 
 
-def concordance(db: Session, actor: Actor) -> dict[str, Any]:
+def audit_count(
+    db: Session,
+    *,
+    record_type: str | None = None,
+    record_id: str | None = None,
+    who: str | None = None,
+    action: str | None = None,
+    since: date | None = None,
+    until: date | None = None,
+) -> int:
+    stmt = select(func.count()).select_from(t.AuditEvent)
+    return int(
+        db.scalar(_audit_filtered(stmt, record_type, record_id, who, action, since, until)) or 0
+    )
+
+
+def _audit_filtered(
+    stmt: Any,
+    record_type: str | None,
+    record_id: str | None,
+    who: str | None,
+    action: str | None,
+    since: date | None,
+    until: date | None,
+) -> Any:
+    for column, value in (
+        (t.AuditEvent.record_type, record_type),
+        (t.AuditEvent.record_id, record_id),
+        (t.AuditEvent.actor, who),
+        (t.AuditEvent.action, action),
+    ):
+        if value:
+            stmt = stmt.where(func.lower(column) == value.lower())
+    if since:
+        stmt = stmt.where(t.AuditEvent.at >= datetime.combine(since, time.min, UTC))
+    if until:
+        end = datetime.combine(until + timedelta(days=1), time.min, UTC)
+        stmt = stmt.where(t.AuditEvent.at < end)
+    return stmt
+
+
+def concordance(
+    db: Session,
+    actor: Actor,
+    *,
+    since: date | None = None,
+    until: date | None = None,
+    meeting_id: int | None = None,
+    clinician: str | None = None,
+) -> dict[str, Any]:
     """How often the MDT's decisions matched netmdt's verdicts, by option and by reason.
 
-    Counts each case's latest decision at each meeting (amended ones are superseded)."""
+    Counts each case's latest decision at each meeting (amended ones are superseded),
+    of meetings from ``since`` to ``until`` (both included), of one meeting, or recorded
+    by one clinician (user name, ignoring case). ``deviating`` lists the deviating
+    decisions (case, meeting, options, reason: ids and codes, no patient data)."""
     superseded = select(t.Decision.supersedes_id).where(t.Decision.supersedes_id.is_not(None))
-    rows = list(db.scalars(select(t.Decision).where(t.Decision.id.not_in(superseded))))
+    stmt = (
+        select(t.Decision, t.Meeting.date)
+        .join(t.Meeting, t.Meeting.id == t.Decision.meeting_id)
+        .where(t.Decision.id.not_in(superseded))
+        .order_by(t.Meeting.date, t.Decision.id)
+    )
+    if since:
+        stmt = stmt.where(t.Meeting.date >= since)
+    if until:
+        stmt = stmt.where(t.Meeting.date <= until)
+    if meeting_id:
+        stmt = stmt.where(t.Decision.meeting_id == meeting_id)
+    if clinician:
+        stmt = stmt.where(func.lower(t.Decision.created_by) == clinician.lower())
+    found = db.execute(stmt).all()
+    rows = [r[0] for r in found]
+    deviating = [
+        {
+            "decision_id": d.id,
+            "case_id": d.case_id,
+            "meeting_id": d.meeting_id,
+            "meeting_date": when.isoformat(),
+            "chosen": d.chosen,
+            "deviation_reason": d.deviation_reason,
+            "recorded_by": d.created_by,
+        }
+        for d, when in found
+        if d.deviation
+    ]
     by_option: dict[str, Counter[str]] = {}
     for row in rows:
         for option in row.chosen:
@@ -660,6 +742,7 @@ def concordance(db: Session, actor: Actor) -> dict[str, Any]:
         "by_deviation_reason": {k or "none": v for k, v in sorted(reasons.items())},
         # decisions choosing clinical_trial, by the trial card referred to
         "trial_referrals": dict(sorted(referrals.items())),
+        "deviating": deviating,
     }
 
 

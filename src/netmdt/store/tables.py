@@ -52,6 +52,9 @@ class User(Base):
     session_epoch: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     deactivated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Shown beside what the user records (decisions say who): issue #11, migration 0004.
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    professional_role: Mapped[str | None] = mapped_column(String(40))
 
 
 class ApiToken(Base):

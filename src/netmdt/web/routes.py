@@ -3,10 +3,14 @@ needed. Every page checks the role; every form carries a CSRF token."""
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
@@ -29,10 +33,8 @@ from netmdt.api.deps import (
 )
 from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token
-from netmdt.assessment import VERDICTS, AssessmentSummary
-from netmdt.engine.assess import summarize
+from netmdt.assessment import VERDICTS
 from netmdt.errors import ConflictError, Problem, RecordValidationError
-from netmdt.kb import KnowledgeBase
 from netmdt.nhs import nhs_number_valid, normalise_nhs_number
 from netmdt.store import accounts
 from netmdt.store import schemas as s
@@ -134,55 +136,7 @@ def home(actor: MaybeActor) -> Response:
     return redirect("/audit" if "auditor" in actor.roles else "/admin/users")
 
 
-# -- meetings ---------------------------------------------------------------------------
-
-
-@router.get("/meetings")
-def meetings(request: Request, db: DbDep, actor: CareTeam) -> Response:
-    return render(
-        request, "meetings.html", actor, meetings=svc.list_meetings(db, actor), today=date.today()
-    )
-
-
-@router.post("/meetings")
-def create_meeting(request: Request, db: DbDep, actor: Coordinator, form: Form) -> Response:
-    attendees = [a.strip() for a in str(form.get("attendees", "")).splitlines() if a.strip()]
-    data = model_of(
-        s.MeetingIn,
-        {"date": form.get("date"), "title": form.get("title", ""), "attendees": attendees},
-    )
-    meeting = svc.create_meeting(db, actor, data)
-    return redirect(f"/meetings/{meeting.id}")
-
-
-@router.get("/meetings/{meeting_id}")
-def meeting(
-    request: Request, db: DbDep, state: StateDep, actor: CareTeam, meeting_id: Id
-) -> Response:
-    info = svc.get_meeting(db, actor, meeting_id)
-    rows = []
-    for row in svc.agenda(db, actor, meeting_id):
-        _, assessment, _ = svc.current_assessment(db, actor, state.kb, row["case"].id)
-        rows.append({**row, "headline": _headline(summarize(assessment), state.kb)})
-    candidates = (
-        svc.open_cases(db, actor, exclude=info.case_ids) if "coordinator" in actor.roles else []
-    )
-    return render(request, "meeting.html", actor, meeting=info, rows=rows, candidates=candidates)
-
-
-def _headline(summary: AssessmentSummary, kb: KnowledgeBase) -> dict[str, list[str]]:
-    """The agenda row's verdicts, from the summary view (the names: the knowledge base's)."""
-    grouped: dict[str, list[str]] = {v: [] for v in VERDICTS}
-    for option in summary.options:
-        grouped[option.verdict].append(kb.options[option.option].name)
-    return grouped
-
-
-@router.post("/meetings/{meeting_id}/agenda")
-def add_to_agenda(db: DbDep, actor: Coordinator, meeting_id: Id, form: Form) -> Response:
-    case_id = _int(form.get("case_id"), "case_id")
-    svc.add_to_agenda(db, actor, meeting_id, case_id)
-    return redirect(f"/meetings/{meeting_id}")
+# -- meetings: netmdt.meeting.web (the agenda, attendance, outcomes, minutes, letters) ---
 
 
 def _int(value: Any, where: str) -> int:
@@ -587,32 +541,103 @@ def summary_pdf(db: DbDep, state: StateDep, actor: CareTeam, case_id: Id) -> Res
 # -- audit, reports, users --------------------------------------------------------------
 
 
+AUDIT_PAGE = 100
+AUDIT_FILTERS = ("record_type", "record_id", "who", "action", "since", "until")
+
+
+def _audit_filters(request: Request) -> dict[str, Any]:
+    """The audit page's filters from its query (dates checked: 422 naming the field)."""
+    raw = {k: request.query_params.get(k, "").strip()[:80] for k in AUDIT_FILTERS}
+    out: dict[str, Any] = {k: v or None for k, v in raw.items()}
+    for key in ("since", "until"):
+        if raw[key]:
+            try:
+                out[key] = date.fromisoformat(raw[key])
+            except ValueError as error:
+                problem = Problem(key, "must be a date (YYYY-MM-DD)", "invalid_date")
+                raise RecordValidationError([problem]) from error
+    return out
+
+
 @router.get("/audit")
-def audit_page(
-    request: Request,
-    db: DbDep,
-    actor: Auditor,
-    record_type: str | None = None,
-    record_id: str | None = None,
-    who: str | None = None,
-) -> Response:
-    events = svc.audit_log(
-        db, actor, record_type=record_type or None, record_id=record_id or None, who=who or None
-    )
+def audit_page(request: Request, db: DbDep, actor: Auditor, page: int = 1) -> Response:
+    """The audit log, newest first: filters (whole values, ignoring case), a date range,
+    100 events a page, and the same selection as CSV."""
+    filters = _audit_filters(request)
+    page = min(max(page, 1), 1_000_000)
+    total = svc.audit_count(db, **filters)
+    events = svc.audit_log(db, actor, limit=AUDIT_PAGE, offset=(page - 1) * AUDIT_PAGE, **filters)
+    query = {k: request.query_params.get(k, "") for k in AUDIT_FILTERS}
     return render(
         request,
         "audit.html",
         actor,
         events=events,
-        filters={"record_type": record_type or "", "record_id": record_id or "", "who": who or ""},
+        filters=query,
+        query=urlencode({k: v for k, v in query.items() if v}),
+        page=page,
+        pages=max(1, -(-total // AUDIT_PAGE)),
+        total=total,
+    )
+
+
+@router.get("/audit.csv")
+def audit_csv(request: Request, db: DbDep, actor: Auditor) -> Response:
+    """Every event the filters select (at most 100,000), as CSV; the export is audited."""
+    events = svc.audit_log(db, actor, limit=100_000, purpose="export", **_audit_filters(request))
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "at_utc", "actor", "action", "record_type", "record_id", "detail"])
+    for e in events:
+        writer.writerow(
+            [
+                e.id,
+                e.at.isoformat(),
+                e.actor,
+                e.action,
+                e.record_type,
+                e.record_id or "",
+                json.dumps(e.detail, sort_keys=True),
+            ]
+        )
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="netmdt-audit.csv"'},
     )
 
 
 @router.get("/reports/concordance")
-def concordance_page(request: Request, db: DbDep, state: StateDep, actor: Auditor) -> Response:
-    report = svc.concordance(db, actor)
+def concordance_page(
+    request: Request,
+    db: DbDep,
+    state: StateDep,
+    actor: Auditor,
+    since: str = "",
+    until: str = "",
+    meeting: str = "",
+    clinician: str = "",
+) -> Response:
+    """The concordance report, filtered by meeting dates, one meeting or one clinician,
+    with links to the deviating cases."""
+    values = {"since": since, "until": until, "meeting": meeting, "clinician": clinician[:80]}
+    dates: dict[str, date | None] = {}
+    for key in ("since", "until"):
+        try:
+            dates[key] = date.fromisoformat(values[key]) if values[key] else None
+        except ValueError as error:
+            problem = Problem(key, "must be a date (YYYY-MM-DD)", "invalid_date")
+            raise RecordValidationError([problem]) from error
+    report = svc.concordance(
+        db,
+        actor,
+        since=dates["since"],
+        until=dates["until"],
+        meeting_id=_int(meeting, "meeting") if meeting else None,
+        clinician=values["clinician"] or None,
+    )
     names = {o.id: o.name for o in state.kb.options.values()}
-    return render(request, "concordance.html", actor, report=report, names=names)
+    return render(request, "concordance.html", actor, report=report, names=names, filters=values)
 
 
 @router.get("/admin/users")

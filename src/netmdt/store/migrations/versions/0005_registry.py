@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0005_registry"
-down_revision = "0003"
+down_revision = "0004_meeting"
 branch_labels = None
 depends_on = None
 
