@@ -26,6 +26,7 @@ from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
+from netmdt.governance.cli import install as install_governance
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
 from netmdt.service_cli import db_app, serve, token_app, user_app
 
@@ -37,6 +38,7 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Check, show and export the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+install_governance(kb_app)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")

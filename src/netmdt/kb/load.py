@@ -562,7 +562,7 @@ def _typed(p: ParameterSpec, value: float) -> int | float:
     return int(value) if p.type == "integer" and float(value).is_integer() else float(value)
 
 
-def setting_problems(p: ParameterSpec, value: Any) -> list[str]:
+def setting_problems(p: ParameterSpec | Parameter, value: Any) -> list[str]:
     """What is wrong with a value for a parameter (nothing: it is allowed)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return [f"must be a number, not {value!r}"]

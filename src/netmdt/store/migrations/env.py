@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import netmdt.governance.tables  # noqa: F401  (its tables join Base.metadata)
 from netmdt.store.tables import Base
 
 connection = context.config.attributes["connection"]
