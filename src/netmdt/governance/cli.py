@@ -27,8 +27,7 @@ review_app = typer.Typer(help="Clinical review of the knowledge base.", no_args_
 settings_app = typer.Typer(help="The centre's local settings.", no_args_is_help=True)
 release_app = typer.Typer(help="Releases of the centre's knowledge base.", no_args_is_help=True)
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -121,10 +120,9 @@ def review_list(
         return
     for w in work:
         s = w.state
-        out.print(
+        print(
             f"{s.item.id}\t{s.state}\tcases {w.cases}\tdecisions {w.decisions}"
-            + (f"\tdeviations {len(w.deviations)}" if w.deviations else ""),
-            markup=False,
+            + (f"\tdeviations {len(w.deviations)}" if w.deviations else "")
         )
     err.print(f"{len(work)} item(s)")
 
@@ -179,7 +177,7 @@ def review_show(
         lines.append(f"review: {r.status} by {r.reviewer}, {gov._day(r.created_at)}{comment}")
     lines += state.diff()
     for line in lines:
-        out.print(line, markup=False)
+        print(line)
 
 
 def _source_line(source: Source | None, sid: str) -> str:
@@ -254,11 +252,9 @@ def settings_list(
         p = kb.parameters[name]
         recorded = "default" if s["value"] is None else gov._num(s["value"])
         who = f" (set by {s['set_by']}, {s['set_on']})" if s["set_by"] else ""
-        out.print(
+        print(
             f"{name}\tin force {gov._num(s['in_force'])} {p.unit}\trecorded {recorded}{who}\t"
-            f"default {gov._num(p.default)}\tallowed {p.allowed()}\tused by "
-            + ", ".join(p.used_by),
-            markup=False,
+            f"default {gov._num(p.default)}\tallowed {p.allowed()}\tused by " + ", ".join(p.used_by)
         )
 
 
@@ -326,15 +322,14 @@ def release_show(db: DbOption = None) -> None:
         active = gov.active_release(session)
         history = gov.releases(session)
         draft = gov.draft_release(session)
-    out.print(f"in force: {active.release if active else 'none (the bundled defaults)'}")
+    print(f"in force: {active.release if active else 'none (the bundled defaults)'}")
     for r in history:
-        out.print(
+        print(
             f"  {r.release}\t{r.fingerprint}\t{gov._day(r.activated_at)}\t{r.activated_by}"
-            + ("\tactive" if r.active else ""),
-            markup=False,
+            + ("\tactive" if r.active else "")
         )
     for line in _impact_lines(draft):
-        out.print(line, markup=False)
+        print(line)
 
 
 @release_app.command("activate")
@@ -351,7 +346,7 @@ def release_activate(
         actor = gov.reviewer(session, as_)
         draft = gov.draft_release(session)
         for line in _impact_lines(draft):
-            out.print(line, markup=False)
+            print(line)
         if not yes and not typer.confirm("Activate this release?"):
             raise typer.Exit(1)
         release = gov.activate_release(session, actor, draft)
@@ -370,7 +365,7 @@ def report_cmd(
         print(json.dumps(report, indent=2, default=str))
         return
     for line in gov.report_lines(report):
-        out.print(line, markup=False)
+        print(line)
 
 
 def install(kb_app: typer.Typer) -> None:

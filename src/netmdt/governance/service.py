@@ -123,10 +123,16 @@ def find_item(kb: KnowledgeBase, item_id: str) -> Item:
     items = kb_items(kb)
     if item_id not in items:
         hint = difflib.get_close_matches(item_id, list(items), n=1)
-        raise NotFoundError(
-            f"knowledge-base item {item_id!r}"
-            + (f"; did you mean {hint[0]!r}?" if hint else "")
-            + " (ITEM is option.criterion, e.g. prrt_lu177_dotatate.type_suitable)"
+        raise RecordValidationError(
+            [
+                Problem(
+                    "item",
+                    f"{item_id!r} is not an item of the knowledge base"
+                    + (f"; did you mean {hint[0]!r}?" if hint else "")
+                    + " (ITEM is option.criterion, e.g. prrt_lu177_dotatate.type_suitable)",
+                    "unknown_item",
+                )
+            ]
         )
     return items[item_id]
 
@@ -231,10 +237,16 @@ def set_setting(
     param = kb.parameters.get(name)
     if param is None:
         hint = difflib.get_close_matches(name, list(kb.parameters), n=1)
-        raise NotFoundError(
-            f"parameter {name!r}"
-            + (f"; did you mean {hint[0]!r}?" if hint else "")
-            + f" (parameters: {', '.join(kb.parameters)})"
+        raise RecordValidationError(
+            [
+                Problem(
+                    "name",
+                    f"{name!r} is not a declared parameter"
+                    + (f"; did you mean {hint[0]!r}?" if hint else "")
+                    + f" (parameters: {', '.join(kb.parameters)})",
+                    "unknown_parameter",
+                )
+            ]
         )
     if value is not None:
         wrong = setting_problems(param, value)
