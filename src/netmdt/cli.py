@@ -21,7 +21,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmdt.assessment import VERDICTS, Assessment, AssessmentSummary, OptionAssessment
+from netmdt.assessment import (
+    VERDICTS,
+    Assessment,
+    AssessmentSummary,
+    CentreReview,
+    OptionAssessment,
+)
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import CaseFileError, CohortError, NetmdtError
@@ -126,9 +132,22 @@ def assess_cmd(
         ),
     ] = ViewName.full,
     kb: KbOption = None,
+    db: Annotated[
+        str | None,
+        typer.Option(
+            "--db",
+            help="The centre's database: its knowledge-base release (local settings) and "
+            "each criterion's review at the centre (reasons carry review as an object).",
+        ),
+    ] = None,
 ) -> None:
     """Assess cases: every option with its verdict, reasons, missing facts and funding."""
     knowledge = _kb(kb)
+    governed = None
+    if db is not None:
+        from netmdt.governance.cli import centre
+
+        knowledge, governed = centre(db, knowledge)
     many = len(cases) > 1 or "-" in cases
     fmt = format or (Format.jsonl if many else Format.text)
     if view is ViewName.summary and (fmt is Format.fhir or explain):
@@ -140,6 +159,8 @@ def assess_cmd(
             summaries = [assess_summary(c, knowledge) for c in read]
         else:
             assessments = [assess(c, knowledge) for c in read]
+            if governed is not None:
+                assessments = [governed(a) for a in assessments]
     except NetmdtError as e:
         raise _fail(e) from None
     if view is ViewName.summary:
@@ -245,7 +266,7 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         ]
     )
     for r in shown:
-        flag = " [review]" if r.review else ""
+        flag = _review_flag(r.review)
         src = f" ({', '.join(r.sources)})" if explain else ""
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
@@ -259,6 +280,15 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         if o.counterfactual:
             lines.append(o.counterfactual)
     return "\n".join(lines) or "all criteria met"
+
+
+def _review_flag(review: bool | CentreReview) -> str:
+    """ " [review]" (the bundled flag), or the centre's review and local values."""
+    if isinstance(review, bool):
+        return " [review]" if review else ""
+    from netmdt.governance.service import local_words, review_words
+
+    return "".join(f" [{words}]" for words in [review_words(review), *local_words(review)])
 
 
 def pending_text(o: OptionAssessment) -> str:

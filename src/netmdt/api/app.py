@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
     from netmdt.web.routes import router as web_router
 
     app.include_router(web_router, include_in_schema=False)
+    from netmdt.governance.web import router as governance_router
+
+    app.include_router(governance_router, include_in_schema=False)
     app.include_router(_cds_router(app.state.netmdt))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

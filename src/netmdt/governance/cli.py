@@ -9,7 +9,7 @@ the clinical_lead role) and is audited under that name.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -19,9 +19,10 @@ import typer
 from rich.console import Console
 from sqlalchemy.orm import Session
 
+from netmdt.assessment import Assessment
 from netmdt.errors import NetmdtError, RecordValidationError
 from netmdt.governance import service as gov
-from netmdt.kb.model import Source
+from netmdt.kb.model import KnowledgeBase, Source
 
 review_app = typer.Typer(help="Clinical review of the knowledge base.", no_args_is_help=True)
 settings_app = typer.Typer(help="The centre's local settings.", no_args_is_help=True)
@@ -374,3 +375,14 @@ def install(kb_app: typer.Typer) -> None:
     kb_app.add_typer(settings_app, name="settings")
     kb_app.add_typer(release_app, name="release")
     kb_app.command("governance-report")(report_cmd)
+
+
+def centre(url: str, kb: KnowledgeBase) -> tuple[KnowledgeBase, Callable[[Assessment], Assessment]]:
+    """For ``netmdt assess --db``: the centre's knowledge base (the active release's local
+    settings, when ``kb`` is the bundled one) and a function giving an assessment the
+    centre's reviews. Read once: the assessments of one run share them."""
+    with _db(url) as session:
+        centre_kb = gov.centre_kb(session, kb)
+        states = gov.item_states(session, centre_kb)
+        by = gov.settings_set_by(session)
+    return centre_kb, lambda a: gov.governed_with(a, centre_kb, states, by)

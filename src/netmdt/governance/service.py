@@ -348,7 +348,7 @@ def draft_release(db: Session) -> Draft:
     old = centre_kb(db)
     states = item_states(db, new)
     reviews = {
-        i: {"status": s.state, "by": s.review.reviewer, "on": _day(s.review.created_at)}
+        i: {"status": s.state, "by": s.review.reviewer, "on": str(_day(s.review.created_at))}
         for i, s in states.items()
         if s.review is not None
     }
@@ -452,6 +452,13 @@ def keep_release(db: Session, assessment_id: int, release_id: int) -> None:
         db.flush()
 
 
+def on_stored(db: Session, assessment_id: int) -> None:
+    """A new stored assessment keeps the release in force (none: the bundled defaults)."""
+    release = active_release(db)
+    if release is not None:
+        keep_release(db, assessment_id, release.id)
+
+
 def releases(db: Session) -> list[g.KbRelease]:
     return list(db.scalars(select(g.KbRelease).order_by(g.KbRelease.id)))
 
@@ -467,7 +474,12 @@ def release_of(db: Session, assessment_id: int) -> g.KbRelease | None:
 def governed(db: Session, kb: KnowledgeBase, assessment: Assessment) -> Assessment:
     """The assessment with each reason's ``review`` the centre's (status, by, on), and
     the local settings each criterion's rule reads (value, who set it, when)."""
-    states = item_states(db, kb)
+    return governed_with(assessment, kb, item_states(db, kb), settings_set_by(db))
+
+
+def settings_set_by(db: Session) -> dict[str, tuple[str, datetime]]:
+    """Who set each local value in force, and when (the recorded setting that matches the
+    active release's value; else the release's activation)."""
     release = active_release(db)
     set_by: dict[str, tuple[str, datetime]] = {}
     if release is not None:
@@ -476,6 +488,15 @@ def governed(db: Session, kb: KnowledgeBase, assessment: Assessment) -> Assessme
         for s in recorded_settings(db).values():
             if s.name in release.settings and s.value == release.settings[s.name] and s.by:
                 set_by[s.name] = (s.by, s.on or _aware(release.activated_at))
+    return set_by
+
+
+def governed_with(
+    assessment: Assessment,
+    kb: KnowledgeBase,
+    states: dict[str, ItemState],
+    set_by: dict[str, tuple[str, datetime]],
+) -> Assessment:
     options = [
         o.model_copy(
             update={
@@ -498,7 +519,9 @@ def _governed_reason(
     local: list[LocalValue] = []
     for name in st.item.params if st is not None else ():
         p = kb.parameters[name]
-        who = set_by.get(name) if p.local else None
+        if not p.local:
+            continue
+        who = set_by.get(name)
         local.append(
             LocalValue(
                 name=name,
@@ -545,6 +568,14 @@ def local_words(review: bool | CentreReview) -> list[str]:
         for v in review.local_settings
         if v.by is not None
     ]
+
+
+def approved_options(a: Assessment) -> set[str]:
+    """The options of an assessment whose deciding criteria are all approved here."""
+    from netmdt.engine.assess import summarize
+
+    deciding = {o.option: o.deciding.criterion for o in summarize(a).options if o.deciding}
+    return {o.option for o in a.options if option_approved(o, deciding.get(o.option))}
 
 
 def option_approved(o: OptionAssessment, deciding: str | None) -> bool:
