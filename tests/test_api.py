@@ -284,6 +284,8 @@ def test_every_patient_read_and_write_is_audited(web: Harness) -> None:
         ("netmdt", "create", "token", "3"),
         ("test-setup", "create", "user", "4"),
         ("netmdt", "create", "token", "4"),
+        ("test-setup", "create", "user", "5"),
+        ("netmdt", "create", "token", "5"),
         ("coordinator", "create", "patient", str(patient["id"])),
         ("coordinator", "create", "case", str(case["id"])),
         ("clinician", "read", "case", str(case["id"])),

@@ -31,7 +31,8 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
     worklist = client.get("/governance")
     assert worklist.status_code == 200
     rows = re.findall(
-        r'<a href="/governance/items/([a-z0-9_.]+)">[^<]*</a></td>\s*<td>([a-z ]+)</td><td>(\d+)</td>',
+        r'<a href="/governance/items/([a-z0-9_.]+)">[^<]*</a></td>\s*'
+        r"<td>([a-z ]+)</td><td>(\d+)</td>",
         worklist.text,
     )
     # ranked: the items deciding the stored case's 23 verdicts first (all awaiting review)
