@@ -71,8 +71,8 @@ class LocalValue(_Out):
     """A local setting a criterion's rule reads, as the centre set it (governance)."""
 
     name: str
-    value: float
-    default: float
+    value: int | float
+    default: int | float
     unit: str
     by: str | None = None  # who set it (None: the default applies)
     on: date | None = None

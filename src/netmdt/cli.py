@@ -186,6 +186,11 @@ def assess_cmd(
 
 
 def _print_text(a: Assessment, explain: bool) -> None:
+    approved: set[str] = set()
+    if any(not isinstance(r.review, bool) for o in a.options for r in o.reasons):
+        from netmdt.governance.service import approved_options
+
+        approved = approved_options(a)  # made against a database: the centre's reviews
     out.print(
         f"[bold]Case {a.case_id or '(no id)'}[/bold] assessed on {a.assessed_on} with "
         f"knowledge base {a.knowledge_base.version} ({a.knowledge_base.fingerprint})"
@@ -206,7 +211,8 @@ def _print_text(a: Assessment, explain: bool) -> None:
         table.add_column("funding (NHS England)", ratio=2)
         for o in options:
             table.add_row(
-                f"[{STYLE[verdict]}]{o.name}[/]\n{WORDS[verdict].lower()}",
+                f"[{STYLE[verdict]}]{o.name}[/]\n{WORDS[verdict].lower()}"
+                + ("\n(deciding criteria approved at this centre)" if o.option in approved else ""),
                 _why(o, explain),
                 _funding_text(o, explain),
             )
@@ -288,7 +294,7 @@ def _review_flag(review: bool | CentreReview) -> str:
         return " [review]" if review else ""
     from netmdt.governance.service import local_words, review_words
 
-    return "".join(f" [{words}]" for words in [review_words(review), *local_words(review)])
+    return "".join(f" ({words})" for words in [review_words(review), *local_words(review)])
 
 
 def pending_text(o: OptionAssessment) -> str:
