@@ -17,7 +17,10 @@ ITEM = "thermal_ablation.few_lesions"
 
 
 def _post(client: TestClient, page: str, path: str, data: dict[str, Any]) -> Any:
-    token = csrf_of(client.get(page).text)
+    """Submit the page's form for ``path`` with the CSRF token that form carries."""
+    html = client.get(page).text
+    form = html[html.index(f'<form method="post" action="{path}"') :]
+    token = csrf_of(form[: form.index("</form>")])
     return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
 
 
