@@ -292,7 +292,7 @@ def _review_flag(review: bool | CentreReview) -> str:
     """ " [review]" (the bundled flag), or the centre's review and local values."""
     if isinstance(review, bool):
         return " [review]" if review else ""
-    from netmdt.governance.service import local_words, review_words
+    from netmdt.governance.words import local_words, review_words
 
     return "".join(f" ({words})" for words in [review_words(review), *local_words(review)])
 

@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from netmdt.cli import app
 from netmdt.engine.assess import summarize
 from netmdt.governance import service as gov
+from netmdt.governance.words import local_words, review_words
 from netmdt.kb import default_kb_path, load_kb
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
@@ -240,10 +241,10 @@ def test_a_setting_applies_when_its_release_is_activated(db: Session) -> None:
         "verdict": None,
         "local_settings": [],
     }
-    assert gov.review_words(reasons["few_lesions"].review) == (
+    assert review_words(reasons["few_lesions"].review) == (
         f"reviewed at this centre by lead, {today}"
     )
-    assert gov.local_words(reasons["few_lesions"].review) == [
+    assert local_words(reasons["few_lesions"].review) == [
         f"local setting max_ablation_lesions = 3 liver metastases (default 5; set by lead, {today})"
     ]
     actions = db.scalars(

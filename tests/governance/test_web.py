@@ -93,6 +93,14 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
     assert reasons["few_lesions"]["text"] == (
         "At most 3 (local setting) liver metastases (configurable default)"
     )
+    fhir = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment.fhir").json()
+    actions = [a for e in fhir["entry"] for a in e["resource"].get("action", [])]
+    ablation_action = next(a for a in actions if a["title"].startswith("Thermal ablation"))
+    assert (
+        "UNMET: At most 3 (local setting) liver metastases (configurable default) (reviewed at "
+        f"this centre by clinical_lead, {today}) (local setting max_ablation_lesions = 3 liver "
+        f"metastases (default 5; set by clinical_lead, {today}))"
+    ) in ablation_action["description"].splitlines()
     mdt = TestClient(web.app)
     login(mdt, "clinician")
     html = mdt.get(f"/cases/{case['id']}").text

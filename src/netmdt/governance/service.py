@@ -35,6 +35,7 @@ from netmdt.assessment import (
     OptionAssessment,
     Reason,
 )
+from netmdt.engine.expr import number_text
 from netmdt.errors import NotFoundError, Problem, RecordValidationError
 from netmdt.governance import tables as g
 from netmdt.governance.items import Item, kb_items
@@ -545,31 +546,6 @@ def _governed_reason(
     return r.model_copy(update={"review": review})
 
 
-def review_words(review: bool | CentreReview) -> str:
-    """What a person reads beside a criterion: the centre's review, or the bundled flag."""
-    if isinstance(review, bool):
-        return "review needed" if review else ""
-    if review.status == "approved" and review.by:
-        local = " (with a local change)" if review.verdict == "approved_with_local_change" else ""
-        return f"reviewed at this centre by {review.by}, {review.on}{local}"
-    if review.status == "lapsed":
-        return f"review lapsed (the rule changed since {review.by} reviewed it on {review.on})"
-    if review.status == "rejected":
-        return f"rejected at this centre by {review.by}, {review.on}"
-    return "awaiting review"
-
-
-def local_words(review: bool | CentreReview) -> list[str]:
-    if isinstance(review, bool):
-        return []
-    return [
-        f"local setting {v.name} = {_num(v.value)} {v.unit} (default {_num(v.default)}; "
-        f"set by {v.by}, {v.on})"
-        for v in review.local_settings
-        if v.by is not None
-    ]
-
-
 def approved_options(a: Assessment) -> set[str]:
     """The options of an assessment whose deciding criteria are all approved here."""
     from netmdt.engine.assess import summarize
@@ -757,8 +733,6 @@ def _day(at: datetime | None) -> date | None:
 
 
 def _num(value: float) -> str:
-    from netmdt.engine.expr import number_text
-
     return number_text(value)
 
 

@@ -13,14 +13,15 @@ from fastapi.responses import Response
 
 from netmdt.api.deps import ClinicalLead, DbDep, require
 from netmdt.governance import service as gov
+from netmdt.governance.words import local_words, review_words
 from netmdt.store.services import Actor
 from netmdt.web.common import Form, add_templates, redirect, render, templates
 
 router = APIRouter()
 add_templates(Path(__file__).parent / "templates")
 templates.env.globals.update(
-    review_words=gov.review_words,
-    local_words=gov.local_words,
+    review_words=review_words,
+    local_words=local_words,
     approved_options=gov.approved_options,
 )
 LeadOrAuditor = Annotated[Actor, Depends(require("clinical_lead", "auditor"))]
