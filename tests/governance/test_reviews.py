@@ -291,3 +291,25 @@ def test_a_deviation_saying_the_rule_is_wrong_reopens_its_review(db: Session) ->
         ["guideline_outdated"],
     )
     assert work[0].cases >= 1  # ranked by the stored cases each item decides
+
+
+def test_after_an_upgrade_the_report_says_a_new_release_is_due(db: Session) -> None:
+    gov.set_setting(db, LEAD, load_kb(), "transplant_max_age", 55)
+    release = gov.activate_release(db, LEAD, gov.draft_release(db))
+    assert gov.centre_kb(db).settings == {"transplant_max_age": 55}
+    # as if netmdt were upgraded: other content, and a range the value no longer fits
+    release.content_fingerprint = "sha256:0000000000000000"
+    release.settings = {"transplant_max_age": 58}
+    db.commit()
+    assert gov.centre_kb(db) is load_kb()  # the defaults apply meanwhile
+    report = gov.report(db, gov.centre_kb(db))
+    assert report["release_state"] == {
+        "release": "2026.11-r1",
+        "bundled_changed": True,
+        "settings_apply": False,
+    }
+    lines = gov.report_lines(report)
+    assert (
+        "The bundled knowledge base changed since the release in force: review the lapsed "
+        "items and activate a new release." in lines
+    )

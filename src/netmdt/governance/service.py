@@ -19,6 +19,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,7 +37,7 @@ from netmdt.assessment import (
     Reason,
 )
 from netmdt.engine.expr import number_text
-from netmdt.errors import NotFoundError, Problem, RecordValidationError
+from netmdt.errors import KnowledgeBaseError, NotFoundError, Problem, RecordValidationError
 from netmdt.governance import tables as g
 from netmdt.governance.items import Item, kb_items
 from netmdt.kb import KnowledgeBase, load_kb
@@ -44,6 +45,7 @@ from netmdt.kb.load import setting_problems
 from netmdt.store import tables as t
 from netmdt.store.services import Actor, audit
 
+log = logging.getLogger("netmdt.governance")
 VERDICTS = ("approved", "approved_with_local_change", "rejected", "needs_discussion")
 # What ``kb review list --status`` filters on (an item's state, see ``ItemState.state``).
 STATES = ("awaiting", "approved", "lapsed", "rejected", "needs_discussion")
@@ -309,7 +311,28 @@ def centre_kb(db: Session, base: KnowledgeBase | None = None) -> KnowledgeBase:
     release = active_release(db)
     if release is None or not release.settings:
         return bundled
-    return load_kb(settings=dict(release.settings))
+    try:
+        return load_kb(settings=dict(release.settings))
+    except KnowledgeBaseError:
+        # An upgrade narrowed a range the release's values no longer fit: the defaults
+        # apply until the clinical lead activates a new release (the report says so).
+        log.warning("release %s: its local settings are invalid here", release.release)
+        return bundled
+
+
+def release_applies(db: Session) -> dict[str, Any]:
+    """Whether the release in force still matches the bundled knowledge base: after an
+    upgrade its content differs (reviews may have lapsed; a new release is due), and a
+    local value outside a narrowed range no longer applies."""
+    release = active_release(db)
+    bundled = load_kb()
+    if release is None:
+        return {"release": None, "bundled_changed": False, "settings_apply": True}
+    return {
+        "release": release.release,
+        "bundled_changed": release.content_fingerprint != bundled.content_fingerprint,
+        "settings_apply": centre_kb(db).settings == release.settings,
+    }
 
 
 @dataclass
@@ -705,6 +728,7 @@ def report(db: Session, kb: KnowledgeBase) -> dict[str, Any]:
         ],
         "settings": export_settings(db, kb)["settings"],
         "release": None if active is None else active.release,
+        "release_state": release_applies(db),
         "releases": [
             {
                 "release": r.release,
@@ -758,6 +782,17 @@ def report_lines(report: dict[str, Any]) -> list[str]:
     for name, s in report["settings"].items():
         who = f", recorded by {s['set_by']} {s['set_on']}" if s["set_by"] else ""
         lines.append(f"  {name}: {_num(s['in_force'])} / {_num(s['default'])} {s['unit']}{who}")
+    state = report["release_state"]
+    if state["bundled_changed"]:
+        lines.append(
+            "The bundled knowledge base changed since the release in force: review the "
+            "lapsed items and activate a new release."
+        )
+    if not state["settings_apply"]:
+        lines.append(
+            "The release's local settings do not fit this version's ranges: the defaults "
+            "apply until a new release is activated."
+        )
     lines.append(f"Releases: {len(report['releases'])}")
     for r in report["releases"]:
         active = " (active)" if r["active"] else ""
