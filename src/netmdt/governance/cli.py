@@ -152,6 +152,7 @@ def review_show(
             "local_settings": list(it.params),
             "fingerprint": it.fingerprint,
             "diff": state.diff(),
+            "examples": gov.example_cases(kb).get(item, []),
             "history": [
                 {"status": r.status, "by": r.reviewer, "on": str(gov._day(r.created_at))}
                 for r in history
@@ -173,6 +174,9 @@ def review_show(
         lines.append(
             f"local setting: {name} = {gov._num(p.value)} {p.unit} (allowed {p.allowed()})"
         )
+    examples = gov.example_cases(kb).get(item, [])
+    if examples:
+        lines.append("decides the bundled examples: " + ", ".join(examples))
     for r in history:
         comment = f": {r.comment}" if r.comment else ""
         lines.append(f"review: {r.status} by {r.reviewer}, {gov._day(r.created_at)}{comment}")

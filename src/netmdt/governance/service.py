@@ -23,6 +23,8 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
@@ -591,6 +593,26 @@ def option_approved(o: OptionAssessment, deciding: str | None) -> bool:
 
 
 # ------------------------------------------------------------------------ worklist
+
+
+@cache
+def example_cases(kb: KnowledgeBase) -> dict[str, list[str]]:
+    """Item -> the bundled example and demo cases (synthetic) whose verdict it decides:
+    the scenarios a reviewer can open to see the rule at work (``netmdt assess FILE``)."""
+    from importlib import resources
+
+    from netmdt.case import load_case
+    from netmdt.engine.assess import assess_summary
+
+    root = Path(str(resources.files("netmdt") / "examples"))
+    found: dict[str, list[str]] = {}
+    for path in sorted([*root.glob("*.yaml"), *root.glob("demo/demo-*.yaml")]):
+        summary = assess_summary(load_case(path, today=date(2026, 11, 27)), kb)
+        for o in summary.options:
+            if o.deciding is not None:
+                name = str(path.relative_to(root))
+                found.setdefault(f"{o.option}.{o.deciding.criterion}", []).append(name)
+    return found
 
 
 @dataclass

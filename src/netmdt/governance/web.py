@@ -48,6 +48,7 @@ def item_page(request: Request, db: DbDep, actor: ClinicalLead, item: str) -> Re
         s=state,
         kb=kb,
         history=gov.review_history(db, item),
+        examples=gov.example_cases(kb).get(item, []),
         verdicts=gov.VERDICTS,
         saved=request.query_params.get("saved"),
     )
