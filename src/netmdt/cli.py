@@ -349,6 +349,10 @@ def screen_cmd(
     from netmdt.cohort.screen import screen
 
     knowledge = _kb(kb)
+    if db is not None and kb is None:  # the centre's release: its local settings apply
+        from netmdt.governance.cli import centre
+
+        knowledge = centre(db, knowledge)[0]
     try:
         day = date.fromisoformat(assessed_on) if assessed_on else date.today()
     except ValueError:

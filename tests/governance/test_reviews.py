@@ -184,7 +184,7 @@ def _store_case(db: Session, count: int) -> int:
     return case.id
 
 
-def test_a_setting_applies_when_its_release_is_activated(db: Session) -> None:
+def test_a_setting_applies_when_its_release_is_activated(db: Session, tmp_path: Path) -> None:
     four, two = _store_case(db, 4), _store_case(db, 2)
     bad = cli(db, "kb", "settings", "set", "max_ablation_lesions", "7", "--as", "lead")
     assert (bad.exit_code, bad.stderr.strip()) == (
@@ -211,6 +211,11 @@ def test_a_setting_applies_when_its_release_is_activated(db: Session) -> None:
         2,
         1,
     )
+    screened = cli(db, "screen", "--out", str(tmp_path / "r.csv"))
+    assert screened.exit_code == 0, screened.output
+    rows = (tmp_path / "r.csv").read_text().splitlines()
+    verdicts = {tuple(r.split(",")[:2]): r.split(",")[2] for r in rows[1:]}
+    assert verdicts[(f"case-{four}", "thermal_ablation")] == "not_recommended"  # the release
     gov.record_review(db, LEAD, kb, "thermal_ablation.few_lesions", "approved")
     _, assessment, stored_id = svc.current_assessment(db, STAFF, kb, four)
     assert gov.release_of(db, stored_id) == release
