@@ -24,7 +24,7 @@ from netmdt.api.security import create_token
 from netmdt.config import Settings
 
 ROOT = Path(__file__).parent.parent
-ROLES = ("admin", "coordinator", "clinician", "auditor")
+ROLES = ("admin", "coordinator", "clinician", "auditor", "clinical_lead")
 PASSWORD = "correct horse battery staple"
 _databases = itertools.count()
 

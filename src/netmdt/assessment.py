@@ -67,6 +67,29 @@ class KnowledgeBaseRef(_Out):
     sources: list[SourceRef]
 
 
+class LocalValue(_Out):
+    """A local setting a criterion's rule reads, as the centre set it (governance)."""
+
+    name: str
+    value: int | float
+    default: int | float
+    unit: str
+    by: str | None = None  # who set it (None: the default applies)
+    on: date | None = None
+
+
+class CentreReview(_Out):
+    """The centre's review of a criterion (assessments made against a database): status
+    approved | awaiting | lapsed | rejected; ``verdict`` is the recorded one (e.g.
+    approved_with_local_change, needs_discussion), ``local_settings`` those its rule reads."""
+
+    status: Literal["approved", "awaiting", "lapsed", "rejected"]
+    by: str | None = None
+    on: date | None = None
+    verdict: str | None = None
+    local_settings: list[LocalValue] = []
+
+
 class Reason(_Out):
     criterion: str
     group: str
@@ -74,7 +97,9 @@ class Reason(_Out):
     text: str
     sources: list[str]
     evidence: str
-    review: bool
+    # Without a database: the bundled knowledge base's flag (review: needed). Made against
+    # a database: the centre's review of the criterion (netmdt.governance).
+    review: bool | CentreReview
     disagreement: str | None = None
 
 

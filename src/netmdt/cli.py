@@ -21,11 +21,18 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from netmdt.assessment import VERDICTS, Assessment, AssessmentSummary, OptionAssessment
+from netmdt.assessment import (
+    VERDICTS,
+    Assessment,
+    AssessmentSummary,
+    CentreReview,
+    OptionAssessment,
+)
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
+from netmdt.governance.cli import install as install_governance
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
 from netmdt.meeting.cli import app as meeting_app
 from netmdt.registry.cli import registry_app
@@ -41,6 +48,7 @@ app = typer.Typer(
 )
 kb_app = typer.Typer(help="Check, show and export the knowledge base.", no_args_is_help=True)
 app.add_typer(kb_app, name="kb")
+install_governance(kb_app)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
 app.add_typer(db_app, name="db")
@@ -136,16 +144,20 @@ def assess_cmd(
         str | None,
         typer.Option(
             "--db",
-            help="Database URL whose centre settings apply (the PRRT registry's status).",
+            help="The centre's database: its PRRT registry status, its knowledge-base release "
+            "(local settings) and each criterion's review at the centre (reasons carry review "
+            "as an object).",
         ),
     ] = None,
 ) -> None:
     """Assess cases: every option with its verdict, reasons, missing facts and funding."""
     knowledge = _kb(kb)
+    governed = None
     if db is not None:
+        from netmdt.governance.cli import centre
         from netmdt.registry.cli import centre_kb_from
 
-        knowledge = centre_kb_from(db, knowledge)
+        knowledge, governed = centre(db, centre_kb_from(db, knowledge))
     many = len(cases) > 1 or "-" in cases
     fmt = format or (Format.jsonl if many else Format.text)
     if view is ViewName.summary and (fmt is Format.fhir or explain):
@@ -157,6 +169,8 @@ def assess_cmd(
             summaries = [assess_summary(c, knowledge) for c in read]
         else:
             assessments = [assess(c, knowledge) for c in read]
+            if governed is not None:
+                assessments = [governed(a) for a in assessments]
     except NetmdtError as e:
         raise _fail(e) from None
     if view is ViewName.summary:
@@ -182,6 +196,11 @@ def assess_cmd(
 
 
 def _print_text(a: Assessment, explain: bool) -> None:
+    approved: set[str] = set()
+    if any(not isinstance(r.review, bool) for o in a.options for r in o.reasons):
+        from netmdt.governance.service import approved_options
+
+        approved = approved_options(a)  # made against a database: the centre's reviews
     out.print(
         f"[bold]Case {a.case_id or '(no id)'}[/bold] assessed on {a.assessed_on} with "
         f"knowledge base {a.knowledge_base.version} ({a.knowledge_base.fingerprint})"
@@ -202,7 +221,8 @@ def _print_text(a: Assessment, explain: bool) -> None:
         table.add_column("funding (NHS England)", ratio=2)
         for o in options:
             table.add_row(
-                f"[{STYLE[verdict]}]{o.name}[/]\n{WORDS[verdict].lower()}",
+                f"[{STYLE[verdict]}]{o.name}[/]\n{WORDS[verdict].lower()}"
+                + ("\n(deciding criteria approved at this centre)" if o.option in approved else ""),
                 _why(o, explain),
                 _funding_text(o, explain),
             )
@@ -262,7 +282,7 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         ]
     )
     for r in shown:
-        flag = " [review]" if r.review else ""
+        flag = _review_flag(r.review)
         src = f" ({', '.join(r.sources)})" if explain else ""
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
@@ -276,6 +296,15 @@ def _why(o: OptionAssessment, explain: bool) -> str:
         if o.counterfactual:
             lines.append(o.counterfactual)
     return "\n".join(lines) or "all criteria met"
+
+
+def _review_flag(review: bool | CentreReview) -> str:
+    """ " [review]" (the bundled flag), or the centre's review and local values."""
+    if isinstance(review, bool):
+        return " [review]" if review else ""
+    from netmdt.governance.words import local_words, review_words
+
+    return "".join(f" ({words})" for words in [review_words(review), *local_words(review)])
 
 
 def pending_text(o: OptionAssessment) -> str:
@@ -334,6 +363,10 @@ def screen_cmd(
     from netmdt.cohort.screen import screen
 
     knowledge = _kb(kb)
+    if db is not None and kb is None:  # the centre's release: its local settings apply
+        from netmdt.governance.cli import centre
+
+        knowledge = centre(db, knowledge)[0]
     try:
         day = date.fromisoformat(assessed_on) if assessed_on else date.today()
     except ValueError:
@@ -450,6 +483,8 @@ def kb_check(
         f"ok: knowledge base {loaded.version} ({loaded.fingerprint}): {len(loaded.options)} "
         f"options, {len(criteria)} criteria ({sum(c.review for c in criteria)} marked for "
         f"clinical review), {len(loaded.sources)} sources, {len(loaded.trials)} trial cards"
+        f"clinical review), {len(loaded.sources)} sources, {len(loaded.parameters)} local "
+        "settings (each declared, used and shown)"
     )
 
 

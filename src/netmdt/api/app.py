@@ -92,6 +92,9 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
 
     app.include_router(meeting_router, include_in_schema=False)
     app.include_router(meeting_api, tags=["api"])
+    from netmdt.governance.web import router as governance_router
+
+    app.include_router(governance_router, include_in_schema=False)
     app.include_router(_cds_router(app.state.netmdt))
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app

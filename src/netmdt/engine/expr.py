@@ -15,7 +15,11 @@ Grammar (see docs/knowledge-base.md)::
     test  := value (CMP value | "in" list | "not" "in" list | "contains" value
                     | "contains_any" list | "is" ("empty" | "known" | "unknown"))?
     value := FIELD | NAME | NUMBER | "true" | "false" | STRING
-             | NAME "(" [value ("," value)*] ")" | "(" expr ")"
+             | "param" "(" NAME ")" | NAME "(" [value ("," value)*] ")" | "(" expr ")"
+
+``param(NAME)`` is a local setting (``parameters.yaml``): a number the centre may set
+within its declared range; it is a constant of the compiled rules (the centre's value,
+else the default), never a fact of the case.
 """
 
 from __future__ import annotations
@@ -208,6 +212,50 @@ class ListLit:
 
     def py_mask(self, gen: PyGen) -> str:
         return "0"
+
+
+@dataclass(frozen=True)
+class Param:
+    """A declared local setting as the rules see it: its value here (the centre's, else
+    the default) and whether that is a local value."""
+
+    id: str
+    value: int | float
+    default: int | float
+    unit: str
+
+    @property
+    def local(self) -> bool:
+        return self.value != self.default
+
+
+def number_text(value: float) -> str:
+    """A number as a clinician writes it: 5, not 5.0."""
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+@dataclass
+class ParamRef(Literal):
+    """``param(id)``: a constant of the compiled rules (the value of the setting when the
+    knowledge base loads), so every executor treats it as the literal it is; only its
+    description says it is a local setting."""
+
+    param: Param = field(kw_only=True)
+
+    def describe(self) -> str:
+        text = number_text(self.param.value)
+        return f"{text} (local setting)" if self.param.local else text
+
+
+def params_used(node: Node) -> list[Param]:
+    """Every local setting an expression reads, directly or through definitions."""
+    if isinstance(node, ParamRef):
+        return [node.param]
+    if isinstance(node, DefRef):
+        return params_used(node.definition.expr)
+    if isinstance(node, Apply):
+        return [p for a in node.args for p in params_used(a)]
+    return []
 
 
 @dataclass
@@ -517,6 +565,8 @@ class _Parser:
             raise ExprError(f"expected a value, found {tok.text or 'end of expression'!r}", tok.pos)
         if tok.text in ("true", "false"):
             return Literal(tok.text == "true", BOOL)
+        if tok.text == "param" and self.peek().text == "(":
+            return self.param_ref(tok)
         if self.peek().text == "(":
             return self.call(tok)
         if "." in tok.text or self.scope.field(tok.text) is not None:
@@ -548,6 +598,16 @@ class _Parser:
                 f"{tok.text!r} is not a value of this {expected.kind}{allowed}", tok.pos
             )
         return Literal(tok.text, Type("enum", expected.values))
+
+    def param_ref(self, tok: Token) -> ParamRef:
+        self.take("(")
+        name = self.take()
+        self.take(")")
+        lookup = getattr(self.scope, "parameter", None)  # scopes without settings: none
+        param = lookup(name.text) if lookup is not None and name.kind == "name" else None
+        if param is None:
+            raise ExprError(f"undeclared parameter {name.text!r} (parameters.yaml)", name.pos)
+        return ParamRef(param.value, NUMBER, param=param)
 
     def call(self, name: Token) -> Node:
         self.take("(")

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from netmdt.assessment import Assessment, OptionAssessment, PendingCheck
+from netmdt.assessment import Assessment, CentreReview, OptionAssessment, PendingCheck
 from netmdt.case import Case
 from netmdt.errors import FhirError, Problem
 from netmdt.fhir.codes import tables
@@ -180,7 +180,7 @@ def _pending_condition(check: PendingCheck) -> dict[str, Any]:
 def _description(o: OptionAssessment) -> str:
     lines = [f"Verdict: {o.verdict.replace('_', ' ')}. {o.summary}".strip()]
     lines += [
-        f"{r.status.upper()}: {r.text}"
+        f"{r.status.upper()}: {r.text}{_centre_review(r.review)}"
         for r in o.reasons
         if r.status != "met" and not (r.group == "before_treatment" and r.status == "unknown")
     ]
@@ -191,6 +191,15 @@ def _description(o: OptionAssessment) -> str:
         lines.append("Subject to (checks before treatment): " + ", ".join(labels))
     lines.append(f"Funding: {o.funding.pathway.replace('_', ' ')}. {o.funding.note}".strip())
     return "\n".join(lines)
+
+
+def _centre_review(review: bool | CentreReview) -> str:
+    """An assessment made against a centre's database: its review of the criterion."""
+    if isinstance(review, bool):
+        return ""  # the bundled flag: not shown here, as before
+    from netmdt.governance.words import local_words, review_words
+
+    return "".join(f" ({words})" for words in [review_words(review), *local_words(review)])
 
 
 def _citation(source: Any) -> dict[str, Any]:

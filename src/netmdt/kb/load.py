@@ -7,11 +7,13 @@ missing options), each located by file and key path; ``load_kb`` raises
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, get_args
@@ -20,7 +22,15 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from netmdt.case.history import OptionId
-from netmdt.engine.expr import Definition, ExprError, Node, parse
+from netmdt.engine.expr import (
+    Definition,
+    ExprError,
+    Node,
+    Param,
+    number_text,
+    params_used,
+    parse,
+)
 from netmdt.engine.ops import REGISTRY, TWO_VALUED
 from netmdt.engine.schema import DERIVED, FieldInfo, all_fields, case_fields
 from netmdt.errors import KnowledgeBaseError, Problem
@@ -32,6 +42,7 @@ from netmdt.kb.model import (
     KnowledgeBase,
     Option,
     OptionWarning,
+    Parameter,
     Source,
 )
 from netmdt.kb.schema import (
@@ -44,6 +55,7 @@ from netmdt.kb.schema import (
     FundingRuleSpec,
     KbSpec,
     OptionSpec,
+    ParameterSpec,
     SourceSpec,
     WarningSpec,
 )
@@ -73,6 +85,7 @@ class _Scope:
 
     labels: dict[str, str]
     definitions: dict[str, Definition] = field(default_factory=dict)
+    parameters: dict[str, Param] = field(default_factory=dict)
 
     def field(self, path: str) -> FieldInfo | None:
         info = all_fields().get(path)
@@ -87,6 +100,9 @@ class _Scope:
     def operator(self, name: str) -> Any:
         return REGISTRY.get(name)
 
+    def parameter(self, name: str) -> Param | None:
+        return self.parameters.get(name)
+
     def suggest(self, name: str) -> str:
         names = [*all_fields(), *self.definitions, *REGISTRY]
         hint = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
@@ -96,12 +112,18 @@ class _Scope:
 class _Checker:
     """Reads every file, compiles what it can, and collects every problem."""
 
-    def __init__(self, root: Path, reference: bool = False) -> None:
+    def __init__(
+        self, root: Path, reference: bool = False, settings: dict[str, float] | None = None
+    ) -> None:
         self.root = root
         self.reference = reference  # keep the reference closures (no generated Python)
+        self.settings = dict(settings or {})  # the centre's local values
         self.problems: list[Problem] = []
         self.raw: dict[str, Any] = {}
         self.cited: set[str] = set()
+        self.params: dict[str, Param] = {}
+        self.param_specs: dict[str, ParameterSpec] = {}
+        self.used: dict[str, list[str]] = {}  # parameter -> item ids whose rule reads it
 
     def problem(self, where: str, message: str, code: str = "invalid") -> None:
         self.problems.append(Problem(where, message, code))
@@ -206,6 +228,91 @@ class _Checker:
             for d in specs
         }
 
+    def parameters(self, sources: dict[str, Source]) -> dict[str, Param]:
+        """The declared local settings, each with the centre's value (validated) or its
+        default. ``parameters.yaml`` is optional (a knowledge base may declare none)."""
+        if not (self.root / "parameters.yaml").exists():
+            specs: list[ParameterSpec] = []
+        else:
+            data = self.read("parameters.yaml")
+            specs = self.items(ParameterSpec, data, "parameters.yaml") if data else []
+        self.unique([p.id for p in specs], "parameters.yaml")
+        for p in specs:
+            at = f"parameters.yaml.{p.id}"
+            self.cite(p.sources, sources, at + ".sources")
+            self.review_flag(p.evidence, p.review, at)
+            default = _typed(p, p.default)
+            for message in setting_problems(p, p.default):
+                self.problem(at + ".default", message, "parameter")
+            value = default
+            if p.id in self.settings:
+                wrong = setting_problems(p, self.settings[p.id])
+                for message in wrong:
+                    self.problem(f"settings.{p.id}", message, "setting")
+                if not wrong:
+                    value = _typed(p, self.settings[p.id])
+            self.param_specs[p.id] = p
+            self.params[p.id] = Param(p.id, value, default, p.unit)
+        for name in sorted(set(self.settings) - set(self.params)):
+            self.problem(f"settings.{name}", "not a declared parameter", "setting")
+        return self.params
+
+    def window(self, value: float | str, name: str) -> float:
+        """A freshness window of kb.yaml: a number, or ``param(id)`` (a local setting)."""
+        if not isinstance(value, str):
+            return value
+        pid = value[len("param(") : -1]
+        param = self.params.get(pid)
+        if param is None:
+            self.problem(f"kb.yaml.freshness.{name}", f"undeclared parameter {pid!r}", "parameter")
+            return 1.0
+        self.used.setdefault(pid, []).append(f"freshness.{name}")
+        return param.value
+
+    def parameter_records(self) -> dict[str, Parameter]:
+        return {
+            pid: Parameter(
+                id=pid,
+                text=spec.text,
+                type=spec.type,
+                default=self.params[pid].default,
+                minimum=spec.minimum,
+                maximum=spec.maximum,
+                values=None if spec.values is None else tuple(spec.values),
+                unit=spec.unit,
+                range_reason=spec.range_reason,
+                sources=tuple(spec.sources),
+                evidence=spec.evidence,
+                review=spec.review == "needed",
+                value=self.params[pid].value,
+                used_by=tuple(self.used.get(pid, ())),
+            )
+            for pid, spec in self.param_specs.items()
+        }
+
+    def render(self, text: str, where: str) -> str:
+        """A text with its ``{parameter}`` places filled with the values in force."""
+
+        def value(m: re.Match[str]) -> str:
+            p = self.params.get(m.group(1))
+            if p is None:
+                self.problem(where, f"undeclared parameter {m.group(1)!r} in the text", "parameter")
+                return m.group(0)
+            return number_text(p.value) + (" (local setting)" if p.local else "")
+
+        return _PLACE.sub(value, text)
+
+    def uses(self, node: Node, text: str, item: str, where: str) -> None:
+        """Record which parameters an item's rule reads; its text must show each."""
+        for p in dict.fromkeys(params_used(node)):
+            self.used.setdefault(p.id, []).append(item)
+            if "{" + p.id + "}" not in text:
+                self.problem(
+                    where + ".text",
+                    f"the rule reads param({p.id}) but the text does not show it ({{{p.id}}})",
+                    "parameter",
+                )
+
     def cite(self, ids: list[str], sources: dict[str, Source], where: str) -> None:
         for s in ids:
             self.cited.add(s)
@@ -290,10 +397,11 @@ class _Checker:
                 "if_false",
             )
         review = spec.review == "needed" or any(d.review for d in definitions_used(node))
+        self.uses(node, spec.text, f"{ctx.option}.{spec.id}", where)
         return Criterion(
             spec.id,
             group,
-            spec.text,
+            self.render(spec.text, where + ".text"),
             node,
             node.compile(),
             tuple(sorted(node.reads())),
@@ -301,7 +409,9 @@ class _Checker:
             spec.evidence,
             review,
             spec.disagreement,
-            spec.if_not_met,
+            None
+            if spec.if_not_met is None
+            else self.render(spec.if_not_met, where + ".if_not_met"),
             spec.group_reason,
             if_false=spec.if_false or "not_recommended",
         )
@@ -324,9 +434,10 @@ class _Checker:
         if node is None:
             return None
         self.reads(spec.reads, node, where)
+        self.uses(node, spec.text, f"{ctx.option}.{spec.id}", where)
         return OptionWarning(
             spec.id,
-            spec.text,
+            self.render(spec.text, where + ".text"),
             node.compile(),
             tuple(spec.sources),
             spec.evidence,
@@ -349,6 +460,9 @@ class _Checker:
             node = None if r.when is None else self.expression(r.when, scope, at)
             if node is not None:
                 self.reads(r.reads, node, at)
+                self.uses(
+                    node, r.note, f"{ctx.option}.funding.{where.rsplit('.', 1)[-1]}.{i + 1}", at
+                )
             if r.when is not None and node is None:
                 continue
             rules.append(
@@ -396,7 +510,8 @@ class _Checker:
             return None
         if spec.id != option_id:
             self.problem(f"{name}.id", f"id {spec.id!r} differs from the file name")
-        scope = _Scope(ctx.labels, dict(ctx.definitions))
+        scope = _Scope(ctx.labels, dict(ctx.definitions), self.params)
+        ctx = dataclasses.replace(ctx, option=option_id)
         self.definitions(spec.definitions, scope, f"{name}.definitions", ctx.sources)
         groups: dict[str, tuple[Criterion, ...]] = {}
         all_ids: list[str] = []
@@ -437,6 +552,33 @@ class _Context:
     disagreements: dict[str, Disagreement]
     labels: dict[str, str]
     definitions: dict[str, Definition]
+    option: str = ""  # the option being read
+
+
+_PLACE = re.compile(r"\{([a-z][a-z0-9_]*)\}")
+
+
+def _typed(p: ParameterSpec, value: float) -> int | float:
+    return int(value) if p.type == "integer" and float(value).is_integer() else float(value)
+
+
+def setting_problems(p: ParameterSpec | Parameter, value: Any) -> list[str]:
+    """What is wrong with a value for a parameter (nothing: it is allowed)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return [f"must be a number, not {value!r}"]
+    if value != value or value in (float("inf"), float("-inf")):
+        return ["must be a finite number"]
+    unit = f" {p.unit}" if p.unit else ""
+    if p.type == "integer" and not float(value).is_integer():
+        return [f"must be a whole number, not {number_text(value)}"]
+    if p.values is not None and value not in p.values:
+        allowed = " or ".join(number_text(v) for v in p.values)
+        return [f"{number_text(value)} is not allowed; allowed: {allowed}{unit}"]
+    if p.minimum is not None and value < p.minimum:
+        return [f"{number_text(value)} is below the minimum {number_text(p.minimum)}{unit}"]
+    if p.maximum is not None and value > p.maximum:
+        return [f"{number_text(value)} is above the maximum {number_text(p.maximum)}{unit}"]
+    return []
 
 
 def _uses_two_valued(node: Node) -> bool:
@@ -456,31 +598,41 @@ def fingerprint(raw: dict[str, Any]) -> str:
 
 
 def check_kb(
-    root: Path | None = None, *, partial: bool = False, reference: bool = False
+    root: Path | None = None,
+    *,
+    partial: bool = False,
+    reference: bool = False,
+    settings: dict[str, float] | None = None,
 ) -> tuple[KnowledgeBase | None, list[Problem]]:
     """Load and check a knowledge base; returns it (if it compiled) and every problem.
 
     With ``partial``, what did compile is returned even when there are problems
     (for authoring tools; never for assessments). With ``reference``, the rules run on
     the reference closures instead of generated Python (for tests and benchmarks).
+    ``settings``: the centre's local values of declared parameters (each validated; a
+    value outside its allowed range is a problem), compiled into the rules as constants.
     """
     root = Path(root) if root is not None else default_kb_path()
     if not root.is_dir():
         return None, [Problem(str(root), "no such knowledge-base folder", "missing_file")]
-    ck = _Checker(root, reference)
+    ck = _Checker(root, reference, settings)
     meta = ck.validate(KbSpec, ck.read("kb.yaml"), "kb.yaml")
     sources = ck.sources()
+    params = ck.parameters(sources)
+    windows: dict[str, float] = {}
     if meta is not None:
         ck.cite(
             meta.freshness.sstr_imaging_sources + meta.freshness.labs_sources,
             sources,
             "kb.yaml.freshness",
         )
+        for name in ("sstr_imaging_months", "labs_weeks"):
+            windows[name] = ck.window(getattr(meta.freshness, name), name)
     fields = ck.fields()
     ck.derived(sources)
     labels = {p: f["label"] for p, f in fields.items()}
     disagreements = ck.disagreements(sources)
-    scope = _Scope(labels)
+    scope = _Scope(labels, {}, params)
     defs = ck.items(DefinitionSpec, ck.read("definitions.yaml"), "definitions.yaml")
     ck.definitions(defs, scope, "definitions.yaml", sources)
     ctx = _Context(sources, disagreements, labels, scope.definitions)
@@ -497,25 +649,32 @@ def check_kb(
         ck.problem(f"options/{stem}.yaml", "not an option id of the case format", "unknown_option")
     for s in sorted(set(sources) - ck.cited):
         ck.problem("sources.yaml", f"source {s!r} is never cited", "unused_source")
+    for name in sorted(set(params) - set(ck.used)):
+        ck.problem(f"parameters.yaml.{name}", "declared but never used", "unused_parameter")
     if meta is None or (ck.problems and not partial):
         return None, ck.problems
+    content = fingerprint(ck.raw)
+    parameters = ck.parameter_records()
+    local = {p.id: p.value for p in parameters.values() if p.local}
     kb = KnowledgeBase(
         meta.version,
         meta.title,
         meta.updated,
         meta.maintenance,
         meta.funding_statement,
-        fingerprint(ck.raw),
+        fingerprint({"content": content, "settings": local}) if local else content,
         sources,
         disagreements,
         fields,
         options,
-        meta.freshness.sstr_imaging_months,
-        meta.freshness.labs_weeks,
+        windows["sstr_imaging_months"],
+        windows["labs_weeks"],
         dict(scope.definitions),
         ck.raw,
         None if reference else compile_statuses(list(options.values())),
-        trials,
+        trials=trials,
+        parameters=parameters,
+        content_fingerprint=content,
     )
     return kb, ck.problems
 
@@ -527,16 +686,36 @@ def parse_filter(kb: KnowledgeBase, text: str) -> Node:
     return parse(text, _Scope(labels, dict(kb.definitions)))
 
 
-def load_kb(root: Path | str | None = None, *, reference: bool = False) -> KnowledgeBase:
+def load_kb(
+    root: Path | str | None = None,
+    *,
+    reference: bool = False,
+    settings: dict[str, float] | None = None,
+) -> KnowledgeBase:
     """Load the knowledge base (the bundled one by default); raises on any problem.
 
     ``reference``: evaluate with the reference closures, not generated Python (tests).
+    ``settings``: the centre's local values of declared parameters (see ``check_kb``).
     """
     if root is None and not reference:
-        return _bundled()
-    kb, problems = check_kb(None if root is None else Path(root), reference=reference)
+        return _localised(tuple(sorted((settings or {}).items()))) if settings else _bundled()
+    kb, problems = check_kb(
+        None if root is None else Path(root), reference=reference, settings=settings
+    )
     if kb is None:
         raise KnowledgeBaseError(problems, "bundled knowledge base" if root is None else str(root))
+    return kb
+
+
+@lru_cache(maxsize=8)
+def _localised(settings: tuple[tuple[str, float], ...]) -> KnowledgeBase:
+    """The bundled knowledge base compiled with a centre's local values (kept: a centre
+    has one set of values at a time, and compiling takes a moment)."""
+    kb, problems = check_kb(None, settings=dict(settings))
+    if kb is None:
+        raise KnowledgeBaseError(problems, "bundled knowledge base with local settings")
+    if not kb.settings:
+        return _bundled()  # every value is the default: the very same knowledge base
     return kb
 
 

@@ -108,6 +108,40 @@ class Option:
         object.__setattr__(self, "review_needed", any(c.review for c in criteria))
 
 
+@dataclass(frozen=True)
+class Parameter:
+    """A declared local setting (``parameters.yaml``) and the value it has here."""
+
+    id: str
+    text: str
+    type: str  # integer | number
+    default: int | float
+    minimum: float | None
+    maximum: float | None
+    values: tuple[float, ...] | None
+    unit: str
+    range_reason: str
+    sources: tuple[str, ...]
+    evidence: str
+    review: bool
+    value: int | float  # the centre's value, else the default
+    used_by: tuple[str, ...] = ()  # item ids: "option.criterion", "freshness.labs_weeks"
+
+    @property
+    def local(self) -> bool:
+        return self.value != self.default
+
+    def allowed(self) -> str:
+        """The allowed values in words, e.g. "1 to 5" or "55 or 60"."""
+        from netmdt.engine.expr import number_text
+
+        if self.values is not None:
+            return " or ".join(number_text(v) for v in self.values)
+        low = "any" if self.minimum is None else number_text(self.minimum)
+        high = "any" if self.maximum is None else number_text(self.maximum)
+        return f"{low} to {high}"
+
+
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
 class KnowledgeBase:
     version: str
@@ -134,6 +168,15 @@ class KnowledgeBase:
     # our centre and the trials opened here (netmdt.trials.match.Local); None: nothing
     # is open here (netmdt.trials.local.localised sets it)
     trials_local: Any = field(repr=False, default=None)
+    # the declared local settings, with the values this knowledge base was compiled with
+    parameters: dict[str, Parameter] = field(repr=False, default_factory=dict)
+    # the bundled content's fingerprint; ``fingerprint`` also covers the local values
+    content_fingerprint: str = ""
+
+    @property
+    def settings(self) -> dict[str, int | float]:
+        """The local values that differ from the defaults."""
+        return {p.id: p.value for p in self.parameters.values() if p.local}
 
     def label(self, path: str) -> str:
         return self.fields.get(path, {}).get("label", path)

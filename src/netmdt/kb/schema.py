@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -125,12 +125,35 @@ class OptionSpec(Strict):
     patient: PatientText
 
 
+class ParameterSpec(Strict):
+    """A local setting (``parameters.yaml``): a value a centre may set within the range its
+    sources allow; rules read it as ``param(id)``, texts show it as ``{id}``."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    text: str = Field(min_length=1)
+    type: Literal["integer", "number"]
+    default: float
+    minimum: float | None = None
+    maximum: float | None = None
+    values: list[float] | None = Field(default=None, min_length=2)
+    unit: str
+    range_reason: str = Field(min_length=1)  # why the allowed range is what it is
+    sources: list[str] = Field(min_length=1)
+    evidence: Evidence
+    review: Literal["needed"] | None = None
+
+
+# ``param(id)``: where kb.yaml's freshness takes a local setting instead of a number
+PARAM_PATTERN = r"^param\([a-z][a-z0-9_]*\)$"
+Window = Annotated[float, Field(gt=0)] | Annotated[str, Field(pattern=PARAM_PATTERN)]
+
+
 class Freshness(Strict):
     """How old a fact may be before an assessment warns (checked as warnings, never verdicts)."""
 
-    sstr_imaging_months: float = Field(gt=0)
+    sstr_imaging_months: Window
     sstr_imaging_sources: list[str] = Field(min_length=1)
-    labs_weeks: float = Field(gt=0)
+    labs_weeks: Window
     labs_sources: list[str] = Field(min_length=1)
     note: str
 

@@ -130,7 +130,9 @@ def _derived(kb: KnowledgeBase, status: Status) -> KnowledgeBase:
         }
         options[option_id] = dataclasses.replace(option, funding=funding)
     raw = {**kb.raw, "centre": {"prrt_registry_status": status}}
-    derived = dataclasses.replace(kb, options=options, raw=raw, fingerprint=fingerprint(raw))
+    # over the base's fingerprint, which may already cover local settings and trials
+    mark = fingerprint({"base": kb.fingerprint, "prrt_registry_status": status})
+    derived = dataclasses.replace(kb, options=options, raw=raw, fingerprint=mark)
     _BASE[id(derived)] = kb
     return derived
 

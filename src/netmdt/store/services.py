@@ -370,7 +370,13 @@ def current_assessment(
     db: Session, actor: Actor, kb: KnowledgeBase, case_id: int, version: int | None = None
 ) -> tuple[s.CaseOut, Assessment, int]:
     """The case (current or given version) and its assessment under the current knowledge
-    base, made and stored now if the stored one used an older knowledge base."""
+    base, made and stored now if the stored one used an older knowledge base.
+
+    The knowledge base is the centre's (the active release's local settings applied), and
+    each reason carries the centre's review of its criterion (``netmdt.governance``)."""
+    from netmdt.governance.service import centre_kb, governed, on_stored
+
+    kb = centre_kb(db, kb)
     row = _case_row(db, case_id)
     v = _version_row(db, case_id, version or row.version)
     stored = db.scalar(
@@ -381,11 +387,12 @@ def current_assessment(
     )
     if stored is None:
         stored = _store_assessment(db, kb, case_id, v)
+        on_stored(db, stored.id)
         audit(db, "netmdt", "reassess", "assessment", stored.id, kb_version=kb.version)
     audit(db, actor, "read", "assessment", stored.id, case=case_id, version=v.version)
     db.commit()
     out = _case_out(row, v)
-    return out, Assessment.model_validate(stored.result), stored.id
+    return out, governed(db, kb, Assessment.model_validate(stored.result)), stored.id
 
 
 # -- meetings and decisions -------------------------------------------------------------

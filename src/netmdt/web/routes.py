@@ -333,12 +333,14 @@ def case_page(
     decisions = svc.case_decisions(db, actor, case_id)
     meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
     grouped = {v: [o for o in assessment.options if o.verdict == v] for v in VERDICTS}
+    from netmdt.governance.service import approved_options
     from netmdt.survey.web import case_flags
 
     return render(
         request,
         "case.html",
         actor,
+        approved=approved_options(assessment),
         case=case,
         patient=info,
         a=assessment,

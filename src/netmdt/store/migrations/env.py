@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import netmdt.governance.tables
 import netmdt.meeting.tables
 import netmdt.registry.tables
 import netmdt.survey.tables  # noqa: F401  (the survey's tables on the same metadata)

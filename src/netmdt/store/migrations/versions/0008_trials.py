@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_trials"
-down_revision = "0006_survey"
+down_revision = "0007_governance"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,130 @@
+"""The governance pages: the worklist, an item with its review form, local settings, the
+release (impact, then activation) and the governance report (page and PDF). They call the
+same service as ``netmdt kb review|settings|release``; the clinical lead writes, the
+auditor (clinical-safety officer) reads the report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+
+from netmdt.api.deps import ClinicalLead, DbDep, require
+from netmdt.governance import service as gov
+from netmdt.governance.words import local_words, review_words
+from netmdt.store.services import Actor
+from netmdt.web.common import Form, add_templates, redirect, render, templates
+
+router = APIRouter()
+add_templates(Path(__file__).parent / "templates")
+templates.env.globals.update(
+    review_words=review_words,
+    local_words=local_words,
+    approved_options=gov.approved_options,
+)
+LeadOrAuditor = Annotated[Actor, Depends(require("clinical_lead", "auditor"))]
+
+
+@router.get("/governance")
+def worklist_page(request: Request, db: DbDep, actor: ClinicalLead, all: bool = False) -> Response:
+    kb = gov.centre_kb(db)
+    work = gov.worklist(db, kb, include_all=all)
+    return render(
+        request, "governance_worklist.html", actor, work=work[:200], total=len(work), all=all
+    )
+
+
+@router.get("/governance/items/{item}")
+def item_page(request: Request, db: DbDep, actor: ClinicalLead, item: str) -> Response:
+    kb = gov.centre_kb(db)
+    gov.find_item(kb, item)
+    state = gov.item_states(db, kb)[item]
+    return render(
+        request,
+        "governance_item.html",
+        actor,
+        s=state,
+        kb=kb,
+        history=gov.review_history(db, item),
+        examples=gov.example_cases(kb).get(item, []),
+        verdicts=gov.VERDICTS,
+        saved=request.query_params.get("saved"),
+    )
+
+
+@router.post("/governance/items/{item}")
+def review_item(db: DbDep, actor: ClinicalLead, form: Form, item: str) -> Response:
+    kb = gov.centre_kb(db)
+    gov.record_review(
+        db, actor, kb, item, str(form.get("status", "")), str(form.get("comment", "")) or None
+    )
+    return redirect(f"/governance/items/{item}?saved=1")
+
+
+@router.get("/governance/settings")
+def settings_page(request: Request, db: DbDep, actor: ClinicalLead) -> Response:
+    from netmdt.kb import load_kb
+
+    kb = load_kb()
+    return render(
+        request,
+        "governance_settings.html",
+        actor,
+        kb=kb,
+        exported=gov.export_settings(db, kb),
+        saved=request.query_params.get("saved"),
+    )
+
+
+@router.post("/governance/settings/{name}")
+def set_setting(db: DbDep, actor: ClinicalLead, form: Form, name: str) -> Response:
+    from netmdt.kb import load_kb
+
+    text = str(form.get("value", "")).strip()
+    value = None if text in ("", "default") else gov.parse_value(text)
+    gov.set_setting(db, actor, load_kb(), name, value, str(form.get("comment", "")) or None)
+    return redirect(f"/governance/settings?saved={name}")
+
+
+@router.get("/governance/release")
+def release_page(request: Request, db: DbDep, actor: ClinicalLead) -> Response:
+    return render(
+        request,
+        "governance_release.html",
+        actor,
+        draft=gov.draft_release(db),
+        active=gov.active_release(db),
+        history=gov.releases(db),
+    )
+
+
+@router.post("/governance/release")
+def activate(db: DbDep, actor: ClinicalLead, form: Form) -> Response:
+    draft = gov.draft_release(db)
+    if str(form.get("fingerprint", "")) != draft.fingerprint:
+        # the settings or reviews changed since the impact was shown: show it again
+        return redirect("/governance/release")
+    gov.activate_release(db, actor, draft)
+    return redirect("/governance/report")
+
+
+@router.get("/governance/report")
+def report_page(request: Request, db: DbDep, actor: LeadOrAuditor) -> Response:
+    report = gov.report(db, gov.centre_kb(db))
+    return render(request, "governance_report.html", actor, report=report)
+
+
+@router.get("/governance/report.pdf")
+def report_pdf(request: Request, db: DbDep, actor: LeadOrAuditor) -> Response:
+    import weasyprint  # slow to import; only the PDF needs it
+
+    report = gov.report(db, gov.centre_kb(db))
+    html = templates.get_template("governance_report_print.html").render(report=report)
+    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": 'inline; filename="netmdt-governance-report.pdf"'},
+    )

@@ -1,0 +1,118 @@
+"""The governance pages as the clinical lead uses them: the worklist, reviewing an item,
+recording a local setting, seeing the release's impact and activating it; then what the
+MDT sees on the case page and in the API."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from tests.governance.test_reviews import _liver_facts
+from tests.webapp import Harness, csrf_of, login, sqlite_web  # noqa: F401
+
+ITEM = "thermal_ablation.few_lesions"
+
+
+def _post(client: TestClient, page: str, path: str, data: dict[str, Any]) -> Any:
+    """Submit the page's form for ``path`` with the CSRF token that form carries."""
+    html = client.get(page).text
+    form = html[html.index(f'<form method="post" action="{path}"') :]
+    token = csrf_of(form[: form.index("</form>")])
+    return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
+    sqlite_web: Harness,  # noqa: F811
+) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"], _liver_facts(4))
+    client = web.client
+    login(client, "clinical_lead")
+    worklist = client.get("/governance")
+    assert worklist.status_code == 200
+    rows = re.findall(
+        r'<a href="/governance/items/([a-z0-9_.]+)">[^<]*</a></td>\s*'
+        r"<td>([a-z ]+)</td><td>(\d+)</td>",
+        worklist.text,
+    )
+    # ranked: the items deciding the stored case's 23 verdicts first (all awaiting review)
+    counts = [int(n) for _, _, n in rows]
+    assert len(rows) == 200 and counts == sorted(counts, reverse=True)
+    assert counts[0] == 1 and {state for _, state, _ in rows} == {"awaiting"}
+    page = f"/governance/items/{ITEM}"
+    r = _post(client, page, page, {"status": "approved", "comment": ""})
+    assert (r.status_code, r.headers["location"]) == (303, f"{page}?saved=1")
+    shown = client.get(page + "?saved=1").text
+    assert "Review recorded." in shown and "approved by clinical_lead" in shown
+    refused = _post(client, page, page, {"status": "rejected", "comment": ""})
+    assert refused.status_code == 422
+    r = _post(
+        client,
+        "/governance/settings",
+        "/governance/settings/max_ablation_lesions",
+        {"value": "3", "comment": "our interventional radiologists"},
+    )
+    assert r.status_code == 303
+    release = client.get("/governance/release").text
+    assert re.search(
+        rf"case-{case['id']}</a></td><td>thermal_ablation</td><td>consider</td>"
+        r"<td>not recommended</td>",
+        release,
+    )
+    fingerprint = re.search(r'name="fingerprint" value="([^"]+)"', release)
+    assert fingerprint is not None
+    r = _post(client, "/governance/release", "/governance/release", {"fingerprint": fingerprint[1]})
+    assert (r.status_code, r.headers["location"]) == (303, "/governance/report")
+    report = client.get("/governance/report").text
+    assert "2026.11-r1 (in force)" in report and "1 verdict change(s) at activation" in report
+
+    today = date.today().isoformat()
+    api = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment").json()
+    ablation = next(o for o in api["options"] if o["option"] == "thermal_ablation")
+    reasons = {r["criterion"]: r for r in ablation["reasons"]}
+    assert ablation["verdict"] == "not_recommended"
+    assert reasons["few_lesions"]["review"] == {
+        "status": "approved",
+        "by": "clinical_lead",
+        "on": today,
+        "verdict": "approved",
+        "local_settings": [
+            {
+                "name": "max_ablation_lesions",
+                "value": 3,
+                "default": 5,
+                "unit": "liver metastases",
+                "by": "clinical_lead",
+                "on": today,
+            }
+        ],
+    }
+    assert reasons["few_lesions"]["text"] == (
+        "At most 3 (local setting) liver metastases (configurable default)"
+    )
+    fhir = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment.fhir").json()
+    actions = [a for e in fhir["entry"] for a in e["resource"].get("action", [])]
+    ablation_action = next(a for a in actions if a["title"].startswith("Thermal ablation"))
+    assert (
+        "UNMET: At most 3 (local setting) liver metastases (configurable default) (reviewed at "
+        f"this centre by clinical_lead, {today}) (local setting max_ablation_lesions = 3 liver "
+        f"metastases (default 5; set by clinical_lead, {today}))"
+    ) in ablation_action["description"].splitlines()
+    mdt = TestClient(web.app)
+    login(mdt, "clinician")
+    html = mdt.get(f"/cases/{case['id']}").text
+    assert f"reviewed at this centre by clinical_lead, {today}" in html
+    assert (
+        f"local setting max_ablation_lesions = 3 liver metastases (default 5; set by "
+        f"clinical_lead, {today})" in html
+    )
+    assert "awaiting review" in html
+    pdf = web.call("auditor", "GET", "/governance/report.pdf")
+    assert (pdf.status_code, pdf.headers["content-type"], pdf.content[:5]) == (
+        200,
+        "application/pdf",
+        b"%PDF-",
+    )
