@@ -26,6 +26,15 @@ from netmdt.errors import Problem, RecordValidationError
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.textcheck import shown, text_fault
+from netmdt.vocabulary import (
+    ROLES,
+    fact_text,
+    nhs_number,
+    pathway_text,
+    uk_date,
+    uk_datetime,
+    value_name,
+)
 from netmdt.web.forms import EMPTY_LIST
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -47,6 +56,15 @@ VERDICT_WORDS = {
     "not_recommended": "Not recommended",
     "contraindicated": "Contraindicated",
 }
+templates.env.filters.update(
+    ukdate=uk_date,  # 2026-12-01 -> "1 Dec 2026"
+    ukdatetime=uk_datetime,
+    nhs=nhs_number,  # 9990000018 -> "999 000 0018"
+    fact=lambda value, path: fact_text(path, value),  # {{ value|fact(path) }}
+    code=lambda value, path="": value_name(path, value),  # {{ code|code(path) }}
+    pathway=pathway_text,
+    role=lambda code: ROLES.get(code, value_name("", code)),
+)
 templates.env.globals.update(
     version=__version__,
     VERDICTS=VERDICTS,

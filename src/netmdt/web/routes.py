@@ -44,6 +44,8 @@ from netmdt.web.common import (
     redirect,
     render,
 )
+from netmdt.narrative import get_narrative, narrative_from_form, save_narrative
+from netmdt.web.caseview import mdt_view
 from netmdt.web.forms import (
     TREATMENT_ROWS_SPARE,
     facts_from_form,
@@ -373,12 +375,19 @@ def case_page(
     actor: CareTeam,
     case_id: Id,
     version: VersionNo | None = None,
+    present: bool = False,
+    prev: str = "",
+    next: str = "",
 ) -> Response:
+    """The MDT view of a case. ``present=1``: presentation mode (large type for the
+    projector); ``prev`` and ``next`` are the local addresses of the previous and next
+    case in the meeting (keys: left and right arrow, p and n)."""
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id, version)
     info = svc.get_patient(db, actor, case.patient_id)
+    narrative = get_narrative(db, actor, case_id)
     decisions = svc.case_decisions(db, actor, case_id)
     meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
-    grouped = {v: [o for o in assessment.options if o.verdict == v] for v in VERDICTS}
+    view = mdt_view(assessment, state.kb, info, case.facts, narrative.question)
     return render(
         request,
         "case.html",
@@ -386,11 +395,16 @@ def case_page(
         case=case,
         patient=info,
         a=assessment,
-        grouped=grouped,
+        view=view,
+        src_no={src.id: i for i, src in enumerate(assessment.knowledge_base.sources, 1)},
+        narrative=narrative,
         decisions=decisions,
         meetings=meetings,
         kb=state.kb,
         latest=version is None,
+        present=present,
+        prev=prev if prev and _local(prev) == prev else "",
+        next=next if next and _local(next) == next else "",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import netmdt.narrative.tables  # noqa: F401  (the case narrative's table)
 from netmdt.store.tables import Base
 
 connection = context.config.attributes["connection"]
