@@ -5,6 +5,8 @@ Every setting is documented in ``docs/web.md`` (a test keeps the two in step).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -102,4 +104,20 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Host names the app answers to, JSON list (e.g. ["mdt.example.nhs.uk"]). '
         "Empty: the host of NETMDT_BASE_URL and the loopback names. Others get 400.",
+    )
+    default_health_system: Literal["nhs_england", "nhs_scotland", "nhs_wales", "other"] = Field(
+        default="nhs_england",
+        description="The health system a new case starts with on the case form (funding "
+        "jurisdiction); the coordinator can change it per case.",
+    )
+    centre_name: str = Field(
+        default="",
+        max_length=200,
+        description="The NET centre's name, printed on the patient summary.",
+    )
+    centre_contact: str = Field(
+        default="",
+        max_length=300,
+        description="The named contact printed on the patient summary (e.g. the NET clinical "
+        "nurse specialist's name, role and telephone number).",
     )

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
 # Codes of the case format's enumerated and list fields, by field path. The same code can
 # read differently in different fields ("none" syndrome vs "none" valve lesion).
@@ -356,3 +356,18 @@ def who_to_ask(path: str) -> str:
         if found:
             return found
     return ASK[""]
+
+
+class _Labels(Protocol):
+    def label(self, path: str) -> str: ...
+
+
+def field_label(kb: _Labels, path: str) -> str:
+    """A field's name as people read it: the knowledge base's label; a prior-treatment
+    row's part ("history.prior_treatments.0.cycles") reads "Prior treatment 1: cycles"."""
+    parts = path.split(".")
+    if path.startswith("history.prior_treatments.") and len(parts) >= 3 and parts[2].isdigit():
+        rest = " ".join(parts[3:]).replace("_", " ")
+        return f"Prior treatment {int(parts[2]) + 1}" + (f": {rest}" if rest else "")
+    label = kb.label(path)
+    return label if label != path else parts[-1].replace("_", " ")

@@ -5,6 +5,7 @@ versions, audited, shown to the MDT; never read by the engine (the facts are).""
 from netmdt.narrative.service import (
     NARRATIVE_FIELDS,
     Narrative,
+    check_narrative,
     get_narrative,
     narrative_from_form,
     save_narrative,
@@ -13,6 +14,7 @@ from netmdt.narrative.service import (
 __all__ = [
     "NARRATIVE_FIELDS",
     "Narrative",
+    "check_narrative",
     "get_narrative",
     "narrative_from_form",
     "save_narrative",

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from netmdt.errors import NotFoundError, RecordValidationError
+from netmdt.errors import NotFoundError, Problem, RecordValidationError
 from netmdt.narrative.tables import CaseNarrative
 from netmdt.store import services as svc
 from netmdt.store import tables as t
@@ -37,6 +37,15 @@ class Narrative(BaseModel):
 def narrative_from_form(form: Mapping[str, Any]) -> dict[str, str]:
     """The narrative boxes of a submitted form (``narrative.question`` etc.)."""
     return {k: str(form.get(f"narrative.{k}", "")) for k in NARRATIVE_FIELDS}
+
+
+def check_narrative(data: Mapping[str, str]) -> list[Problem]:
+    """What is wrong with a narrative's boxes (each named ``narrative.<box>``)."""
+    try:
+        Narrative.model_validate(dict(data))
+    except ValidationError as error:
+        return svc.problems_of(error, "narrative.")
+    return []
 
 
 def _latest(db: Session, case_id: int) -> CaseNarrative | None:

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import ChoiceLoader, FileSystemLoader, pass_context
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
@@ -56,11 +56,21 @@ VERDICT_WORDS = {
     "not_recommended": "Not recommended",
     "contraindicated": "Contraindicated",
 }
+
+
+@pass_context
+def _fact(context: Any, value: Any, path: str) -> str:
+    """A fact in words; prior treatments named by the page's knowledge base (``kb``)."""
+    kb = context.get("kb")
+    names = (lambda o: kb.options[o].name if o in kb.options else value_name("", o)) if kb else None
+    return fact_text(path, value, names)
+
+
 templates.env.filters.update(
     ukdate=uk_date,  # 2026-12-01 -> "1 Dec 2026"
     ukdatetime=uk_datetime,
     nhs=nhs_number,  # 9990000018 -> "999 000 0018"
-    fact=lambda value, path: fact_text(path, value),  # {{ value|fact(path) }}
+    fact=_fact,  # {{ value|fact(path) }}
     code=lambda value, path="": value_name(path, value),  # {{ code|code(path) }}
     pathway=pathway_text,
     role=lambda code: ROLES.get(code, value_name("", code)),
