@@ -317,6 +317,15 @@ def new_case(
     )
 
 
+def _form_labels(kb: KnowledgeBase) -> dict[str, str]:
+    """Each form field's label (errors name the field as the form does, never by path)."""
+    labels = {"": "Case", "title": "Case title", "note": "What changed"}
+    labels.update({f"narrative.{k}": v for k, v in NARRATIVE_FIELDS.items()})
+    for _, _, fields in form_sections(kb):
+        labels.update({f.path: f.label for f in fields})
+    return labels
+
+
 def _narrative_values(narrative: Narrative) -> dict[str, Any]:
     return {f"narrative.{k}": getattr(narrative, k) for k in NARRATIVE_FIELDS}
 
@@ -354,6 +363,7 @@ def _case_form(
         regimens=regimens(),
         treatment_rows=rows,
         narrative_fields=NARRATIVE_FIELDS,
+        field_labels=_form_labels(state.kb),
         section_names=SECTION_NAMES,
         option_names={o.id: o.name for o in state.kb.options.values()},
         units={f.path: unit(f.path) for _, _, fs in form_sections(state.kb) for f in fs},
