@@ -8,6 +8,7 @@ Pure functions from the stored facts and the assessment to plain words (through
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -281,6 +282,17 @@ def _deciding(option: OptionAssessment, deciding: Reason | None) -> str:
     return prefix + shorten(chosen.text)
 
 
+def named(text: str, kb: KnowledgeBase) -> str:
+    """A criterion's text with any option id it quotes ("see surgery_curative") replaced by
+    the option's name."""
+    return _OPTION_ID.sub(
+        lambda m: kb.options[m.group()].name if m.group() in kb.options else m.group(), text
+    )
+
+
+_OPTION_ID = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+
+
 def shorten(text: str, limit: int = 150) -> str:
     """At most ``limit`` characters, cut at a word and marked with an ellipsis."""
     if len(text) <= limit:
@@ -292,7 +304,7 @@ def _line(option: OptionAssessment, deciding: Reason | None, kb: KnowledgeBase) 
     pending = ", ".join(dict.fromkeys(p.label for p in option.pending_checks))
     return OptionLine(
         option=option,
-        deciding=_deciding(option, deciding),
+        deciding=named(_deciding(option, deciding), kb),
         pending=pending,
         funding=pathway_text(option.funding.pathway, option.funding.registry_status),
         needs=list(dict.fromkeys(m.label for m in option.missing)),
