@@ -233,10 +233,11 @@ def uk_date(value: object) -> str:
     if value is None or value == "":
         return ""
     if isinstance(value, str):
+        text = value
         try:
-            value = date.fromisoformat(value[:10])
+            value = date.fromisoformat(text[:10])
         except ValueError:
-            return value
+            return text
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):

@@ -1,0 +1,82 @@
+"""The MDT view in Chromium (issue 11): the clinical summary, the question and the leading
+options above the fold at 1280x720; presentation mode's keyboard; no horizontal scroll
+at phone width (390 px) on the main pages; focus moves to the error summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.test_browser import browser, server  # noqa: F401  (fixtures)
+
+PAGES = (
+    "/meetings",
+    "/meetings/1",
+    "/patients",
+    "/patients/1",
+    "/cases/1",
+    "/cases/1/edit",
+    "/cases/1/history",
+    "/cases/1/decision?meeting=1",
+    "/patients/1/cases/new",
+)
+
+
+def _login(browser: Any, base: str, password: str, **context: Any) -> Any:
+    page = browser.new_context(**context).new_page()
+    page.goto(base + "/login")
+    page.get_by_label("User name").fill("demo")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/meetings")
+    return page
+
+
+def _above_fold(page: Any, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] + box["height"] <= 720
+
+
+def test_the_mdt_view_fits_the_projected_screen(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    base, password = server
+    page = _login(browser, base, password, viewport={"width": 1280, "height": 720})
+    page.goto(base + "/cases/1")
+    assert _above_fold(page, "dl.summary")
+    assert _above_fold(page, "p.question")
+    assert _above_fold(page, "li.opt")  # the leading option
+    expect(page.locator("li.opt").first).to_contain_text("Recommended")
+    page.goto(base + "/cases/2?present=1&prev=/cases/1%3Fpresent%3D1&next=/cases/3%3Fpresent%3D1")
+    expect(page.locator("body")).to_have_class("present")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**/cases/3?present=1")
+    page.goto(base + "/cases/2?present=1&prev=/cases/1%3Fpresent%3D1")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url("**/cases/1?present=1")
+    page.close()
+
+
+def test_phone_width_has_no_horizontal_scroll(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    base, password = server
+    page = _login(browser, base, password, viewport={"width": 390, "height": 844})
+    wide = {}
+    for path in PAGES:
+        page.goto(base + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[path] = width
+    assert wide == {}
+    page.close()
+
+
+def test_focus_moves_to_the_error_summary(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    base, password = server
+    page = _login(browser, base, password)
+    page.goto(base + "/patients/1/cases/new")
+    page.locator("#f-tumour-ki67_percent").fill("lots")
+    page.get_by_role("button", name="Create case and view it").click()
+    expect(page.locator("#problems")).to_be_focused()
+    expect(page.locator("#problems")).to_contain_text("Ki-67 index (%): must be a number")
+    page.close()
