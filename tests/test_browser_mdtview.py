@@ -21,8 +21,8 @@ PAGES = (
 )
 
 
-def _login(browser: Any, base: str, password: str, **context: Any) -> Any:
-    page = browser.new_context(**context).new_page()
+def _login(chromium: Any, base: str, password: str, **context: Any) -> Any:
+    page = chromium.new_context(**context).new_page()
     page.goto(base + "/login")
     page.get_by_label("User name").fill("demo")
     page.get_by_label("Password").fill(password)
