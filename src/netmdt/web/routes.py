@@ -641,7 +641,7 @@ def record_decision(
 
 
 def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
-    from netmdt.summary import DecisionInfo, build_summary
+    from netmdt.summary import DecisionInfo, PatientIdentifiers, build_summary
 
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
     info = svc.get_patient(db, actor, case.patient_id)
@@ -653,7 +653,20 @@ def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
         decision = DecisionInfo(meeting_date=when, chosen=last.chosen, rationale=last.rationale)
     svc.audit(db, actor, "export", "summary", case_id)
     db.commit()
-    return build_summary(assessment, state.kb, patient_name=info.name, decision=decision)
+    identifiers = PatientIdentifiers(
+        name=info.name,
+        nhs_number=info.nhs_number,
+        date_of_birth=info.date_of_birth,
+        hospital_number=info.hospital_number,
+    )
+    return build_summary(
+        assessment,
+        state.kb,
+        decision=decision,
+        identifiers=identifiers,
+        centre=state.settings.centre_name,
+        contact=state.settings.centre_contact,
+    )
 
 
 @router.get("/cases/{case_id}/summary")
