@@ -141,7 +141,9 @@ def _next_steps(assessment: Assessment) -> list[NextStep]:
 def _decision(info: DecisionInfo) -> Decision:
     """The meeting date and the chosen options; never the team's free-text rationale
     (written for clinicians: the team explains it in person)."""
-    return Decision(meeting_date=info.meeting_date, chosen=[plain_name(c) for c in info.chosen], rationale=[])
+    return Decision(
+        meeting_date=info.meeting_date, chosen=[plain_name(c) for c in info.chosen], rationale=[]
+    )
 
 
 def _about(assessment: Assessment, kb: KnowledgeBase) -> AboutKnowledgeBase:
@@ -161,8 +163,8 @@ def _texts(summary: PatientSummary) -> Iterable[str]:
     for o in summary.options:
         yield from (o.name, o.what_it_is, o.what_it_involves, o.benefits, o.harms)
         yield from o.before_treatment
-    # the glossary explains the options described in full (the others are named only:
-    # the team explains them if asked), keeping the summary within 4 pages
+    yield from (o.name for o in summary.other_options)
+    yield from summary.also_possible
     for step in summary.next_steps:
         yield step.text
 
