@@ -29,7 +29,6 @@ from netmdt.summary.model import (
     AboutKnowledgeBase,
     Decision,
     GlossaryEntry,
-    NextStep,
     OtherOption,
     SummaryOption,
 )
