@@ -80,3 +80,67 @@ def test_focus_moves_to_the_error_summary(server: tuple[str, str], browser: Any)
     expect(page.locator("#problems")).to_be_focused()
     expect(page.locator("#problems")).to_contain_text("Ki-67 index (%): must be a number")
     page.close()
+
+
+ALL_PAGES = (
+    *PAGES,
+    "/cases/1?present=1",
+    "/cases/1/summary",
+    "/patients/new",
+    "/audit",
+    "/reports/concordance",
+    "/admin/users",
+    "/account/password",
+)
+
+
+def test_axe_finds_no_serious_violation_on_any_page(
+    server: tuple[str, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    """axe-core (shipped inside axe-playwright-python) in Chromium, on every main page of
+    the demo: no violation of serious or critical impact."""
+    from pathlib import Path
+
+    import axe_playwright_python
+
+    axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    base, password = server
+    page = _login(browser, base, password, bypass_csp=True)  # to inject axe itself
+    found = {}
+    for path in ALL_PAGES:
+        page.goto(base + path)
+        page.add_script_tag(content=axe)
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], [n["target"] for n in v["nodes"]])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            found[path] = serious
+    assert found == {}
+    page.close()
+
+
+CODE_LIKE = r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b|\b(?:True|False|None)\b|\['"
+
+
+def test_no_internal_code_on_the_mdt_pages(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    """The text a person reads at first sight on the case pages of every demo case (not
+    the knowledge base's criteria one click away) holds no option id, field path or
+    Python literal."""
+    import re
+
+    base, password = server
+    page = _login(browser, base, password)
+    found = {}
+    for case_id in range(1, 15):
+        for path in (f"/cases/{case_id}", f"/cases/{case_id}/history"):
+            page.goto(base + path)
+            page.evaluate("document.querySelectorAll('details.more').forEach(d => d.remove())")
+            text = page.locator("main").inner_text()
+            if hits := sorted(set(re.findall(CODE_LIKE, text))):
+                found[path] = hits
+    assert found == {}
+    page.close()

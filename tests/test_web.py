@@ -257,7 +257,7 @@ def test_a_card_link_for_a_patient_not_in_netmdt_offers_registration(
     """CDS sandbox finding 6: the card's link was a dead end for an unregistered patient."""
     page = sqlite_web.call("coordinator", "GET", "/patients/find?nhs_number=900 000 0009")
     assert page.status_code == 404
-    assert "No patient with NHS number 9000000009 is registered in netmdt." in page.text
+    assert "No patient with NHS number 900 000 0009 is registered in netmdt." in page.text
     assert 'href="/patients/new?nhs_number=9000000009">Register this patient</a>' in page.text
     form = sqlite_web.call("coordinator", "GET", "/patients/new?nhs_number=9000000009")
     assert 'name="nhs_number" type="text" value="9000000009"' in form.text

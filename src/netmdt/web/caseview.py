@@ -63,6 +63,7 @@ class MdtView:
     more_needs_info: list[OptionLine]
     ruled_out: list[OptionLine]
     blocking: list[Blocking]
+    warnings: list[str] = field(default_factory=list)
 
 
 def _get(facts: Mapping[str, Any], path: str) -> Any:
@@ -283,14 +284,23 @@ def _deciding(option: OptionAssessment, deciding: Reason | None) -> str:
 
 
 def named(text: str, kb: KnowledgeBase) -> str:
-    """A criterion's text with any option id it quotes ("see surgery_curative") replaced by
-    the option's name."""
-    return _OPTION_ID.sub(
-        lambda m: kb.options[m.group()].name if m.group() in kb.options else m.group(), text
-    )
+    """A criterion's text with any option id or case field it quotes ("see
+    surgery_curative", "tumour.ki67_percent") replaced by its name or label."""
+    leaves: dict[str, str] = {}
+    for path in kb.fields:
+        leaves.setdefault(path.rsplit(".", 1)[-1], path)
+
+    def word(m: re.Match[str]) -> str:
+        token = m.group()
+        if token in kb.options:
+            return kb.options[token].name
+        path = token if token in kb.fields else leaves.get(token)
+        return kb.label(path) if path else token
+
+    return _CODE.sub(word, text)
 
 
-_OPTION_ID = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
+_CODE = re.compile(r"\b[a-z0-9_]+(?:\.[a-z0-9_]+)+\b|\b[a-z0-9]+(?:_[a-z0-9]+)+\b")
 
 
 def shorten(text: str, limit: int = 150) -> str:
@@ -349,6 +359,7 @@ def mdt_view(
         more_needs_info=needs[NEEDS_INFO_SHOWN:],
         ruled_out=ruled_out,
         blocking=blocking_facts(assessment),
+        warnings=[named(w, kb) for w in assessment.warnings],
     )
 
 
