@@ -65,7 +65,10 @@ def build_summary(
     ]
     options = [_option(assessment.option(c), "chosen", kb) for c in chosen]
     if decision is None:
-        options += [_option(o, o.verdict, kb) for o in positive]
+        options += [
+            _option(o, "recommended" if o.verdict == "recommended" else "consider", kb)
+            for o in positive
+        ]
     shown = {o.option for o in options} | ({o.option for o in positive} if decision else set())
     asked_for_facts = decision is not None and not chosen
     summary = PatientSummary(
