@@ -127,8 +127,8 @@ def test_coordinator_enters_a_patient_and_the_mdt_records_a_decision(
     page.locator("#f-tumour-grade").select_option("G1")
     shot(page, "04-case-form")
     page.get_by_role("button", name="Create case").click()
-    expect(page.get_by_role("heading", name="Options by verdict")).to_be_visible()
-    expect(page.locator("details.option").first).to_be_visible()
+    expect(page.get_by_role("heading", name="Options", exact=True)).to_be_visible()
+    expect(page.locator("li.opt").first).to_be_visible()
     shot(page, "05-case-assessment")
     case_url = page.url
 

@@ -29,7 +29,6 @@ from netmdt.summary.model import (
     AboutKnowledgeBase,
     Decision,
     GlossaryEntry,
-    NextStep,
     OtherOption,
     SummaryOption,
 )
@@ -68,6 +67,7 @@ def test_public_interface() -> None:
     assert netmdt.summary.__all__ == sorted(netmdt.summary.__all__)
     assert set(netmdt.summary.__all__) == {
         "DecisionInfo",
+        "PatientIdentifiers",
         "PatientSummary",
         "build_summary",
         "summary_html",
@@ -109,24 +109,21 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
         ("palliative_radiotherapy", OPTION_NAMES["palliative_radiotherapy"], None),
     ]
     discussed = ["best_supportive_care", "hormone_syndrome_control"]  # consider, recommended
-    glossary = [
+    glossary = [  # the terms of the page's own words and of every option it names
         "NET",
         "MDT",
         "NET nurse specialist",
         "Hormone",
         "Somatostatin",
-        "Docking points (somatostatin receptors)",
         "PRRT",
         "Lu-177, Y-90 and I-131",
         "MIBG",
-        "PET scan",
         "Endoscope",
         "Lymph nodes",
         "Pancreas",
         "Chemotherapy",
         "Radiotherapy",
         "SIRT",
-        "Supportive care",
         "Embolisation",
         "Ablation",
         "General anaesthetic",
@@ -154,19 +151,7 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
                     "order, before any procedure."
                 ],
             )
-        ]
-        + [
-            SummaryOption(
-                option=option,
-                name=OPTION_NAMES[option],
-                standing=standing,
-                standing_text=STANDING[standing],
-                **{k: " ".join(v.split()) for k, v in kb.options[option].patient.items()},
-                funding="The NHS in England normally pays for this.",
-                awaiting_review=True,
-            )
-            for option, standing in zip(discussed, ["consider", "recommended"], strict=True)
-        ],
+        ],  # after a decision only the chosen options are described in full
         other_options=[
             OtherOption(
                 option=option,
@@ -177,34 +162,11 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
             )
             for option, name, reason in others
         ],
-        next_steps=[
-            NextStep(
-                text="Talking with you about what you want from your care.",
-                helps_decide=["supportive care"],
-                fields=["context.wishes_supportive_care_only"],
-            ),
-            NextStep(
-                text="Comparing scans taken a few months apart, to see if the tumour is growing.",
-                helps_decide=["a clinical trial"],
-                fields=["disease.progression"],
-            ),
-            NextStep(
-                text="A special scan (such as a Ga-68 DOTATATE PET scan) to see if your tumour "
-                "has somatostatin docking points. Some treatments only work if it does.",
-                helps_decide=["a clinical trial"],
-                fields=["imaging.sstr.positive"],
-            ),
-            NextStep(
-                text="A talk with your team about how you manage day to day, and your health in "
-                "general.",
-                helps_decide=["supportive care"],
-                fields=["performance.life_expectancy_months"],
-            ),
-        ],
+        next_steps=[],  # the MDT chose a treatment: it asked for no more facts
         decision=Decision(
             meeting_date=MEETING,
             chosen=["An operation to remove all of the tumour"],
-            rationale=["Remove the tumour.", "Start alpha-blocker tablets first."],
+            rationale=[],  # the team's free text is never reproduced
         ),
         glossary=[GlossaryEntry(term=t, meaning=meanings[t]) for t in glossary],
         knowledge_base=AboutKnowledgeBase(
@@ -216,27 +178,39 @@ def test_build_summary_whole_structure(kb: KnowledgeBase) -> None:
             sources=len(kb.sources),
         ),
         funding_statement=" ".join(kb.funding_statement.split()),
+        also_possible=[OPTION_NAMES[o] for o in discussed],
     )
 
 
-def test_discussed_options_are_the_chosen_then_netmdts_positive_ones(
-    demo02: PatientSummary,
+def test_after_a_decision_the_chosen_options_come_first_and_alone_in_full(
+    demo02: PatientSummary, kb: KnowledgeBase
 ) -> None:
-    assert [(o.option, o.standing) for o in demo02.options] == [
-        ("everolimus", "chosen"),
-        ("ssa_short_acting", "consider"),
-        ("chemotherapy", "recommended"),
-        ("prrt_lu177_dotatate", "recommended"),
-        ("liver_embolisation", "recommended"),
-        ("clinical_trial", "consider"),
-        ("sunitinib", "recommended"),
-        ("best_supportive_care", "consider"),
-        ("sirt", "recommended"),
+    assert [(o.option, o.standing) for o in demo02.options] == [("everolimus", "chosen")]
+    assert demo02.also_possible == [
+        OPTION_NAMES[o]
+        for o in (
+            "ssa_short_acting",
+            "chemotherapy",
+            "prrt_lu177_dotatate",
+            "liver_embolisation",
+            "clinical_trial",
+            "sunitinib",
+            "best_supportive_care",
+            "sirt",
+        )
     ]
     assert {(o.option, o.reason) for o in demo02.other_options} >= {
         ("surgery_debulking", "more_tests"),
         ("surgery_curative", "not_suitable"),
     }
+    before = build_summary(assessed("demo/demo-02-pnet-g2-non-functional.yaml", kb), kb)
+    assert sorted(o.name for o in before.options) == sorted(
+        ["Everolimus tablets", *demo02.also_possible]
+    )
+    assert {o.standing for o in before.options} == {"recommended", "consider"}
+    html = summary_html(before)
+    assert "<h1>Options to talk about with your team</h1>" in html
+    assert "Your care team has not made a decision yet." in html
 
 
 def test_without_a_decision_the_page_says_none_is_recorded(kb: KnowledgeBase) -> None:
@@ -245,6 +219,7 @@ def test_without_a_decision_the_page_says_none_is_recorded(kb: KnowledgeBase) ->
     assert [o.option for o in summary.options] == ["endoscopic_resection", "best_supportive_care"]
     html = summary_html(summary)
     assert "The MDT has not yet recorded a decision." in html
+    assert "Options to talk about with your team" in html
     assert "For:" not in html
 
 
@@ -254,9 +229,8 @@ def test_a_contraindicated_option_is_explained_in_plain_words(kb: KnowledgeBase)
     reasons = {o.option: o.reason for o in summary.other_options}
     assert reasons["prrt_lu177_dotatate"] == "not_safe"
     text = summary_text(summary)
-    assert (
-        "Not safe for you now.\nSomething about your health means these could do you harm" in text
-    )
+    assert "Not safe for you now: " in text
+    assert "Something about your health means these could do you harm" in text
     assert text.count("contraindicated") == 1  # only inside that plain explanation
 
 
@@ -276,9 +250,9 @@ def test_html_escapes_patient_name_and_rationale(kb: KnowledgeBase) -> None:
     )
     html = summary_html(summary)
     escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"
-    assert html.count(escaped) == 3  # title, "For:", rationale
+    assert html.count(escaped) == 2  # title, "For:"; the rationale is never shown
     assert "<script" not in html and "<img" not in html
-    assert "Why " + escaped + " &amp; so" in html
+    assert "Why " not in html
 
 
 class _Outline(HTMLParser):
@@ -300,40 +274,36 @@ def test_html_is_accessible(demo02: PatientSummary) -> None:
     levels = [int(t[1]) for t in outline.tags if re.fullmatch(r"h[1-6]", t)]
     assert levels[0] == 1 and levels.count(1) == 1
     assert all(b - a <= 1 for a, b in itertools.pairwise(levels)), levels
-    assert {"main", "header", "ul", "li", "dl", "dt", "dd", "title"} <= set(outline.tags)
+    assert {"main", "header", "dl", "dt", "dd", "title"} <= set(outline.tags)
     css = (Path(netmdt.summary.__file__).parent / "templates/summary.css").read_text()
     assert "font-size: 14pt" in css and "size: A4" in css and "@media print" in css
+    assert "font-size: 12pt" in css  # print: NHS patient-information minimum, 4 A4 pages
 
 
 def test_the_decision_aid_items_are_there(demo02: PatientSummary, kb: KnowledgeBase) -> None:
     text = summary_text(demo02)
     for item in [
-        # knowledge-base date and version
-        f"version {kb.version} of the netmdt knowledge base. It was last updated on 27 November",
-        # how it is kept up to date
-        "The knowledge base is checked against guidelines from expert groups",
-        "It is checked again when one of these changes.",
-        "Each of its 252 rules says which of its 213 sources it comes from.",
-        "186 of the 252 rules are still waiting to be checked by a NET doctor.",
+        # knowledge-base date and version, how it is kept up to date (no internal counts)
+        f"version {kb.version} of the netmdt knowledge base, last updated on 27 November",
+        "It is checked against expert guidelines, the official facts about each medicine",
         # who funds netmdt
         "Who pays for netmdt: netmdt is open-source software. It is not funded by, and takes no "
         "money from, any maker or seller of a treatment it describes.",
         # not a replacement for the care team's advice
         "This summary does not replace the advice of your care team.",
         # who to contact
-        "please contact your NET nurse specialist or your care team",
+        "please contact your NET nurse specialist or the care team that gave you this summary",
         # the options, what is still to find out, the decision
         "What it involves.",
         "Possible harms and side effects.",
-        "Options the team looked at that do not fit now.\nMore tests needed first.\nYour team "
-        "needs more facts before they can say if these would suit you.",
-        "What is still to be found out.",
-        "A surgeon looks at your scans to judge how much of the tumour an operation could remove."
-        "\nThis helps to decide about: surgery to remove most of the tumour.",
+        "Options the team looked at that do not fit now.\nMore tests needed first: An operation "
+        "to remove most of the tumour. Your team needs more facts before they can say if these "
+        "would suit you.",
         "What the MDT decided.",
-        "Tablets.",
     ]:
         assert item in text, item
+    assert "Tablets." not in text  # the team's rationale is not reproduced
+    assert not re.search(r"\b\d+ (?:of the \d+ )?rules\b", text)  # no internal counts
     assert kb.fingerprint in summary_html(demo02)
 
 
@@ -414,7 +384,36 @@ def test_pending_checks_are_tests_to_do_before_the_treatment_starts() -> None:
         "A blood test to see how well your blood clots.",
     ]
     assert next(o for o in s.options if o.option == "telotristat").before_treatment == []
-    html = summary_html(s)
+    decided = build_summary(
+        assess(parse_case(data), kb),
+        kb,
+        decision=DecisionInfo(meeting_date=MEETING, chosen=["prrt_lu177_dotatate"]),
+    )
+    html = summary_html(decided)  # the tests to do are listed once the team has decided
     assert "<h4>Tests to do before the treatment starts</h4>" in html
-    for text in prrt.before_treatment:
-        assert f"<li>{text}</li>" in html
+    assert " ".join(prrt.before_treatment) in html
+
+
+@pytest.mark.parametrize("path", CASES[1:], ids=[p.stem for p in CASES[1:]])
+def test_the_decided_summary_fits_4_a4_pages(path: Path, kb: KnowledgeBase) -> None:
+    """Two options chosen (the most the demo's positive options give), with identifiers
+    and a named contact: at most 4 A4 pages."""
+    from netmdt.summary import PatientIdentifiers
+
+    assessment = assess(load_case(path), kb)
+    chosen = [o.option for o in assessment.options if o.verdict in ("recommended", "consider")]
+    summary = build_summary(
+        assessment,
+        kb,
+        decision=DecisionInfo(meeting_date=MEETING, chosen=chosen[:2]),
+        identifiers=PatientIdentifiers(
+            name="Margaret Example", nhs_number="9990000018", date_of_birth=date(1962, 1, 1)
+        ),
+        contact="Jo Bloggs, NET clinical nurse specialist, 0161 000 0000",
+    )
+    pdf = pypdfium2.PdfDocument(summary_pdf(summary))
+    assert len(pdf) <= 4
+    first = " ".join(pdf[0].get_textpage().get_text_range().split())
+    assert "NHS number 999 000 0018" in first and "born 1 January 1962" in first
+    text = " ".join(" ".join(p.get_textpage().get_text_range().split()) for p in pdf)
+    assert "Jo Bloggs, NET clinical nurse specialist, 0161 000 0000" in text

@@ -88,8 +88,8 @@ def test_case_form_validates_inline_then_creates_the_case(web: Harness) -> None:
     )
     r = client.post(f"/patients/{patient['id']}/cases", data=fields)
     assert r.status_code == 422
-    assert "tumour.ki67_percent: must be a number" in r.text
-    assert "performance.ecog: must be a whole number" in r.text
+    assert "Ki-67 index (%): must be a number" in r.text
+    assert "ECOG performance status (0-4): must be a whole number" in r.text
     assert web.call("coordinator", "GET", f"/api/patients/{patient['id']}/cases").json() == []
     fields.update(
         {
@@ -110,9 +110,10 @@ def test_case_form_validates_inline_then_creates_the_case(web: Harness) -> None:
         "pregnant": False,
         "tumour": {"type": "net", "ki67_percent": 2.5},
         "performance": {"ecog": 1},
+        "context": {"health_system": "nhs_england"},  # the centre's default (settings)
     }
     page = client.get(r.headers["location"]).text
-    assert "Options by verdict" in page and "Insufficient information" in page
+    assert '<h2 id="opt-h">Options</h2>' in page and "Insufficient information" in page
     assert token
 
 
@@ -189,8 +190,8 @@ def test_history_shows_the_changed_facts(sqlite_web: Harness) -> None:
     page = web.call("clinician", "GET", f"/cases/{case['id']}/history").text
     assert "1 change(s) from version 1" in page
     assert (
-        '<th scope="row">labs.egfr_ml_min</th><td><del>78.0</del></td><td><ins>40.0</ins></td>'
-        in page
+        '<th scope="row">eGFR (mL/min)</th><td><del>78 mL/min</del></td>'
+        "<td><ins>40 mL/min</ins></td>" in page
     )
 
 
@@ -256,7 +257,7 @@ def test_a_card_link_for_a_patient_not_in_netmdt_offers_registration(
     """CDS sandbox finding 6: the card's link was a dead end for an unregistered patient."""
     page = sqlite_web.call("coordinator", "GET", "/patients/find?nhs_number=900 000 0009")
     assert page.status_code == 404
-    assert "No patient with NHS number 9000000009 is registered in netmdt." in page.text
+    assert "No patient with NHS number 900 000 0009 is registered in netmdt." in page.text
     assert 'href="/patients/new?nhs_number=9000000009">Register this patient</a>' in page.text
     form = sqlite_web.call("coordinator", "GET", "/patients/new?nhs_number=9000000009")
     assert 'name="nhs_number" type="text" value="9000000009"' in form.text
@@ -288,7 +289,7 @@ def test_junk_numbers_in_forms_are_422_not_500(sqlite_web: Harness) -> None:
     assert r.status_code == 422
     base = {"csrf_token": token, "title": "t", "labs.inr": "inf"}
     r = web.client.post(f"/patients/{patient['id']}/cases", data=base)
-    assert r.status_code == 422 and "labs.inr: must be a number" in r.text
+    assert r.status_code == 422 and "INR: must be a number" in r.text
     for rows in ("abc", "20000"):
         form = {**base, "labs.inr": "", "title": "", "history.prior_treatments.rows": rows}
         r = web.client.post(f"/patients/{patient['id']}/cases", data=form)
@@ -359,6 +360,7 @@ def test_the_case_page_shows_pending_checks() -> None:
     from netmdt import assess, parse_case
     from netmdt.assessment import VERDICTS
     from netmdt.kb import default_kb_path
+    from netmdt.web.caseview import mdt_view
     from netmdt.web.common import templates
     from tests.kbfixture import before_treatment_kb
 
@@ -375,13 +377,16 @@ def test_the_case_page_shows_pending_checks() -> None:
         case=ns(id=1, title="Case", version=1, updated_by="x", updated_at=datetime(2026, 11, 27)),
         patient=ns(id=1, name="P", date_of_birth=date(1960, 1, 1), nhs_number=None),
         a=a,
-        grouped={v: [o for o in a.options if o.verdict == v] for v in VERDICTS},
+        view=mdt_view(a, before_treatment_kb(), None, data),
+        narrative=ns(question="", clinical_history="", pathology="", radiology=""),
+        src_no={},
         decisions=[],
         meetings=[],
         latest=True,
     )
     labels = ", ".join(dict.fromkeys(p.label for p in prrt.pending_checks))
-    assert f'<span class="pending">subject to: {labels}</span>' in html.replace("&#39;", "'")
-    assert "Checks before treatment starts (not yet on the case)" in html
+    assert prrt.verdict in VERDICTS
+    assert f'<div class="opt-meta">Subject to: {labels}</div>' in html.replace("&#39;", "'")
+    assert "Checks before treatment starts:" in html
     for p in prrt.pending_checks:
         assert p.how_to_find_out in html.replace("&#39;", "'")

@@ -5,6 +5,8 @@ Every setting is documented in ``docs/web.md`` (a test keeps the two in step).
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -120,10 +122,6 @@ class Settings(BaseSettings):
         description="The MDT's core membership for the quoracy check, JSON list of "
         'professional roles; "a|b" means either fills the place (docs/meetings.md).',
     )
-    centre_name: str = Field(
-        default="NET Centre (set NETMDT_CENTRE_NAME)",
-        description="The centre's name on letters, minutes and lists (letterhead).",
-    )
     centre_address: str = Field(
         default="", description="The centre's postal address on letters (lines split by ';')."
     )
@@ -136,4 +134,21 @@ class Settings(BaseSettings):
         default_factory=list,
         description='Host names the app answers to, JSON list (e.g. ["mdt.example.nhs.uk"]). '
         "Empty: the host of NETMDT_BASE_URL and the loopback names. Others get 400.",
+    )
+    default_health_system: Literal["nhs_england", "nhs_scotland", "nhs_wales", "other"] = Field(
+        default="nhs_england",
+        description="The health system a new case starts with on the case form (funding "
+        "jurisdiction); the coordinator can change it per case.",
+    )
+    centre_name: str = Field(
+        default="",
+        max_length=200,
+        description="The NET centre's name, on the patient summary and on letters, minutes "
+        "and lists (letterhead; these say 'NET centre' while it is unset).",
+    )
+    centre_contact: str = Field(
+        default="",
+        max_length=300,
+        description="The named contact printed on the patient summary (e.g. the NET clinical "
+        "nurse specialist's name, role and telephone number).",
     )

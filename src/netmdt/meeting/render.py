@@ -32,7 +32,10 @@ class Letterhead:
     def of(cls, settings: Settings) -> Letterhead:
         lines = [a.strip() for a in settings.centre_address.split(";") if a.strip()]
         return cls(
-            settings.centre_name, lines, settings.centre_phone, settings.mdt_coordinator_contact
+            settings.centre_name or "NET centre",
+            lines,
+            settings.centre_phone,
+            settings.mdt_coordinator_contact,
         )
 
 

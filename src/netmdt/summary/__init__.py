@@ -5,11 +5,12 @@
 """
 
 from netmdt.summary.build import build_summary
-from netmdt.summary.model import DecisionInfo, PatientSummary
+from netmdt.summary.model import DecisionInfo, PatientIdentifiers, PatientSummary
 from netmdt.summary.render import summary_html, summary_pdf, summary_text
 
 __all__ = [
     "DecisionInfo",
+    "PatientIdentifiers",
     "PatientSummary",
     "build_summary",
     "summary_html",

@@ -13,6 +13,7 @@ from netmdt.summary.model import (
     GlossaryEntry,
     NextStep,
     OtherOption,
+    PatientIdentifiers,
     PatientSummary,
     Standing,
     SummaryOption,
@@ -39,33 +40,51 @@ def build_summary(
     *,
     patient_name: str | None = None,
     decision: DecisionInfo | None = None,
+    identifiers: PatientIdentifiers | None = None,
+    centre: str = "",
+    contact: str = "",
 ) -> PatientSummary:
     """The plain-language summary of one assessment, for the patient.
 
-    Options discussed in full: those the MDT chose (``decision``), then netmdt's
-    ``recommended`` and ``consider`` options. Every other option is named with its plain
-    reason. Raises ``ValueError`` if ``decision`` chooses an option the assessment lacks.
+    After a decision (``decision``): the options the MDT chose in full, the other options
+    netmdt's guide found may fit by name only, and the next steps only when the MDT chose
+    no treatment yet (it asked for more facts). Before a decision: netmdt's
+    ``recommended`` and ``consider`` options, marked as options to talk about with the
+    team. Every other option is named with its plain reason. The team's free-text
+    rationale is never reproduced. Raises ``ValueError`` if ``decision`` chooses an
+    option the assessment lacks.
     """
     known = {o.option for o in assessment.options}
     chosen = list(decision.chosen) if decision else []
     if unknown := [c for c in chosen if c not in known]:
         raise ValueError(f"decision.chosen: unknown option(s) {unknown}; known: {sorted(known)}")
-    options = [_option(assessment.option(c), "chosen", kb) for c in chosen] + [
-        _option(o, o.verdict, kb)
+    positive = [
+        o
         for o in assessment.options
         if (o.verdict == "recommended" or o.verdict == "consider") and o.option not in chosen
     ]
-    shown = {o.option for o in options}
+    options = [_option(assessment.option(c), "chosen", kb) for c in chosen]
+    if decision is None:
+        options += [
+            _option(o, "recommended" if o.verdict == "recommended" else "consider", kb)
+            for o in positive
+        ]
+    shown = {o.option for o in options} | ({o.option for o in positive} if decision else set())
+    asked_for_facts = decision is not None and not chosen
     summary = PatientSummary(
-        patient_name=patient_name,
+        patient_name=patient_name or (identifiers.name if identifiers else None),
         case_id=assessment.case_id,
         assessed_on=assessment.assessed_on,
         options=options,
         other_options=[_other(o) for o in assessment.options if o.option not in shown],
-        next_steps=_next_steps(assessment),
+        next_steps=_next_steps(assessment) if asked_for_facts else [],
         decision=_decision(decision) if decision else None,
         knowledge_base=_about(assessment, kb),
         funding_statement=" ".join(kb.funding_statement.split()),
+        identifiers=identifiers,
+        centre=centre,
+        contact=contact,
+        also_possible=[plain_name(o.option) for o in positive] if decision else [],
     )
     return summary.model_copy(update={"glossary": _glossary(_texts(summary))})
 
@@ -123,11 +142,10 @@ def _next_steps(assessment: Assessment) -> list[NextStep]:
 
 
 def _decision(info: DecisionInfo) -> Decision:
-    paragraphs = (info.rationale or "").replace("\r\n", "\n").split("\n\n")
+    """The meeting date and the chosen options; never the team's free-text rationale
+    (written for clinicians: the team explains it in person)."""
     return Decision(
-        meeting_date=info.meeting_date,
-        chosen=[plain_name(c) for c in info.chosen],
-        rationale=[" ".join(p.split()) for p in paragraphs if p.strip()],
+        meeting_date=info.meeting_date, chosen=[plain_name(c) for c in info.chosen], rationale=[]
     )
 
 
@@ -149,11 +167,9 @@ def _texts(summary: PatientSummary) -> Iterable[str]:
         yield from (o.name, o.what_it_is, o.what_it_involves, o.benefits, o.harms)
         yield from o.before_treatment
     yield from (o.name for o in summary.other_options)
+    yield from summary.also_possible
     for step in summary.next_steps:
         yield step.text
-        yield from step.helps_decide
-    if summary.decision:
-        yield from summary.decision.rationale
 
 
 def _glossary(texts: Iterable[str]) -> list[GlossaryEntry]:

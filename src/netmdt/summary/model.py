@@ -79,6 +79,15 @@ class AboutKnowledgeBase(_Model):
     sources: int
 
 
+class PatientIdentifiers(_Model):
+    """Who the summary is for, printed at its top (NHS number in 3-3-4 groups)."""
+
+    name: str
+    nhs_number: str | None = None
+    date_of_birth: date | None = None
+    hospital_number: str | None = None
+
+
 class PatientSummary(_Model):
     """Everything the patient summary says; rendered by ``summary_html`` / ``summary_pdf``."""
 
@@ -95,3 +104,9 @@ class PatientSummary(_Model):
     from_survey: list[str] = Field(default_factory=list)
     knowledge_base: AboutKnowledgeBase
     funding_statement: str
+    identifiers: PatientIdentifiers | None = None
+    centre: str = ""  # the NET centre's name (settings)
+    contact: str = ""  # the named contact (settings); empty: "the team that gave you this"
+    # After a decision: the other options netmdt's guide found may fit, by plain name only
+    # (the chosen ones are described in full).
+    also_possible: list[str] = Field(default_factory=list)

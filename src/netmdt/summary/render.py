@@ -10,6 +10,7 @@ from pathlib import Path
 import jinja2
 
 from netmdt.summary.model import PatientSummary
+from netmdt.vocabulary import nhs_number
 
 TEMPLATES = Path(__file__).parent / "templates"
 BLOCKS = frozenset({"h1", "h2", "h3", "h4", "p", "li", "dt", "dd", "title"})
@@ -60,6 +61,7 @@ def _env() -> jinja2.Environment:
         lstrip_blocks=True,
     )
     env.filters["long_date"] = long_date
+    env.filters["nhs"] = nhs_number
     return env
 
 

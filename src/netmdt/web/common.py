@@ -15,7 +15,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
-from jinja2 import ChoiceLoader, FileSystemLoader
+from jinja2 import ChoiceLoader, FileSystemLoader, pass_context
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import FormData
 
@@ -26,6 +26,15 @@ from netmdt.errors import Problem, RecordValidationError
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.textcheck import shown, text_fault
+from netmdt.vocabulary import (
+    ROLES,
+    fact_text,
+    nhs_number,
+    pathway_text,
+    uk_date,
+    uk_datetime,
+    value_name,
+)
 from netmdt.web.forms import EMPTY_LIST
 
 templates = Jinja2Templates(directory=Path(__file__).parent / "templates")
@@ -47,6 +56,25 @@ VERDICT_WORDS = {
     "not_recommended": "Not recommended",
     "contraindicated": "Contraindicated",
 }
+
+
+@pass_context
+def _fact(context: Any, value: Any, path: str) -> str:
+    """A fact in words; prior treatments named by the page's knowledge base (``kb``)."""
+    kb = context.get("kb")
+    names = (lambda o: kb.options[o].name if o in kb.options else value_name("", o)) if kb else None
+    return fact_text(path, value, names)
+
+
+templates.env.filters.update(
+    ukdate=uk_date,  # 2026-12-01 -> "1 Dec 2026"
+    ukdatetime=uk_datetime,
+    nhs=nhs_number,  # 9990000018 -> "999 000 0018"
+    fact=_fact,  # {{ value|fact(path) }}
+    code=lambda value, path="": value_name(path, value),  # {{ code|code(path) }}
+    pathway=pathway_text,
+    role=lambda code: ROLES.get(code, value_name("", code)),
+)
 templates.env.globals.update(
     version=__version__,
     VERDICTS=VERDICTS,

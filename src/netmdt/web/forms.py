@@ -43,6 +43,14 @@ SECTIONS = {
     "context": "Context",
 }
 
+# The form's sections in order, as (anchor key, heading): the narrative first, then the
+# facts; each section has its own save button.
+SECTION_NAMES: tuple[tuple[str, str], ...] = (
+    ("narrative", "Question and reports"),
+    *((key or "patient", heading) for key, heading in SECTIONS.items()),
+)
+SECTION_KEYS = tuple(key for key, _ in SECTION_NAMES)
+
 
 @dataclass(frozen=True)
 class FormField:

@@ -9,10 +9,10 @@ import json
 import time
 from collections.abc import Callable
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
@@ -33,13 +33,23 @@ from netmdt.api.deps import (
 )
 from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token
-from netmdt.assessment import VERDICTS
 from netmdt.errors import ConflictError, Problem, RecordValidationError
+from netmdt.kb import KnowledgeBase
+from netmdt.narrative import (
+    NARRATIVE_FIELDS,
+    Narrative,
+    check_narrative,
+    get_narrative,
+    narrative_from_form,
+    save_narrative,
+)
 from netmdt.nhs import nhs_number_valid, normalise_nhs_number
 from netmdt.store import accounts
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
 from netmdt.store.schemas import MAX_ID
+from netmdt.vocabulary import field_label, unit
+from netmdt.web.caseview import blocking_facts, mdt_view
 from netmdt.web.common import (
     Form,
     model_of,
@@ -47,6 +57,8 @@ from netmdt.web.common import (
     render,
 )
 from netmdt.web.forms import (
+    SECTION_KEYS,
+    SECTION_NAMES,
     TREATMENT_ROWS_SPARE,
     facts_from_form,
     form_sections,
@@ -59,6 +71,7 @@ from netmdt.web.forms import (
 )
 
 router = APIRouter()
+QueryIdOptional = Annotated[int | None, Query(ge=1, le=MAX_ID, description="A record id")]
 
 
 # -- log in and out ---------------------------------------------------------------------
@@ -232,10 +245,43 @@ def patient(request: Request, db: DbDep, actor: CareTeam, patient_id: Id) -> Res
 
 @router.get("/patients/{patient_id}/cases/new")
 def new_case(
-    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: Id
+    request: Request,
+    db: DbDep,
+    state: StateDep,
+    actor: Coordinator,
+    patient_id: Id,
+    from_case: QueryIdOptional = None,
 ) -> Response:
+    """The new-case form: the health system from the centre's settings; ``from_case``
+    pre-fills the facts (and the narrative) from the current version of another case of
+    the same patient."""
     info = svc.get_patient(db, actor, patient_id)
-    return _case_form(request, state, actor, patient=info, case=None, values={}, problems={})
+    values: dict[str, Any] = {"context.health_system": state.settings.default_health_system}
+    if from_case is not None:
+        source = svc.get_case(db, actor, from_case)
+        if source.patient_id != patient_id:
+            raise RecordValidationError(
+                [Problem("from_case", "must be a case of the same patient")]
+            )
+        values = values_from_facts(source.facts)
+        values.update(_narrative_values(get_narrative(db, actor, from_case)))
+    cases = svc.patient_cases(db, actor, patient_id)
+    return _case_form(
+        request, state, actor, patient=info, case=None, values=values, problems={}, others=cases
+    )
+
+
+def _form_labels(kb: KnowledgeBase) -> dict[str, str]:
+    """Each form field's label (errors name the field as the form does, never by path)."""
+    labels = {"": "Case", "title": "Case title", "note": "What changed"}
+    labels.update({f"narrative.{k}": v for k, v in NARRATIVE_FIELDS.items()})
+    for _, _, fields in form_sections(kb):
+        labels.update({f.path: f.label for f in fields})
+    return labels
+
+
+def _narrative_values(narrative: Narrative) -> dict[str, Any]:
+    return {f"narrative.{k}": getattr(narrative, k) for k in NARRATIVE_FIELDS}
 
 
 def _case_form(
@@ -249,6 +295,9 @@ def _case_form(
     problems: dict[str, list[str]],
     status: int = 200,
     title: str = "",
+    others: list[s.CaseOut] | None = None,
+    blocking: list[Any] | None = None,
+    saved: str = "",
 ) -> Response:
     rows = len(values.get("history.prior_treatments", []) or []) + TREATMENT_ROWS_SPARE
     rows = min(max(rows, treatment_rows(values.get("history.prior_treatments.rows"))), 200)
@@ -267,6 +316,14 @@ def _case_form(
         outcomes=outcomes(),
         regimens=regimens(),
         treatment_rows=rows,
+        narrative_fields=NARRATIVE_FIELDS,
+        field_labels=_form_labels(state.kb),
+        section_names=SECTION_NAMES,
+        option_names={o.id: o.name for o in state.kb.options.values()},
+        units={f.path: unit(f.path) for _, _, fs in form_sections(state.kb) for f in fs},
+        others=[c for c in others or [] if case is None or c.id != case.id],
+        blocking=blocking,
+        saved=saved,
     )
 
 
@@ -303,7 +360,9 @@ def create_case(
     info = svc.get_patient(db, actor, patient_id)
     facts, problems = facts_from_form(form, form_sections(state.kb))
     title = str(form.get("title", "")).strip()
+    narrative = narrative_from_form(form)
     try:
+        problems += check_narrative(narrative)
         if problems:
             raise RecordValidationError(problems)
         case = svc.create_case(
@@ -316,7 +375,19 @@ def create_case(
     except RecordValidationError as error:
         again = _form_again(request, state, actor, info, None, form)
         return again(_by_field(error.problems), 422, title)
-    return redirect(f"/cases/{case.id}")
+    save_narrative(db, actor, case.id, narrative)
+    return redirect(_after_save(case.id, str(form.get("section", ""))))
+
+
+def _after_save(case_id: int, section: str) -> str:
+    """A section's save button: back to the form at the next section (with what is still
+    unknown); the final button (no section): the case page."""
+    keys = list(SECTION_KEYS)
+    if section not in keys:
+        return f"/cases/{case_id}"
+    following = keys[keys.index(section) + 1 :]
+    anchor = f"#section-{following[0]}" if following else "#section-end"
+    return f"/cases/{case_id}/edit?saved={section}{anchor}"
 
 
 @router.get("/cases/{case_id}")
@@ -327,15 +398,22 @@ def case_page(
     actor: CareTeam,
     case_id: Id,
     version: VersionNo | None = None,
+    present: bool = False,
+    prev: str = "",
+    next: str = "",
 ) -> Response:
+    """The MDT view of a case. ``present=1``: presentation mode (large type for the
+    projector); ``prev`` and ``next`` are the local addresses of the previous and next
+    case in the meeting (keys: left and right arrow, p and n)."""
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id, version)
     info = svc.get_patient(db, actor, case.patient_id)
+    narrative = get_narrative(db, actor, case_id)
     decisions = svc.case_decisions(db, actor, case_id)
     meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
-    grouped = {v: [o for o in assessment.options if o.verdict == v] for v in VERDICTS}
     from netmdt.governance.service import approved_options
     from netmdt.survey.web import case_flags
 
+    view = mdt_view(assessment, state.kb, info, case.facts, narrative.question)
     return render(
         request,
         "case.html",
@@ -344,29 +422,45 @@ def case_page(
         case=case,
         patient=info,
         a=assessment,
-        grouped=grouped,
+        view=view,
+        src_no={src.id: i for i, src in enumerate(assessment.knowledge_base.sources, 1)},
+        narrative=narrative,
         decisions=decisions,
         meetings=meetings,
         kb=state.kb,
         latest=version is None,
         survey_flags=case_flags(db, case.patient_id),
+        present=present,
+        prev=prev if prev and _local(prev) == prev else "",
+        next=next if next and _local(next) == next else "",
     )
 
 
 @router.get("/cases/{case_id}/edit")
 def edit_case(
-    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: Id
+    request: Request,
+    db: DbDep,
+    state: StateDep,
+    actor: Coordinator,
+    case_id: Id,
+    saved: str = "",
 ) -> Response:
-    case = svc.get_case(db, actor, case_id)
+    """The case form with the current version's facts, and the unknown facts that still
+    block a decision (from the current version's assessment)."""
+    case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
     info = svc.get_patient(db, actor, case.patient_id)
+    values = values_from_facts(case.facts)
+    values.update(_narrative_values(get_narrative(db, actor, case_id)))
     return _case_form(
         request,
         state,
         actor,
         patient=info,
         case=case,
-        values=values_from_facts(case.facts),
+        values=values,
         problems={},
+        blocking=blocking_facts(assessment),
+        saved=dict(SECTION_NAMES).get(saved, ""),
     )
 
 
@@ -379,7 +473,9 @@ def save_case(
     facts, problems = facts_from_form(form, form_sections(state.kb))
     base = _int(form.get("base_version"), "base_version")
     note = str(form.get("note", "")).strip() or None
+    narrative = narrative_from_form(form)
     try:
+        problems += check_narrative(narrative)
         if problems:
             raise RecordValidationError(problems)
         svc.update_case(
@@ -404,11 +500,12 @@ def save_case(
         )
         db.commit()
         return _form_again(request, state, actor, info, case, form)({"": [str(error)]}, 409)
-    return redirect(f"/cases/{case_id}")
+    save_narrative(db, actor, case_id, narrative)
+    return redirect(_after_save(case_id, str(form.get("section", ""))))
 
 
 @router.get("/cases/{case_id}/history")
-def history(request: Request, db: DbDep, actor: CareTeam, case_id: Id) -> Response:
+def history(request: Request, db: DbDep, state: StateDep, actor: CareTeam, case_id: Id) -> Response:
     case = svc.get_case(db, actor, case_id)
     versions = svc.case_versions(db, actor, case_id)
     changes = {
@@ -419,6 +516,8 @@ def history(request: Request, db: DbDep, actor: CareTeam, case_id: Id) -> Respon
         request,
         "history.html",
         actor,
+        labels=lambda path: field_label(state.kb, path),
+        kb=state.kb,
         case=case,
         versions=list(reversed(versions)),
         changes=changes,
@@ -502,7 +601,7 @@ def record_decision(
 
 
 def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
-    from netmdt.summary import DecisionInfo, build_summary
+    from netmdt.summary import DecisionInfo, PatientIdentifiers, build_summary
 
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
     info = svc.get_patient(db, actor, case.patient_id)
@@ -514,7 +613,20 @@ def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
         decision = DecisionInfo(meeting_date=when, chosen=last.chosen, rationale=last.rationale)
     svc.audit(db, actor, "export", "summary", case_id)
     db.commit()
-    summary = build_summary(assessment, state.kb, patient_name=info.name, decision=decision)
+    identifiers = PatientIdentifiers(
+        name=info.name,
+        nhs_number=info.nhs_number,
+        date_of_birth=info.date_of_birth,
+        hospital_number=info.hospital_number,
+    )
+    summary = build_summary(
+        assessment,
+        state.kb,
+        decision=decision,
+        identifiers=identifiers,
+        centre=state.settings.centre_name,
+        contact=state.settings.centre_contact,
+    )
     from netmdt.survey.web import case_flags
 
     return summary.model_copy(

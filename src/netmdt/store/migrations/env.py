@@ -7,6 +7,7 @@ from alembic import context
 
 import netmdt.governance.tables
 import netmdt.meeting.tables
+import netmdt.narrative.tables
 import netmdt.registry.tables
 import netmdt.survey.tables  # noqa: F401  (the survey's tables on the same metadata)
 from netmdt.store.tables import Base

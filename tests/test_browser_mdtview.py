@@ -1,0 +1,146 @@
+"""The MDT view in Chromium (issue 11): the clinical summary, the question and the leading
+options above the fold at 1280x720; presentation mode's keyboard; no horizontal scroll
+at phone width (390 px) on the main pages; focus moves to the error summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.test_browser import browser, server  # noqa: F401  (fixtures)
+
+PAGES = (
+    "/meetings",
+    "/meetings/1",
+    "/patients",
+    "/patients/1",
+    "/cases/1",
+    "/cases/1/edit",
+    "/cases/1/history",
+    "/cases/1/decision?meeting=1",
+    "/patients/1/cases/new",
+)
+
+
+def _login(chromium: Any, base: str, password: str, **context: Any) -> Any:
+    page = chromium.new_context(**context).new_page()
+    page.goto(base + "/login")
+    page.get_by_label("User name").fill("demo")
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/meetings")
+    return page
+
+
+def _above_fold(page: Any, selector: str) -> bool:
+    box = page.locator(selector).first.bounding_box()
+    return box is not None and box["y"] + box["height"] <= 720
+
+
+def test_the_mdt_view_fits_the_projected_screen(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    base, password = server
+    page = _login(browser, base, password, viewport={"width": 1280, "height": 720})
+    page.goto(base + "/cases/1")
+    assert _above_fold(page, "dl.summary")
+    assert _above_fold(page, "p.question")
+    assert _above_fold(page, "li.opt")  # the leading option
+    expect(page.locator("li.opt").first).to_contain_text("Recommended")
+    page.goto(base + "/cases/2?present=1&prev=/cases/1%3Fpresent%3D1&next=/cases/3%3Fpresent%3D1")
+    expect(page.locator("body")).to_have_class("present")
+    page.keyboard.press("ArrowRight")
+    page.wait_for_url("**/cases/3?present=1")
+    page.goto(base + "/cases/2?present=1&prev=/cases/1%3Fpresent%3D1")
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_url("**/cases/1?present=1")
+    page.close()
+
+
+def test_phone_width_has_no_horizontal_scroll(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    base, password = server
+    page = _login(browser, base, password, viewport={"width": 390, "height": 844})
+    wide = {}
+    for path in PAGES:
+        page.goto(base + path)
+        width = page.evaluate("document.documentElement.scrollWidth")
+        if width > 390:
+            wide[path] = width
+    assert wide == {}
+    page.close()
+
+
+def test_focus_moves_to_the_error_summary(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    from playwright.sync_api import expect
+
+    base, password = server
+    page = _login(browser, base, password)
+    page.goto(base + "/patients/1/cases/new")
+    page.locator("#f-tumour-ki67_percent").fill("lots")
+    page.get_by_role("button", name="Create case and view it").click()
+    expect(page.locator("#problems")).to_be_focused()
+    expect(page.locator("#problems")).to_contain_text("Ki-67 index (%): must be a number")
+    page.close()
+
+
+ALL_PAGES = (
+    *PAGES,
+    "/cases/1?present=1",
+    "/cases/1/summary",
+    "/patients/new",
+    "/audit",
+    "/reports/concordance",
+    "/admin/users",
+    "/account/password",
+)
+
+
+def test_axe_finds_no_serious_violation_on_any_page(
+    server: tuple[str, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    """axe-core (shipped inside axe-playwright-python) in Chromium, on every main page of
+    the demo: no violation of serious or critical impact."""
+    from pathlib import Path
+
+    import axe_playwright_python
+
+    axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    base, password = server
+    page = _login(browser, base, password, bypass_csp=True)  # to inject axe itself
+    found = {}
+    for path in ALL_PAGES:
+        page.goto(base + path)
+        page.add_script_tag(content=axe)
+        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+        serious = [
+            (v["id"], [n["target"] for n in v["nodes"]])
+            for v in result["violations"]
+            if v["impact"] in ("serious", "critical")
+        ]
+        if serious:
+            found[path] = serious
+    assert found == {}
+    page.close()
+
+
+CODE_LIKE = r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b|\b(?:True|False|None)\b|\['"
+
+
+def test_no_internal_code_on_the_mdt_pages(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    """The text a person reads at first sight on the case pages of every demo case (not
+    the knowledge base's criteria one click away) holds no option id, field path or
+    Python literal."""
+    import re
+
+    base, password = server
+    page = _login(browser, base, password)
+    found = {}
+    for case_id in range(1, 15):
+        for path in (f"/cases/{case_id}", f"/cases/{case_id}/history"):
+            page.goto(base + path)
+            page.evaluate("document.querySelectorAll('details.more').forEach(d => d.remove())")
+            text = page.locator("main").inner_text()
+            if hits := sorted(set(re.findall(CODE_LIKE, text))):
+                found[path] = hits
+    assert found == {}
+    page.close()
