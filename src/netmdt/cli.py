@@ -482,9 +482,8 @@ def kb_check(
     print(
         f"ok: knowledge base {loaded.version} ({loaded.fingerprint}): {len(loaded.options)} "
         f"options, {len(criteria)} criteria ({sum(c.review for c in criteria)} marked for "
-        f"clinical review), {len(loaded.sources)} sources, {len(loaded.trials)} trial cards"
-        f"clinical review), {len(loaded.sources)} sources, {len(loaded.parameters)} local "
-        "settings (each declared, used and shown)"
+        f"clinical review), {len(loaded.sources)} sources, {len(loaded.trials)} trial cards, "
+        f"{len(loaded.parameters)} local settings (each declared, used and shown)"
     )
 
 
