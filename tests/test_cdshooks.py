@@ -185,6 +185,8 @@ EXPECTED_DETAIL = (
     "\n"
     "UNDECIDED\n"
     "\n"
+    "**Possible trials.** CAREFNDR, NETTER-3: see the trials panel.\n"
+    "\n"
     "Reasons, sources and every option: the full assessment in netmdt (link below). netmdt "
     "supports the MDT; it does not decide."
 )

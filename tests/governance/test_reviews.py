@@ -318,3 +318,37 @@ def test_after_an_upgrade_the_report_says_a_new_release_is_due(db: Session) -> N
         "The bundled knowledge base changed since the release in force: review the lapsed "
         "items and activate a new release." in lines
     )
+
+
+def test_the_cds_card_says_who_reviewed_the_deciding_criterion(tmp_path: Path) -> None:
+    """Issue 15: the CDS card, made at each call with the centre's knowledge base and
+    reviews, ends a leading option's deciding reason with its review at the centre."""
+    from netmdt import assess, parse_case
+    from netmdt.api import create_app
+    from netmdt.api.app import cds_centre
+    from netmdt.cdshooks.cards import deciding_reason, leading, short_name
+    from netmdt.config import Settings
+
+    app = create_app(Settings(database_url=f"sqlite:///{tmp_path}/n.db", secret_key="t",
+                              cds_freeze_heap=False))  # fmt: skip
+    state = app.state.netmdt
+    data = yaml.safe_load(
+        (default_kb_path().parent / "examples/si-net-liver-metastases.yaml").read_text()
+    )
+    kb, govern = cds_centre(state)()
+    before = assess(parse_case(data), kb)
+    option = next(o for o in before.options if o.verdict in ("recommended", "consider"))
+    _, reason = deciding_reason(option)
+    assert reason is not None
+    bullet = f"- **{short_name(option.name)}**: "
+
+    def line(a: Any) -> str:
+        return next(ln for ln in "\n".join(leading(a)).splitlines() if ln.startswith(bullet))
+
+    assert "(awaiting review)" in line(govern(before))
+    assert "review" not in line(before)  # no database: the card as before
+    with state.sessions() as db:
+        gov.record_review(db, LEAD, kb, f"{option.option}.{reason.criterion}", "approved")
+    kb, govern = cds_centre(state)()  # read again at the next call
+    today = date.today().isoformat()
+    assert f"(reviewed at this centre by {LEAD.name}, {today})" in line(govern(before))

@@ -7,6 +7,7 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from netmdt.api import limits
 from netmdt.api.deps import AppState, audit_conflict
 from netmdt.api.routes import router as api_router
 from netmdt.api.security import LoginGate, PasswordChecks, TokenCache
+from netmdt.assessment import Assessment
 from netmdt.cdshooks import CardEvent, CdsConfig, FeedbackEvent, create_cds_router
 from netmdt.config import Settings
 from netmdt.errors import ConflictError, NotFoundError, Problem, RecordValidationError
@@ -140,7 +142,27 @@ def _cds_router(state: AppState) -> APIRouter:
             )
             db.commit()
 
-    return create_cds_router(config, on_feedback=on_feedback, on_card=on_card, kb=state.kb)
+    return create_cds_router(
+        config, on_feedback=on_feedback, on_card=on_card, centre=cds_centre(state)
+    )
+
+
+def cds_centre(
+    state: AppState,
+) -> Callable[[], tuple[KnowledgeBase, Callable[[Assessment], Assessment]]]:
+    """For the CDS service, at each call: the centre's knowledge base as it is now (local
+    settings, trials open here, the PRRT registry's status) and what gives an assessment
+    the centre's reviews (docs/governance.md)."""
+
+    def centre() -> tuple[KnowledgeBase, Callable[[Assessment], Assessment]]:
+        from netmdt.governance import service as gov
+
+        with state.sessions() as db:
+            kb = gov.centre_kb(db, state.kb)
+            states, set_by = gov.item_states(db, kb), gov.settings_set_by(db)
+        return kb, lambda a: gov.governed_with(a, kb, states, set_by)
+
+    return centre
 
 
 def healthz() -> dict[str, str]:

@@ -29,7 +29,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import urlencode
 
-from netmdt.assessment import Assessment, OptionAssessment
+from netmdt.assessment import Assessment, OptionAssessment, Reason
 from netmdt.cdshooks.config import CdsConfig
 from netmdt.fhir._fhirvalues import items
 from netmdt.fhir.codes import tables
@@ -234,20 +234,35 @@ def leading(a: Assessment) -> list[str]:
     return blocks
 
 
-def deciding_reason(o: OptionAssessment) -> str:
-    """The one reason that decides a leading option: for a recommended option the criterion
-    that makes it recommended; for one to consider, what it would take to recommend it."""
+def deciding_reason(o: OptionAssessment) -> tuple[str, Reason | None]:
+    """The one reason that decides a leading option, in words, and its record: for a
+    recommended option the criterion that makes it recommended; for one to consider, what
+    it would take to recommend it."""
     when = [r for r in o.reasons if r.group == "recommend_when"]
     if o.verdict == "recommended":
         met = [r for r in when if r.status == "met"] or [
             r for r in o.reasons if r.group == "requirements" and r.status == "met"
         ]
-        return _clip(_sentence(met[0].text) if met else o.summary, 180)
+        return (
+            (_clip(_sentence(met[0].text), 180), met[0]) if met else (_clip(o.summary, 180), None)
+        )
     open_ = [r for r in when if r.status != "met"]
     if open_:
         state = "not known yet" if open_[0].status == "unknown" else "not the case"
-        return _clip(f"recommended only if {_lower(_sentence(open_[0].text))}; {state}", 180)
-    return _clip(o.summary, 180)
+        text = f"recommended only if {_lower(_sentence(open_[0].text))}; {state}"
+        return _clip(text, 180), open_[0]
+    return _clip(o.summary, 180), None
+
+
+def reviewed(r: Reason | None) -> str:
+    """ " (reviewed at this centre by NAME, DATE)", " (awaiting review)" and so on for a
+    reason the centre's database governs (its ``review`` an object; docs/governance.md);
+    nothing for the bundled flag (a card made without the centre's database)."""
+    if r is None or isinstance(r.review, bool):
+        return ""
+    from netmdt.governance.words import review_words
+
+    return f" ({review_words(r.review)})"
 
 
 def subject_to(o: OptionAssessment) -> str:
@@ -258,10 +273,12 @@ def subject_to(o: OptionAssessment) -> str:
 
 def _bullet(o: OptionAssessment) -> str:
     """One leading option: its name, the reason that decides it (clipped so the bullet
-    stays under ``MAX_BULLET``) and its pending checks, which are never clipped away."""
-    head, tail = f"- **{short_name(o.name)}**: ", subject_to(o)
+    stays under ``MAX_BULLET``), its review at the centre and its pending checks, which are
+    never clipped away."""
+    text, reason = deciding_reason(o)
+    head, tail = f"- **{short_name(o.name)}**: ", reviewed(reason) + subject_to(o)
     room = max(40, MAX_BULLET - len(head) - len(tail))
-    return _clip(head + _clip(deciding_reason(o), room) + tail, MAX_BULLET)
+    return _clip(head + _clip(text, room) + tail, MAX_BULLET)
 
 
 def undecided(a: Assessment, config: CdsConfig) -> list[str]:

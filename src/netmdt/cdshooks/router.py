@@ -26,6 +26,7 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from netmdt.assessment import Assessment
 from netmdt.cdshooks.auth import AuthError, Caller, verify_bearer
 from netmdt.cdshooks.cards import patient_card, silence
 from netmdt.cdshooks.config import CdsConfig, IssuedCard, StoreFull
@@ -35,6 +36,9 @@ from netmdt.engine.assess import assess
 from netmdt.errors import NetmdtError
 from netmdt.fhir.importer import import_fhir
 from netmdt.kb import KnowledgeBase, load_kb
+
+# The centre's knowledge base now, and what gives an assessment the centre's reviews.
+Centre = Callable[[], tuple[KnowledgeBase, Callable[[Assessment], Assessment]]]
 
 log = logging.getLogger("netmdt.cdshooks")
 
@@ -67,6 +71,7 @@ def create_cds_router(
     on_feedback: Callable[[FeedbackEvent], None],
     on_card: Callable[[CardEvent], None] | None = None,
     kb: KnowledgeBase | None = None,
+    centre: Centre | None = None,
     clock: Callable[[], datetime] | None = None,
     http_transport: httpx.AsyncBaseTransport | None = None,
 ) -> APIRouter:
@@ -74,11 +79,15 @@ def create_cds_router(
 
     ``on_feedback`` receives each feedback item (the web app records it in its audit log);
     ``on_card`` each call that read a patient's record: the card issued, or none (when
-    netmdt has nothing to say). ``kb`` defaults to the bundled knowledge base, ``clock``
+    netmdt has nothing to say). ``kb`` defaults to the bundled knowledge base; ``centre``,
+    when given, is asked at each call for the centre's knowledge base and the function that
+    gives an assessment the centre's reviews (the web app's: its local settings, trials and
+    PRRT registry status as they are now, docs/governance.md), and wins over ``kb``. ``clock``
     to the system clock (UTC; the assessment date is today's date in ``config.timezone``),
     ``http_transport`` to the network (tests pass a mock).
     """
     knowledge = kb or load_kb()
+    current: Centre = centre or (lambda: (knowledge, _as_it_is))
     _warm_up(config)
     now = clock or (lambda: datetime.now(UTC))
     router = APIRouter(tags=["CDS Hooks"])
@@ -102,7 +111,7 @@ def create_cds_router(
             _check_patient(gathered, hook)
             timings: dict[str, float] = {"fetch": (time.perf_counter() - t0) * 1000}
             card, event_args = await run_in_threadpool(
-                _assess, hook, gathered, config, knowledge, now(), timings
+                _assess, hook, gathered, config, current, now(), timings
             )
         except Refusal as r:
             log.info("cds call refused: status=%s code=%s", r.status, r.code)
@@ -287,15 +296,20 @@ def _check_feedback(body: FeedbackRequest, caller: Caller, config: CdsConfig) ->
 # ------------------------------------------------------------------ assessing
 
 
+def _as_it_is(assessment: Assessment) -> Assessment:
+    return assessment
+
+
 def _assess(
     hook: HookRequest,
     gathered: Gathered,
     config: CdsConfig,
-    kb: KnowledgeBase,
+    centre: Centre,
     now: datetime,
     timings: dict[str, float],
 ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """The card (or None: nothing to say) and the arguments of its ``CardEvent``."""
+    kb, govern = centre()
     resources = gathered.resources
     day = now.astimezone(ZoneInfo(config.timezone)).date()
     t0 = time.perf_counter()
@@ -316,7 +330,7 @@ def _assess(
     if quiet is not None:
         return None, {**event, "card_uuid": None, "summary": f"no card: {quiet}",
                       "indicator": "none"}  # fmt: skip
-    assessment = assess(result.case, kb)
+    assessment = govern(assess(result.case, kb))
     t2 = time.perf_counter()
     patient = next(r for r in resources if r.get("resourceType") == "Patient")
     card = patient_card(assessment, result.report, patient, config, gathered.partial)
