@@ -10,19 +10,16 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 
 from netmdt.api import create_app
 from netmdt.config import Settings
 from netmdt.demo import load_demo
-from tests.postgres import free_port
+from tests.served import Served
 from tests.webapp import TODAY
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -47,18 +44,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     db = tmp_path_factory.mktemp("browser") / "netmdt.db"
     app = create_app(Settings(database_url=f"sqlite:///{db}", secret_key="browser-test"))
     login = load_demo(app.state.netmdt.sessions, app.state.netmdt.kb, TODAY)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", login.password
-    server.should_exit = True
-    thread.join(timeout=10)
+    served = Served(app)
+    yield served.url, login.password
+    served.stop()
 
 
 def launch_chromium() -> Iterator[Any]:

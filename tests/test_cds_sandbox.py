@@ -16,14 +16,11 @@ import json
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
@@ -36,6 +33,7 @@ from netmdt.api import create_app
 from netmdt.cdshooks import PREFETCH
 from netmdt.config import Settings
 from tests.postgres import free_port
+from tests.served import Served
 from tests.test_browser import launch_chromium
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -126,28 +124,6 @@ class ReadOnlyFhir:
 
 
 # ------------------------------------------------------------------ servers
-
-
-class Served:
-    """An ASGI app served by uvicorn on a free loopback port, in a thread."""
-
-    def __init__(self, app: Any, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning",
-                                access_log=False)  # fmt: skip
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        for _ in range(400):
-            if self.server.started:
-                return
-            time.sleep(0.025)
-        raise RuntimeError("a test server did not start")
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")

@@ -4,19 +4,16 @@ violation on any page of it. Screenshots with NETMDT_SCREENSHOTS=folder."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 
 from netmdt.api import create_app
 from netmdt.config import Settings
 from netmdt.demo import load_demo
 from netmdt.survey import service as sv
-from tests.postgres import free_port
+from tests.served import Served
 from tests.test_browser import launch_chromium, shot
 from tests.webapp import TODAY
 
@@ -29,18 +26,9 @@ def link(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     load_demo(app.state.netmdt.sessions, app.state.netmdt.kb, TODAY)
     with app.state.netmdt.sessions() as session:
         (issued,) = sv.invite(session, "test", 1, today=TODAY)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield issued.link(f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+    served = Served(app)
+    yield issued.link(served.url)
+    served.stop()
 
 
 @pytest.fixture(scope="module")

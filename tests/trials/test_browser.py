@@ -4,18 +4,15 @@ Playwright, as tests/test_browser.py), with the test trial cards and the demo da
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
-import uvicorn
 
 from netmdt.api import create_app
 from netmdt.config import Settings
 from netmdt.demo import load_demo
 from netmdt.kb import KnowledgeBase
-from tests.postgres import free_port
+from tests.served import Served
 from tests.test_browser import launch_chromium
 from tests.webapp import TODAY
 
@@ -32,18 +29,9 @@ def server(
     )
     app = create_app(settings, kb=trial_kb)
     login = load_demo(app.state.netmdt.sessions, app.state.netmdt.kb, TODAY)
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    for _ in range(200):
-        if server.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}", login.password
-    server.should_exit = True
-    thread.join(timeout=10)
+    served = Served(app)
+    yield served.url, login.password
+    served.stop()
 
 
 @pytest.fixture(scope="module")
