@@ -219,6 +219,22 @@ class Assessment(_Out):
 
 # ------------------------------------------------------------------- summary view
 
+
+class TrialSummary(_Out):
+    """A trial the case could join, in the summary view: eligible or possibly eligible
+    (not-eligible and closed trials are in the full view only), with the unknown facts
+    that settle it by field path; no reasons, sites or manual checks."""
+
+    trial: str
+    acronym: str
+    arm: str | None = None
+    verdict: TrialVerdict
+    open: bool
+    open_here: bool = False
+    opening_soon: bool = False
+    missing: list[str] = []
+
+
 View = Literal["full", "summary"]
 VIEWS: tuple[View, ...] = ("full", "summary")
 
@@ -277,7 +293,7 @@ class AssessmentSummary(_Out):
     assessed_on: date | None
     options: list[OptionSummary]
     next_investigations: list[InvestigationSummary]
-    trials: list[TrialMatch]
+    trials: list[TrialSummary]
     warnings: list[str]
 
     def to_json(self) -> str:

@@ -77,6 +77,7 @@ from netmdt.assessment import (
     SourceRef,
     Status,
     TrialMatch,
+    TrialSummary,
     Verdict,
     View,
 )
@@ -143,7 +144,7 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
         next_investigations=_next_investigation_summaries(
             [(o.option, o.missing) for o in options], kb
         ),
-        trials=trials,
+        trials=_trial_summaries(trials),
         warnings=_case_warnings(case, options, kb),
     )
 
@@ -182,9 +183,27 @@ def summarize(assessment: Assessment) -> AssessmentSummary:
             InvestigationSummary.trusted(field=i.field, label=i.label)
             for i in a.next_investigations
         ],
-        trials=list(a.trials),
+        trials=_trial_summaries(a.trials),
         warnings=list(a.warnings),
     )
+
+
+def _trial_summaries(trials: Iterable[TrialMatch]) -> list[TrialSummary]:
+    """The summary view's trials: those the case could join, each in a line."""
+    return [
+        TrialSummary.trusted(
+            trial=m.trial,
+            acronym=m.acronym,
+            arm=m.arm,
+            verdict=m.verdict,
+            open=m.open,
+            open_here=m.open_here,
+            opening_soon=m.opening_soon,
+            missing=[x.field for x in m.missing],
+        )
+        for m in trials
+        if m.verdict != "not_eligible"
+    ]
 
 
 def _trials(kb: KnowledgeBase, facts: dict[str, Any]) -> list[TrialMatch]:
