@@ -217,7 +217,7 @@ def test_the_sandbox_shows_netmdts_short_card_and_sends_feedback_for_it(
     card = page.locator(".MuiCard-root").filter(has=title)
     # The Markdown renders as paragraphs and lists: headings bold, one item per leading option.
     expect(card.locator("p > strong")).to_have_text(
-        ["Recommended", "Consider", re.compile(r"^Undecided: \d+ options$")]
+        ["Recommended", "Consider", re.compile(r"^Undecided: \d+ options$"), "Possible trials."]
     )
     expect(card.locator("li")).to_have_count(3)
     expect(card.locator("li").first).to_contain_text("Long-acting somatostatin analogue")

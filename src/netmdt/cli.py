@@ -363,10 +363,6 @@ def screen_cmd(
     from netmdt.cohort.screen import screen
 
     knowledge = _kb(kb)
-    if db is not None and kb is None:  # the centre's release: its local settings apply
-        from netmdt.governance.cli import centre
-
-        knowledge = centre(db, knowledge)[0]
     try:
         day = date.fromisoformat(assessed_on) if assessed_on else date.today()
     except ValueError:
@@ -379,6 +375,10 @@ def screen_cmd(
         with _stored_cases(db) as stored:
             source = stored or input
             assert source is not None  # one of the two, checked above
+            if db is not None and kb is None:  # the centre's release: local settings apply
+                from netmdt.governance.cli import centre
+
+                knowledge = centre(db, knowledge)[0]
             if trial is not None:
                 from netmdt.trials.screen import screen_trial
 

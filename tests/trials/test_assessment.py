@@ -88,7 +88,16 @@ def test_the_cds_card_names_the_possible_trials(trial_kb: KnowledgeBase) -> None
     from netmdt.cdshooks.cards import possible_trials
 
     kb = localised(trial_kb, HERE)
-    assert possible_trials(assess(case(None), kb)) == [
-        "**Possible trials.** T-COMPOSE (open here), T-ABROAD: see the trials panel."
+    a = assess(case(None), kb)
+    # the test cards, and whichever shipped cards this case could join (open, not excluded)
+    shipped = [
+        m.acronym
+        for m in a.trials
+        if m.open and m.verdict != "not_eligible" and not m.trial.startswith("t_")
+    ]
+    assert possible_trials(a) == [
+        "**Possible trials.** T-COMPOSE (open here), "
+        + "".join(f"{name}, " for name in sorted(shipped + ["T-ABROAD"]))[:-2]
+        + ": see the trials panel."
     ]
     assert possible_trials(assess(case(60, sex="male"), kb)) == []

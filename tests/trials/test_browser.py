@@ -65,5 +65,7 @@ def test_the_trials_panel_and_recording_a_trial_referral(
     if page.url != case_url + "#decisions":  # clinical_trial not positive: say why
         page.get_by_label("Deviation reason").select_option("patient_preference")
         page.get_by_role("button", name="Record decision").click()
-    expect(page.locator("#decisions")).to_contain_text("clinical_trial (trial: t_compose)")
+    expect(page.locator("#decisions")).to_contain_text(
+        "Clinical trial or registry (trial: T-COMPOSE)"
+    )
     page.close()
