@@ -97,7 +97,7 @@ def test_the_cds_card_names_the_possible_trials(trial_kb: KnowledgeBase) -> None
     ]
     assert possible_trials(a) == [
         "**Possible trials.** T-COMPOSE (open here), "
-        + "".join(f"{name}, " for name in sorted(shipped + ["T-ABROAD"]))[:-2]
+        + ", ".join(sorted([*shipped, "T-ABROAD"]))
         + ": see the trials panel."
     ]
     assert possible_trials(assess(case(60, sex="male"), kb)) == []
