@@ -199,3 +199,27 @@ def test_presentation_mode_keeps_only_local_prev_next_links(web: Harness) -> Non
     assert '<a href="/cases/7?present=1" rel="prev" accesskey="p">' in page
     assert 'rel="next"' not in page
     assert '<script src="/static/present.js"></script>' in page
+
+
+def test_the_mdt_view_asks_the_agenda_question_when_the_case_has_none(web: Harness) -> None:
+    """The question the meeting records for the case (meeting package) heads the MDT view
+    until the case records its own; the concordance page's title is only its title."""
+    from netmdt.meeting import schemas as mschemas
+    from netmdt.meeting import service as msvc
+    from netmdt.store.services import Actor
+
+    case = web.case(web.patient()["id"])
+    meeting = web.meeting(case["id"])
+    login(web.client, "clinician")
+    head = '<p class="question"><strong>Question for the MDT:</strong> '
+    assert head + case["title"] + "</p>" in web.client.get(f"/cases/{case['id']}").text
+    with web.app.state.netmdt.sessions() as db:
+        item = mschemas.ItemIn(question="PRRT or liver-directed therapy?")
+        msvc.set_item(
+            db, Actor("coord", frozenset({"coordinator"})), meeting["id"], case["id"], item
+        )
+    page = web.client.get(f"/cases/{case['id']}").text
+    assert head + "PRRT or liver-directed therapy?</p>" in page
+    login(web.client, "auditor")
+    report = web.client.get("/reports/concordance").text
+    assert "<title>Concordance" in report and "<h2" not in report.split("</title>")[0]

@@ -63,6 +63,20 @@ def _item(db: Session, meeting_id: int, case_id: int) -> t.AgendaItem:
     return row
 
 
+def latest_question(db: Session, case_id: int) -> str | None:
+    """The question for the MDT that the case's latest meeting records (None if none
+    does): the case page shows it when the case itself records none. The caller's read
+    of the case is audited by the case page."""
+    return db.scalar(
+        select(mt.ItemRecord.question)
+        .join(t.AgendaItem, t.AgendaItem.id == mt.ItemRecord.agenda_item_id)
+        .join(t.Meeting, t.Meeting.id == t.AgendaItem.meeting_id)
+        .where(t.AgendaItem.case_id == case_id, mt.ItemRecord.question.is_not(None))
+        .order_by(t.Meeting.date.desc(), t.Meeting.id.desc())
+        .limit(1)
+    )
+
+
 def _record(db: Session, item: t.AgendaItem, actor: Actor) -> mt.ItemRecord:
     row = db.scalar(select(mt.ItemRecord).where(mt.ItemRecord.agenda_item_id == item.id))
     if row is None:

@@ -411,9 +411,12 @@ def case_page(
     decisions = svc.case_decisions(db, actor, case_id)
     meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
     from netmdt.governance.service import approved_options
+    from netmdt.meeting.service import latest_question
     from netmdt.survey.web import case_flags
 
-    view = mdt_view(assessment, state.kb, info, case.facts, narrative.question)
+    # the question: the case's own, else the one its latest agenda item records
+    question = narrative.question or latest_question(db, case_id)
+    view = mdt_view(assessment, state.kb, info, case.facts, question)
     return render(
         request,
         "case.html",
@@ -425,6 +428,7 @@ def case_page(
         view=view,
         src_no={src.id: i for i, src in enumerate(assessment.knowledge_base.sources, 1)},
         narrative=narrative,
+        question=question,
         decisions=decisions,
         meetings=meetings,
         kb=state.kb,
@@ -751,7 +755,16 @@ def concordance_page(
         clinician=values["clinician"] or None,
     )
     names = {o.id: o.name for o in state.kb.options.values()}
-    return render(request, "concordance.html", actor, report=report, names=names, filters=values)
+    trials = {t.id: t.card.acronym for t in state.kb.trials.values()}
+    return render(
+        request,
+        "concordance.html",
+        actor,
+        report=report,
+        names=names,
+        trials=trials,
+        filters=values,
+    )
 
 
 @router.get("/admin/users")
