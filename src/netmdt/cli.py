@@ -229,10 +229,12 @@ def _print_text(a: Assessment, explain: bool) -> None:
         out.print(table)
     if a.next_investigations:
         out.print("[bold]Next investigations[/bold] (most options settled first)")
+        names = {o.option: o.name for o in a.options}
         for inv in a.next_investigations:
+            settles = "; ".join(names.get(o, o) for o in inv.settles)
             out.print(
-                f"  - {inv.label} [{inv.field}]: {inv.how_to_find_out} "
-                f"(settles {len(inv.settles)}: {', '.join(inv.settles)})"
+                f"  - {inv.label}: {inv.how_to_find_out} (settles {len(inv.settles)}: {settles})",
+                markup=False,
             )
     for w in a.warnings:
         out.print(f"[yellow]warning:[/yellow] {w}")
