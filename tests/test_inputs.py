@@ -325,3 +325,18 @@ def test_invalid_utf8_in_json_lines_keeps_the_cli_contract(tmp_path: Path) -> No
     assert result.output.strip().splitlines() == [f"{cohort}:2: not UTF-8 text (byte 8)"]
     result = CliRunner().invoke(cli, ["assess", "-"], input=b'{"id": "\xff"}\n')
     assert (result.exit_code, result.output.strip()) == (2, "<stdin>:1: not UTF-8 text")
+
+
+@pytest.mark.parametrize(
+    "column", ["disease__extrahepatic_metastases", "history__prior_treatments"]
+)
+def test_malformed_json_in_a_csv_list_column_is_refused_with_its_column(
+    tmp_path: Path, column: str
+) -> None:
+    """Found by the CSV fuzz test: a cell "[" reached DuckDB's json(), which raises even
+    inside TRY_CAST; it is now refused like any other bad value, naming the column."""
+    cohort = tmp_path / "c.csv"
+    cohort.write_text(f'id,{column}\nc1,"["\n')
+    result = CliRunner().invoke(cli, ["screen", str(cohort), "--out", str(tmp_path / "r.csv")])
+    assert result.exit_code == 2, result.output
+    assert f"row 1, column {column}: '[' is not a valid" in result.output

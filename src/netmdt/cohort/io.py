@@ -148,14 +148,16 @@ def _convert(c: str, fmt: str, assessed_on: date) -> str:
         return f'coalesce(TRY_CAST({raw} AS DATE), {default}) AS "{c}"'
     if c == "disease__progression":
         return f"NULLIF(CAST({raw} AS VARCHAR), 'unknown') AS \"{c}\""
+    # json() raises on malformed JSON even inside TRY_CAST: only well-formed JSON reaches
+    # it; the rest is NULL here and refused, with its column, by the checks that follow.
     if fmt == "csv" and target.endswith("[]") and c != TREATMENTS:
-        as_json = f"TRY_CAST(json({raw}) AS VARCHAR[])"
+        as_json = f"CASE WHEN json_valid({raw}) THEN TRY_CAST(json({raw}) AS VARCHAR[]) END"
         return (
             f"CASE WHEN starts_with({raw}, '[') THEN {as_json} "
             f"ELSE string_split({raw}, ';') END AS \"{c}\""
         )
     if fmt == "csv" and c == TREATMENTS:
-        return f'TRY_CAST(json({raw}) AS {target}) AS "{c}"'
+        return f'CASE WHEN json_valid({raw}) THEN TRY_CAST(json({raw}) AS {target}) END AS "{c}"'
     return f'TRY_CAST({raw} AS {target}) AS "{c}"'
 
 
