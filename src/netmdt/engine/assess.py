@@ -55,7 +55,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from netmdt.assessment import (
     NEGATIVE,
@@ -83,7 +83,7 @@ from netmdt.assessment import (
 )
 from netmdt.case.derived import DAYS_PER_MONTH
 from netmdt.case.model import Case
-from netmdt.engine.expr import unknowns
+from netmdt.engine.expr import Tracer, unknowns
 from netmdt.engine.facts import OPEN_TRIAL, facts_of
 from netmdt.engine.schema import paths_of
 from netmdt.kb.model import Criterion, FundingRule, KnowledgeBase, Option
@@ -381,7 +381,7 @@ def _assess_option(
         verdict=core.verdict,
         summary=option.summary,
         reasons=list(explained.reasons),
-        missing=_missing(core.relevant, facts, kb) if core.relevant else [],
+        missing=missing_facts(core.relevant, facts, kb) if core.relevant else [],
         pending_checks=_pending_checks(core.pending, facts, kb) if core.pending else [],
         counterfactual=explained.counterfactual,
         warnings=list(dict.fromkeys(warnings)),
@@ -528,16 +528,26 @@ def _reason(c: Criterion, value: bool | None) -> Reason:
     )
 
 
-def _missing(
-    relevant: Iterable[Criterion], facts: Mapping[str, Any], kb: KnowledgeBase
+class Traced(Protocol):
+    """A criterion whose unknown fields can be traced: an option's or a trial card's."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def trace(self) -> Tracer: ...
+
+
+def missing_facts(
+    relevant: Iterable[Traced], facts: Mapping[str, Any], kb: KnowledgeBase
 ) -> list[Missing]:
+    """The unknown fields that keep the ``relevant`` criteria unknown, each with the
+    criteria it decides and how to find it out (options and trial cards alike)."""
     why = _missing_fields(relevant, facts)
     return [_missing_entry(kb, path, ", ".join(ids)) for path, ids in sorted(why.items())]
 
 
-def _missing_fields(
-    relevant: Iterable[Criterion], facts: Mapping[str, Any]
-) -> dict[str, list[str]]:
+def _missing_fields(relevant: Iterable[Traced], facts: Mapping[str, Any]) -> dict[str, list[str]]:
     """Each unknown field that keeps a relevant criterion unknown, with those criteria."""
     why: dict[str, list[str]] = {}
     for c in relevant:

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 from netmdt.api.deps import ClinicalLead, DbDep, require
 from netmdt.governance import service as gov
 from netmdt.governance.words import local_words, review_words
+from netmdt.pdf import html_to_pdf
 from netmdt.store.services import Actor
 from netmdt.web.common import Form, add_templates, redirect, render, templates
 
@@ -118,11 +119,9 @@ def report_page(request: Request, db: DbDep, actor: LeadOrAuditor) -> Response:
 
 @router.get("/governance/report.pdf")
 def report_pdf(request: Request, db: DbDep, actor: LeadOrAuditor) -> Response:
-    import weasyprint  # slow to import; only the PDF needs it
-
     report = gov.report(db, gov.centre_kb(db))
     html = templates.get_template("governance_report_print.html").render(report=report)
-    pdf: bytes = weasyprint.HTML(string=html).write_pdf()
+    pdf = html_to_pdf(html)
     return Response(
         pdf,
         media_type="application/pdf",

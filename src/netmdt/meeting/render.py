@@ -16,6 +16,7 @@ import jinja2
 from netmdt.config import Settings
 from netmdt.meeting import vocab
 from netmdt.meeting.service import Quoracy, Row, cwt_intervals
+from netmdt.pdf import html_to_pdf
 
 FOLDER = Path(__file__).parent / "documents"
 CSS = (Path(__file__).parent.parent / "web" / "static" / "meeting-print.css").read_text()
@@ -76,10 +77,7 @@ def pdf_source(render: Any, *args: Any) -> str:
 
 def pdf(render: Any, *args: Any) -> bytes:
     """``render(*args, inline=True)`` as an A4 PDF."""
-    import weasyprint  # slow to import; only PDFs need it
-
-    data: bytes = weasyprint.HTML(string=render(*args, inline=True)).write_pdf()
-    return data
+    return html_to_pdf(render(*args, inline=True))
 
 
 def premeeting_html(meeting: Any, rows: list[Row], head: Letterhead, inline: bool = False) -> str:

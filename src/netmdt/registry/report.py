@@ -18,6 +18,7 @@ from typing import Any
 import jinja2
 from sqlalchemy.orm import Session
 
+from netmdt.pdf import html_to_pdf
 from netmdt.registry import survival
 from netmdt.registry.schemas import RecordOut
 from netmdt.registry.service import list_enrolments
@@ -182,10 +183,7 @@ def report_html(data: dict[str, Any]) -> str:
 
 
 def report_pdf(data: dict[str, Any]) -> bytes:
-    import weasyprint  # slow to import; only the PDF needs it
-
-    pdf: bytes = weasyprint.HTML(string=report_html(data)).write_pdf()
-    return pdf
+    return html_to_pdf(report_html(data))
 
 
 def _fmt_months(value: float | None) -> str:

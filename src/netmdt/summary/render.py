@@ -9,6 +9,7 @@ from pathlib import Path
 
 import jinja2
 
+from netmdt.pdf import html_to_pdf
 from netmdt.summary.model import PatientSummary
 from netmdt.vocabulary import nhs_number
 
@@ -24,10 +25,7 @@ def summary_html(summary: PatientSummary) -> str:
 
 def summary_pdf(summary: PatientSummary) -> bytes:
     """The summary as an A4 PDF (WeasyPrint)."""
-    import weasyprint  # slow to import; only the PDF needs it
-
-    pdf: bytes = weasyprint.HTML(string=summary_html(summary)).write_pdf()
-    return pdf
+    return html_to_pdf(summary_html(summary))
 
 
 def summary_text(summary: PatientSummary) -> str:

@@ -26,11 +26,10 @@ import calendar
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from typing import Any
 
-from netmdt.assessment import Missing, TrialMatch, TrialReason, TrialSite, TrialVerdict
-from netmdt.engine.schema import paths_of
+from netmdt.assessment import TrialMatch, TrialReason, TrialSite, TrialVerdict
+from netmdt.engine.assess import missing_facts
 from netmdt.kb.model import KnowledgeBase
 from netmdt.trials.geo import haversine_km
 from netmdt.trials.load import CLOSED, Trial, TrialCriterion
@@ -114,7 +113,7 @@ def _match(
         (_reason(c, v, facts) for c, v in results),
         key=lambda r: ("fails", "unknown", "passes").index(r.outcome),
     )
-    missing = _missing(kb, [c for c, v in results if v is None], facts)
+    missing = missing_facts([c for c, v in results if v is None], facts, kb)
     here = open_here(card, local)
     opened = is_open(card) or here
     return TrialMatch.trusted(
@@ -184,26 +183,6 @@ def _plain(value: Any) -> Any:
     if isinstance(value, date):
         return value.isoformat()
     return value
-
-
-def _missing(
-    kb: KnowledgeBase, unknown: list[TrialCriterion], facts: Mapping[str, Any]
-) -> list[Missing]:
-    why: dict[str, list[str]] = {}
-    for c in unknown:
-        for path in paths_of(c.trace(facts)[1]):
-            why.setdefault(path, []).append(c.id)
-    return [_missing_entry(kb, p, ", ".join(ids)) for p, ids in sorted(why.items())]
-
-
-@lru_cache(maxsize=4096)
-def _missing_entry(kb: KnowledgeBase, path: str, criteria: str) -> Missing:
-    return Missing.trusted(
-        field=path,
-        label=kb.label(path),
-        why="decides: " + criteria,
-        how_to_find_out=kb.how_to_find_out(path),
-    )
 
 
 # ------------------------------------------------------------------ status
