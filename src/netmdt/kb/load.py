@@ -45,6 +45,7 @@ from netmdt.kb.model import (
     Parameter,
     Source,
 )
+from netmdt.kb.refs import References, build, copy, texts
 from netmdt.kb.schema import (
     GROUPS,
     CriterionSpec,
@@ -124,22 +125,63 @@ class _Checker:
         self.params: dict[str, Param] = {}
         self.param_specs: dict[str, ParameterSpec] = {}
         self.used: dict[str, list[str]] = {}  # parameter -> item ids whose rule reads it
+        self.refs = References()  # what {option:..}, {field:..}, {criterion:..} stand for
+        self.unreadable: set[str] = set()
 
     def problem(self, where: str, message: str, code: str = "invalid") -> None:
         self.problems.append(Problem(where, message, code))
 
-    def read(self, name: str) -> Any:
+    def load(self, name: str) -> Any:
+        """A file's data as written (read once; kept in ``raw``)."""
+        if name in self.raw:
+            return self.raw[name]
+        if name in self.unreadable:
+            return None
         path = self.root / name
         try:
             data = yaml.load(path.read_text(encoding="utf-8"), Loader=_KbLoader)
         except OSError:
             self.problem(name, "file is missing", "missing_file")
+            self.unreadable.add(name)
             return None
         except yaml.YAMLError as exc:
             self.problem(name, f"not valid YAML: {exc}", "yaml")
+            self.unreadable.add(name)
             return None
         self.raw[name] = data
         return data
+
+    def read(self, name: str) -> Any:
+        """A file's data with the references of its human texts written out (a copy: ``raw``
+        keeps the text as written); an unknown reference or a bare code is a problem."""
+        data = copy(self.load(name))
+        for where, text, container, index in list(texts(data, name)):
+            at = where
+
+            def report(message: str, at: str = at) -> None:
+                self.problem(at, message, "reference")
+
+            container[index] = self.refs.resolve(text, report)
+            for message in self.refs.bare(text):
+                self.problem(at, message, "internal_code")
+        return data
+
+    def references(self) -> None:
+        """What the references stand for: option names, field labels and criterion texts
+        (from the option files as written, before anything is checked)."""
+        fields = self.load("fields.yaml")
+        labels = {
+            str(p): str(spec["label"])
+            for p, spec in (fields.items() if isinstance(fields, dict) else ())
+            if p in case_fields() and isinstance(spec, dict) and isinstance(spec.get("label"), str)
+        }
+        derived = {p: all_fields()[p].label or p for p in DERIVED}
+        options = {
+            oid: self.load(f"options/{oid}.yaml")
+            for oid in OPTION_IDS
+            if (self.root / "options" / f"{oid}.yaml").exists()
+        }
+        self.refs = build(options, labels, derived)
 
     def validate(self, model: type[BaseModel], data: Any, where: str) -> Any:
         try:
@@ -616,6 +658,7 @@ def check_kb(
     if not root.is_dir():
         return None, [Problem(str(root), "no such knowledge-base folder", "missing_file")]
     ck = _Checker(root, reference, settings)
+    ck.references()
     meta = ck.validate(KbSpec, ck.read("kb.yaml"), "kb.yaml")
     sources = ck.sources()
     params = ck.parameters(sources)
@@ -675,6 +718,7 @@ def check_kb(
         trials=trials,
         parameters=parameters,
         content_fingerprint=content,
+        references=ck.refs,
     )
     return kb, ck.problems
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from netmdt.engine.expr import Definition, Evaluator, Facts, Node, Tracer
 from netmdt.engine.logic import Tri
+from netmdt.kb.refs import References
 
 # Every criterion of an option at once, in procedure order (``Option.criteria``).
 Statuses = Callable[[Facts], tuple[Tri, ...]]
@@ -172,6 +173,8 @@ class KnowledgeBase:
     parameters: dict[str, Parameter] = field(repr=False, default_factory=dict)
     # the bundled content's fingerprint; ``fingerprint`` also covers the local values
     content_fingerprint: str = ""
+    # what the texts' references ({option:..}, {field:..}, {criterion:..}) stand for
+    references: References = field(repr=False, default_factory=References)
 
     @property
     def settings(self) -> dict[str, int | float]:
