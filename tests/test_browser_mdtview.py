@@ -127,9 +127,9 @@ CODE_LIKE = r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b|\b(?:True|False|None)\b|\['"
 
 
 def test_no_internal_code_on_the_mdt_pages(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
-    """The text a person reads at first sight on the case pages of every demo case (not
-    the knowledge base's criteria one click away) holds no option id, field path or
-    Python literal."""
+    """The text a person reads on the case pages of every demo case, with every
+    ``<details>`` opened (the knowledge base's criteria, warnings, funding notes and
+    disagreements one click away), holds no option id, field path or Python literal."""
     import re
 
     base, password = server
@@ -138,7 +138,7 @@ def test_no_internal_code_on_the_mdt_pages(server: tuple[str, str], browser: Any
     for case_id in range(1, 15):
         for path in (f"/cases/{case_id}", f"/cases/{case_id}/history"):
             page.goto(base + path)
-            page.evaluate("document.querySelectorAll('details.more').forEach(d => d.remove())")
+            page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
             text = page.locator("main").inner_text()
             if hits := sorted(set(re.findall(CODE_LIKE, text))):
                 found[path] = hits

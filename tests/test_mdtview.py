@@ -134,11 +134,10 @@ CODE_LIKE = re.compile(r"\b[a-z0-9]+(?:_[a-z0-9]+)+\b|\b(?:True|False|None)\b|\[
 
 
 def _visible_text(html: str) -> str:
-    """The text a person reads at first sight (no tags, attributes, scripts or styles, and
-    not the knowledge base's criteria and disagreement notes one click away in a
-    ``<details>``: those quote rule ids for the clinicians who review them)."""
+    """The text a person reads (no tags, attributes, scripts or styles), including the
+    knowledge base's criteria, warnings and disagreement notes one click away in a
+    ``<details>``: their references are written out when the knowledge base loads."""
     html = re.sub(r"<(script|style)\b.*?</\1>", "", html, flags=re.S)
-    html = re.sub(r"<details class=\"more\">.*?</details>", "", html, flags=re.S)
     return re.sub(r"<[^>]+>", " ", html)
 
 

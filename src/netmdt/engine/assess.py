@@ -672,7 +672,7 @@ _NO_SYSTEM = Funding.trusted(
     pathway="unknown",
     registry_status=None,
     sources=[],
-    note="The health system is not recorded (context.health_system).",
+    note="The health system (funding jurisdiction) is not recorded.",
     missing=["context.health_system"],
 )
 
@@ -726,11 +726,12 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
     rule, unknown = found
     if not unknown:
         return _rule_funding(rule)
+    named = "; ".join(rule.labels.get(f, f) for f in unknown)  # the fields' labels
     return Funding.trusted(
         pathway="unknown",
         registry_status=None,
         sources=list(rule.sources),
-        note=f"Depends on facts not yet known ({', '.join(unknown)}); if they hold: {rule.note}",
+        note=f"Depends on facts not yet known ({named}); if they hold: {rule.note}",
         missing=unknown,
     )
 

@@ -10,7 +10,8 @@ An item id names what a clinical lead reviews:
 The content bound to a review is the item's rule (its expression with every shared
 definition written out, and local settings as ``param(id)``, so that a change of a
 definition lapses the reviews of the criteria that use it, and a change of a local value
-does not), its text as written (with ``{parameter}`` places) and its sources (id,
+does not), its text as read (``{option:id}`` references written out: renaming an option
+lapses the reviews of texts naming it; ``{parameter}`` places kept) and its sources (id,
 citation, year, link: a new edition of a cited guideline lapses the review). Nothing else
 counts, so an edit elsewhere in the file leaves the review standing.
 """
@@ -93,6 +94,10 @@ def _raw(kb: KnowledgeBase, option: str) -> dict[str, Any]:
 def kb_items(kb: KnowledgeBase) -> dict[str, Item]:
     """Every reviewable item of the knowledge base, by id, in knowledge-base order."""
     items: dict[str, Item] = {}
+
+    def as_read(text: str | None) -> str | None:  # references written out, {parameter} kept
+        return None if text is None else kb.references.resolve(text)
+
     for option in kb.options.values():
         raw = _raw(kb, option.id)
         written = {c["id"]: c for g in GROUPS for c in raw.get(g) or []}
@@ -101,8 +106,8 @@ def kb_items(kb: KnowledgeBase) -> dict[str, Item]:
             spec = written.get(c.id, {})
             content = {
                 "group": c.group,
-                "text": spec.get("text", c.text),
-                "if_not_met": spec.get("if_not_met"),
+                "text": as_read(spec.get("text", c.text)),
+                "if_not_met": as_read(spec.get("if_not_met")),
                 "if_false": spec.get("if_false"),
                 "rule": canonical(c.expr),
                 "sources": _sources(kb, c.sources),
@@ -126,7 +131,7 @@ def kb_items(kb: KnowledgeBase) -> dict[str, Item]:
             spec = written.get(w.id, {})
             content = {
                 "group": "warnings",
-                "text": spec.get("text", w.text),
+                "text": as_read(spec.get("text", w.text)),
                 "rule": None if w.expr is None else canonical(w.expr),
                 "sources": _sources(kb, w.sources),
             }

@@ -515,6 +515,7 @@ class _Checker:
                     r.registry_status,
                     r.note,
                     tuple(r.sources),
+                    labels={} if node is None else {f: ctx.labels.get(f, f) for f in node.reads()},
                 )
             )
         if not specs or specs[-1].when is not None:

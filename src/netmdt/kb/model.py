@@ -80,6 +80,8 @@ class FundingRule:
     note: str
     sources: tuple[str, ...]
     trace: Tracer | None = None  # generated (netmdt.kb.compiled); else expr.tracer() is used
+    # the labels of the case fields the rule reads (a note on an unknown pathway names them)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
