@@ -397,7 +397,7 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
             pathway="unknown",
             registry_status=None,
             sources=[],
-            note="The health system is not recorded (context.health_system).",
+            note="The health system (funding jurisdiction) is not recorded.",
             missing=["context.health_system"],
         )
     rules = option.funding.get(system)
@@ -411,7 +411,8 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
                 pathway="unknown",
                 registry_status=None,
                 sources=list(rule.sources),
-                note=f"Depends on facts not yet known ({', '.join(unknown)}); "
+                note="Depends on facts not yet known "
+                f"({'; '.join(rule.labels.get(f, f) for f in unknown)}); "
                 f"if they hold: {rule.note}",
                 missing=unknown,
             )
