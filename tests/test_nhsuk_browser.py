@@ -36,6 +36,10 @@ def test_every_control_takes_the_nhsuk_focus_state(server: tuple[str, str], brow
     for name, style in styles.items():
         assert (name, style["focused"], style["background"]) == (name, True, YELLOW)
         assert DARK in style["shadow"], (name, style)  # the dark bar under the yellow
+    page.goto(base + "/meetings/1")  # a button in a table row (the agenda's order)
+    in_row = page.locator("main td button:not([disabled])").first.evaluate(FOCUS_STYLE)
+    assert (in_row["background"], DARK in in_row["shadow"]) == (YELLOW, True)
+    page.goto(base + "/patients")
     field = page.locator("#q").evaluate(FOCUS_STYLE)
     assert (field["outline"], field["outlineWidth"]) == (YELLOW, "4px")
     assert DARK in field["shadow"]  # the dark inner ring
