@@ -34,7 +34,7 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
     worklist = client.get("/governance")
     assert worklist.status_code == 200
     rows = re.findall(
-        r'<a href="/governance/items/([a-z0-9_.]+)">[^<]*</a></td>\s*'
+        r'<a href="/governance/items/([a-z0-9_.:]+)">[^<]*</a></td>\s*'
         r"<td>([a-z ]+)</td><td>(\d+)</td>",
         worklist.text,
     )
@@ -116,3 +116,42 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
         "application/pdf",
         b"%PDF-",
     )
+
+
+def test_a_trial_criterion_reviewed_on_its_page_shows_on_the_trials_panel(
+    sqlite_web: Harness,  # noqa: F811
+) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"], _liver_facts(4))
+    client = web.client
+    login(client, "clinical_lead")
+    item = "trial:netter_3.ki67_lt_10"
+    page = f"/governance/items/{item}"
+    shown = client.get(page).text
+    assert "inclusion criterion of the trial NETTER-3" in shown
+    assert "https://clinicaltrialcompass.org/trial/NCT06784752" in shown
+    r = _post(client, page, page, {"status": "approved", "comment": ""})
+    assert (r.status_code, r.headers["location"]) == (303, f"{page}?saved=1")
+    today = date.today().isoformat()
+    api = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment").json()
+    netter = next(m for m in api["trials"] if m["trial"] == "netter_3")
+    reviews = {r["criterion"]: r["review"] for r in netter["reasons"]}
+    assert reviews["ki67_lt_10"] == {
+        "status": "approved",
+        "by": "clinical_lead",
+        "on": today,
+        "verdict": "approved",
+        "local_settings": [],
+    }
+    assert reviews["sstr_ge_liver"]["status"] == "awaiting"
+    mdt = TestClient(web.app)
+    login(mdt, "clinician")
+    html = mdt.get(f"/cases/{case['id']}").text
+    panel = html[html.index('id="trial-netter_3"') :]
+    panel = panel[: panel.index("</details>")]
+    rows = re.findall(r"<td>([^<]+) <span class=\"review[^\"]*\">([^<]+)</span>", panel)
+    assert (
+        "Ki-67 below 10% (grade 1 or grade 2)",
+        f"reviewed at this centre by clinical_lead, {today}",
+    ) in rows
+    assert ("Diagnosed within the 6 months before screening", "awaiting review") in rows

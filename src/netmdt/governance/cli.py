@@ -161,12 +161,17 @@ def review_show(
         print(json.dumps(body, indent=2, default=str))
         return
     lines = [
-        f"{it.id} ({it.kind}, {it.group}): {state.state}",
+        f"{it.id} ({it.kind.replace('_', ' ')}, {it.group}): {state.state}",
         f"text: {it.text}",
         f"rule: {it.rule}",
         f"evidence {it.evidence}; sources: "
-        + "; ".join(_source_line(kb.sources.get(s), s) for s in it.sources),
+        + "; ".join(
+            [_source_line(kb.sources.get(s), s) for s in it.sources]
+            + ([f"<{it.url}>"] if it.url else [])
+        ),
     ]
+    if it.quote:
+        lines.append(f"registry line: {it.quote}")
     if it.disagreement and it.disagreement in kb.disagreements:
         lines.append(kb.disagreements[it.disagreement].summary())
     for name in it.params:
