@@ -155,3 +155,43 @@ def test_a_trial_criterion_reviewed_on_its_page_shows_on_the_trials_panel(
         f"reviewed at this centre by clinical_lead, {today}",
     ) in rows
     assert ("Diagnosed within the 6 months before screening", "awaiting review") in rows
+
+
+def test_a_review_round_on_the_web(sqlite_web: Harness) -> None:  # noqa: F811
+    web = sqlite_web
+    lead = web.client
+    login(lead, "clinical_lead")
+    items = f"{ITEM}\ntrial:netter_3.ki67_lt_10"
+    page = f"/governance/rounds?item={ITEM}"
+    assert f">{ITEM}</textarea>" in lead.get(page).text
+    r = _post(lead, page, "/governance/rounds", {"items": items, "reviewers": ["clinician"]})
+    assert (r.status_code, r.headers["location"]) == (303, "/governance/rounds/1")
+    doc = TestClient(web.app)
+    login(doc, "clinician")
+    shown = doc.get("/governance/rounds/1").text
+    assert "clinician: no response yet" in shown and "Close the round" not in shown
+    r = _post(
+        doc,
+        "/governance/rounds/1",
+        "/governance/rounds/1/respond",
+        {"verdict": "needs_discussion", "comment": "our IR team ablates up to 3"},
+    )
+    assert r.status_code == 303
+    assert "Record my response" not in doc.get("/governance/rounds/1").text  # once per round
+    assert doc.post("/governance/rounds/1/close", data={"verdict": "approved"}).status_code in (
+        403,
+        422,
+    )
+    r = _post(
+        lead,
+        "/governance/rounds/1",
+        "/governance/rounds/1/close",
+        {"verdict": "approved_with_local_change", "comment": "limit set to 3 locally"},
+    )
+    assert r.status_code == 303
+    closed = lead.get("/governance/rounds/1?saved=closed").text
+    assert "clinician: <strong>needs discussion</strong>" in closed
+    assert "<strong>approved with local change</strong> by clinical_lead" in closed
+    item = lead.get(f"/governance/items/{ITEM}").text
+    assert '(<a href="/governance/rounds/1">round 1</a>): limit set to 3 locally' in item
+    assert '<span class="state">approved</span>' in item

@@ -26,6 +26,7 @@ templates.env.globals.update(
     approved_options=gov.approved_options,
 )
 LeadOrAuditor = Annotated[Actor, Depends(require("clinical_lead", "auditor"))]
+Reviewer = Annotated[Actor, Depends(require("clinical_lead", "clinician"))]
 
 
 @router.get("/governance")
@@ -62,6 +63,70 @@ def review_item(db: DbDep, actor: ClinicalLead, form: Form, item: str) -> Respon
         db, actor, kb, item, str(form.get("status", "")), str(form.get("comment", "")) or None
     )
     return redirect(f"/governance/items/{item}?saved=1")
+
+
+@router.get("/governance/rounds")
+def rounds_page(request: Request, db: DbDep, actor: Reviewer, item: str = "") -> Response:
+    from netmdt.governance import rounds
+
+    return render(
+        request,
+        "governance_rounds.html",
+        actor,
+        rounds=rounds.list_rounds(db),
+        eligible=rounds.eligible_reviewers(db),
+        item=item,
+    )
+
+
+@router.post("/governance/rounds")
+def open_round(db: DbDep, actor: ClinicalLead, form: Form) -> Response:
+    from netmdt.governance import rounds
+
+    items = str(form.get("items", "")).split()
+    reviewers = [str(v) for v in form.getlist("reviewers")]
+    rnd = rounds.open_round(
+        db, actor, gov.centre_kb(db), items, reviewers, str(form.get("note", "")) or None
+    )
+    return redirect(f"/governance/rounds/{rnd.row.id}")
+
+
+@router.get("/governance/rounds/{round_id}")
+def round_page(request: Request, db: DbDep, actor: Reviewer, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rnd = rounds.get_round(db, round_id)
+    return render(
+        request,
+        "governance_round.html",
+        actor,
+        r=rnd,
+        verdicts=gov.VERDICTS,
+        states=gov.item_states(db, gov.centre_kb(db)),
+        may_respond=rnd.open and actor.name in rnd.waiting_for,
+        may_close=rnd.open and "clinical_lead" in actor.roles,
+        saved=request.query_params.get("saved"),
+    )
+
+
+@router.post("/governance/rounds/{round_id}/respond")
+def respond(db: DbDep, actor: Reviewer, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.respond(
+        db, actor, round_id, str(form.get("verdict", "")), str(form.get("comment", "")) or None
+    )
+    return redirect(f"/governance/rounds/{round_id}?saved=response")
+
+
+@router.post("/governance/rounds/{round_id}/close")
+def close_round(db: DbDep, actor: ClinicalLead, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.close_round(
+        db, actor, round_id, str(form.get("verdict", "")), str(form.get("comment", "")) or None
+    )
+    return redirect(f"/governance/rounds/{round_id}?saved=closed")
 
 
 @router.get("/governance/settings")
