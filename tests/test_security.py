@@ -153,6 +153,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
 }
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/governance/governance.css"),  # the governance pages' stylesheet
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),

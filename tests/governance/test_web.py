@@ -24,6 +24,16 @@ def _post(client: TestClient, page: str, path: str, data: dict[str, Any]) -> Any
     return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
 
 
+def _rows(html: str) -> list[tuple[str, str, str]]:
+    """The worklist's rows: (item, state, cases decided)."""
+    return re.findall(
+        r'<a href="/governance/items/([a-z0-9_.:]+)">[^"]*</a><span class="kind">[^<]*</span>'
+        r'</td>\s*<td data-label="State">([a-z ]+)</td><td class="num" '
+        r'data-label="Cases decided">(\d+)</td>',
+        html,
+    )
+
+
 def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
     sqlite_web: Harness,  # noqa: F811
 ) -> None:
@@ -33,15 +43,19 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
     login(client, "clinical_lead")
     worklist = client.get("/governance")
     assert worklist.status_code == 200
-    rows = re.findall(
-        r'<a href="/governance/items/([a-z0-9_.:]+)">[^<]*</a></td>\s*'
-        r"<td>([a-z ]+)</td><td>(\d+)</td>",
-        worklist.text,
-    )
-    # ranked: the items deciding the stored case's 23 verdicts first (all awaiting review)
+    rows = _rows(worklist.text)
+    # ranked: the items deciding the stored case's verdicts and trial match states first
+    # (all awaiting review), 50 to a page
     counts = [int(n) for _, _, n in rows]
-    assert len(rows) == 200 and counts == sorted(counts, reverse=True)
+    assert len(rows) == 50 and counts == sorted(counts, reverse=True)
     assert counts[0] == 1 and {state for _, state, _ in rows} == {"awaiting"}
+    assert "(page 1 of " in worklist.text and 'rel="next"' in worklist.text
+    second = _rows(client.get("/governance?page=2").text)
+    assert second and set(second).isdisjoint(rows)
+    ablation = _rows(client.get("/governance?scope=thermal_ablation&q=FEW_lesions").text)
+    assert [i for i, _, _ in ablation] == [ITEM]
+    trials = _rows(client.get("/governance?scope=trials&state=all&q=ki-67").text)
+    assert trials and all(i.startswith("trial:") for i, _, _ in trials)
     page = f"/governance/items/{ITEM}"
     r = _post(client, page, page, {"status": "approved", "comment": ""})
     assert (r.status_code, r.headers["location"]) == (303, f"{page}?saved=1")

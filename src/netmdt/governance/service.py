@@ -772,6 +772,35 @@ def worklist(db: Session, kb: KnowledgeBase, *, include_all: bool = False) -> li
     return work
 
 
+OPEN_STATES = ("awaiting", "lapsed", "needs_discussion")  # what the worklist shows
+
+
+def filter_work(
+    work: list[WorkItem], *, state: str = "", scope: str = "", text: str = ""
+) -> list[WorkItem]:
+    """The worklist filtered: ``state`` an item state ("" or "open": awaiting, lapsed or
+    needing discussion; "all": every state), ``scope`` an option id or ``trial:TRIAL``
+    ("options" / "trials": every option / trial item), ``text`` words that must all
+    appear (any case) in the item's id, text or rule."""
+    words = text.casefold().split()
+
+    def keep(w: WorkItem) -> bool:
+        item = w.state.item
+        if state in ("", "open") and w.state.state not in OPEN_STATES:
+            return False
+        if state not in ("", "open", "all") and w.state.state != state:
+            return False
+        trial = item.kind == "trial_criterion"
+        if (scope == "options" and trial) or (scope == "trials" and not trial):
+            return False
+        if scope not in ("", "options", "trials") and item.option != scope:
+            return False
+        haystack = f"{item.id} {item.text} {item.rule}".casefold()
+        return all(word in haystack for word in words)
+
+    return [w for w in work if keep(w)]
+
+
 # ------------------------------------------------------------------------- report
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from netmdt.api.deps import ClinicalLead, DbDep, require
 from netmdt.governance import service as gov
@@ -29,12 +31,60 @@ LeadOrAuditor = Annotated[Actor, Depends(require("clinical_lead", "auditor"))]
 Reviewer = Annotated[Actor, Depends(require("clinical_lead", "clinician"))]
 
 
+PAGE_SIZE = 50
+CSS = (Path(__file__).parent / "static" / "governance.css").read_text()
+
+
+@router.get("/governance/governance.css")
+def stylesheet() -> Response:
+    """The governance pages' own styles (the app's CSP allows no inline style)."""
+    return Response(CSS, media_type="text/css")
+
+
+def breakable(item_id: str) -> Markup:
+    """An item id that wraps only after a dot or an underscore (never mid-word)."""
+    text = str(escape(item_id))
+    return Markup(text.replace(".", ".<wbr>").replace("_", "_<wbr>"))
+
+
+templates.env.globals["breakable"] = breakable
+
+
 @router.get("/governance")
-def worklist_page(request: Request, db: DbDep, actor: ClinicalLead, all: bool = False) -> Response:
+def worklist_page(
+    request: Request,
+    db: DbDep,
+    actor: ClinicalLead,
+    all: bool = False,
+    state: str = "",
+    scope: str = "",
+    q: str = "",
+    page: int = 1,
+) -> Response:
     kb = gov.centre_kb(db)
-    work = gov.worklist(db, kb, include_all=all)
+    state = "all" if all and not state else state
+    work = gov.worklist(db, kb, include_all=True)
+    shown = gov.filter_work(work, state=state, scope=scope, text=q[:200])
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    params = {k: v for k, v in {"state": state, "scope": scope, "q": q}.items() if v}
     return render(
-        request, "governance_worklist.html", actor, work=work[:200], total=len(work), all=all
+        request,
+        "governance_worklist.html",
+        actor,
+        work=shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(shown),
+        open_total=sum(1 for w in work if w.state.state in gov.OPEN_STATES),
+        state=state,
+        scope=scope,
+        q=q,
+        page=page,
+        pages=pages,
+        first=(page - 1) * PAGE_SIZE + 1,
+        query=lambda n: "?" + urlencode({**params, "page": n}),
+        states=gov.STATES,
+        options=list(kb.options.values()),
+        trials=list(kb.trials.values()),
     )
 
 
