@@ -112,6 +112,11 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/governance/release"): {"clinical_lead"},
     ("GET", "/governance/report"): {"clinical_lead", "auditor"},
     ("GET", "/governance/report.pdf"): {"clinical_lead", "auditor"},
+    ("GET", "/governance/rounds"): {"clinical_lead", "clinician"},
+    ("POST", "/governance/rounds"): {"clinical_lead"},
+    ("GET", "/governance/rounds/{round_id}"): {"clinical_lead", "clinician"},
+    ("POST", "/governance/rounds/{round_id}/respond"): {"clinical_lead", "clinician"},
+    ("POST", "/governance/rounds/{round_id}/close"): {"clinical_lead"},
     # trial matching (docs/trials.md)
     ("GET", "/api/trials"): CARE,
     ("GET", "/api/cases/{case_id}/trials"): CARE,
@@ -148,6 +153,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
 }
 PUBLIC = {
     ("GET", "/healthz"),
+    ("GET", "/governance/governance.css"),  # the governance pages' stylesheet
     ("GET", "/login"),
     ("POST", "/login"),
     ("POST", "/logout"),

@@ -169,7 +169,9 @@ class TrialReason(_Out):
     sources: list[str] = []
     url: str | None = None
     evidence: str
-    review: bool
+    # Without a database: the card's flag (review: needed). Made against a database:
+    # the centre's review of the trial criterion (netmdt.governance), as Reason.review.
+    review: bool | CentreReview
 
 
 class TrialSite(_Out):

@@ -24,6 +24,16 @@ def _post(client: TestClient, page: str, path: str, data: dict[str, Any]) -> Any
     return client.post(path, data={**data, "csrf_token": token}, follow_redirects=False)
 
 
+def _rows(html: str) -> list[tuple[str, str, str]]:
+    """The worklist's rows: (item, state, cases decided)."""
+    return re.findall(
+        r'<a href="/governance/items/([a-z0-9_.:]+)">[^"]*</a><span class="kind">[^<]*</span>'
+        r'</td>\s*<td data-label="State">([a-z ]+)</td><td class="num" '
+        r'data-label="Cases decided">(\d+)</td>',
+        html,
+    )
+
+
 def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
     sqlite_web: Harness,  # noqa: F811
 ) -> None:
@@ -33,15 +43,19 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
     login(client, "clinical_lead")
     worklist = client.get("/governance")
     assert worklist.status_code == 200
-    rows = re.findall(
-        r'<a href="/governance/items/([a-z0-9_.]+)">[^<]*</a></td>\s*'
-        r"<td>([a-z ]+)</td><td>(\d+)</td>",
-        worklist.text,
-    )
-    # ranked: the items deciding the stored case's 23 verdicts first (all awaiting review)
+    rows = _rows(worklist.text)
+    # ranked: the items deciding the stored case's verdicts and trial match states first
+    # (all awaiting review), 50 to a page
     counts = [int(n) for _, _, n in rows]
-    assert len(rows) == 200 and counts == sorted(counts, reverse=True)
+    assert len(rows) == 50 and counts == sorted(counts, reverse=True)
     assert counts[0] == 1 and {state for _, state, _ in rows} == {"awaiting"}
+    assert "(page 1 of " in worklist.text and 'rel="next"' in worklist.text
+    second = _rows(client.get("/governance?page=2").text)
+    assert second and set(second).isdisjoint(rows)
+    ablation = _rows(client.get("/governance?scope=thermal_ablation&q=FEW_lesions").text)
+    assert [i for i, _, _ in ablation] == [ITEM]
+    trials = _rows(client.get("/governance?scope=trials&state=all&q=ki-67").text)
+    assert trials and all(i.startswith("trial:") for i, _, _ in trials)
     page = f"/governance/items/{ITEM}"
     r = _post(client, page, page, {"status": "approved", "comment": ""})
     assert (r.status_code, r.headers["location"]) == (303, f"{page}?saved=1")
@@ -116,3 +130,82 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
         "application/pdf",
         b"%PDF-",
     )
+
+
+def test_a_trial_criterion_reviewed_on_its_page_shows_on_the_trials_panel(
+    sqlite_web: Harness,  # noqa: F811
+) -> None:
+    web = sqlite_web
+    case = web.case(web.patient()["id"], _liver_facts(4))
+    client = web.client
+    login(client, "clinical_lead")
+    item = "trial:netter_3.ki67_lt_10"
+    page = f"/governance/items/{item}"
+    shown = client.get(page).text
+    assert "inclusion criterion of the trial NETTER-3" in shown
+    assert "https://clinicaltrialcompass.org/trial/NCT06784752" in shown
+    r = _post(client, page, page, {"status": "approved", "comment": ""})
+    assert (r.status_code, r.headers["location"]) == (303, f"{page}?saved=1")
+    today = date.today().isoformat()
+    api = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment").json()
+    netter = next(m for m in api["trials"] if m["trial"] == "netter_3")
+    reviews = {r["criterion"]: r["review"] for r in netter["reasons"]}
+    assert reviews["ki67_lt_10"] == {
+        "status": "approved",
+        "by": "clinical_lead",
+        "on": today,
+        "verdict": "approved",
+        "local_settings": [],
+    }
+    assert reviews["sstr_ge_liver"]["status"] == "awaiting"
+    mdt = TestClient(web.app)
+    login(mdt, "clinician")
+    html = mdt.get(f"/cases/{case['id']}").text
+    panel = html[html.index('id="trial-netter_3"') :]
+    panel = panel[: panel.index("</details>")]
+    rows = re.findall(r"<td>([^<]+) <span class=\"review[^\"]*\">([^<]+)</span>", panel)
+    assert (
+        "Ki-67 below 10% (grade 1 or grade 2)",
+        f"reviewed at this centre by clinical_lead, {today}",
+    ) in rows
+    assert ("Diagnosed within the 6 months before screening", "awaiting review") in rows
+
+
+def test_a_review_round_on_the_web(sqlite_web: Harness) -> None:  # noqa: F811
+    web = sqlite_web
+    lead = web.client
+    login(lead, "clinical_lead")
+    items = f"{ITEM}\ntrial:netter_3.ki67_lt_10"
+    page = f"/governance/rounds?item={ITEM}"
+    assert f">{ITEM}</textarea>" in lead.get(page).text
+    r = _post(lead, page, "/governance/rounds", {"items": items, "reviewers": ["clinician"]})
+    assert (r.status_code, r.headers["location"]) == (303, "/governance/rounds/1")
+    doc = TestClient(web.app)
+    login(doc, "clinician")
+    shown = doc.get("/governance/rounds/1").text
+    assert "clinician: no response yet" in shown and "Close the round" not in shown
+    r = _post(
+        doc,
+        "/governance/rounds/1",
+        "/governance/rounds/1/respond",
+        {"verdict": "needs_discussion", "comment": "our IR team ablates up to 3"},
+    )
+    assert r.status_code == 303
+    assert "Record my response" not in doc.get("/governance/rounds/1").text  # once per round
+    assert doc.post("/governance/rounds/1/close", data={"verdict": "approved"}).status_code in (
+        403,
+        422,
+    )
+    r = _post(
+        lead,
+        "/governance/rounds/1",
+        "/governance/rounds/1/close",
+        {"verdict": "approved_with_local_change", "comment": "limit set to 3 locally"},
+    )
+    assert r.status_code == 303
+    closed = lead.get("/governance/rounds/1?saved=closed").text
+    assert "clinician: <strong>needs discussion</strong>" in closed
+    assert "<strong>approved with local change</strong> by clinical_lead" in closed
+    item = lead.get(f"/governance/items/{ITEM}").text
+    assert '(<a href="/governance/rounds/1">round 1</a>): limit set to 3 locally' in item
+    assert '<span class="state">approved</span>' in item

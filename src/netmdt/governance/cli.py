@@ -27,6 +27,11 @@ from netmdt.kb.model import KnowledgeBase, Source
 review_app = typer.Typer(help="Clinical review of the knowledge base.", no_args_is_help=True)
 settings_app = typer.Typer(help="The centre's local settings.", no_args_is_help=True)
 release_app = typer.Typer(help="Releases of the centre's knowledge base.", no_args_is_help=True)
+round_app = typer.Typer(
+    help="Review rounds with several reviewers (a clinical lead opens and closes them).",
+    no_args_is_help=True,
+)
+review_app.add_typer(round_app, name="round")
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -161,12 +166,17 @@ def review_show(
         print(json.dumps(body, indent=2, default=str))
         return
     lines = [
-        f"{it.id} ({it.kind}, {it.group}): {state.state}",
+        f"{it.id} ({it.kind.replace('_', ' ')}, {it.group}): {state.state}",
         f"text: {it.text}",
         f"rule: {it.rule}",
         f"evidence {it.evidence}; sources: "
-        + "; ".join(_source_line(kb.sources.get(s), s) for s in it.sources),
+        + "; ".join(
+            [_source_line(kb.sources.get(s), s) for s in it.sources]
+            + ([f"<{it.url}>"] if it.url else [])
+        ),
     ]
+    if it.quote:
+        lines.append(f"registry line: {it.quote}")
     if it.disagreement and it.disagreement in kb.disagreements:
         lines.append(kb.disagreements[it.disagreement].summary())
     for name in it.params:
@@ -179,7 +189,8 @@ def review_show(
         lines.append("decides the bundled examples: " + ", ".join(examples))
     for r in history:
         comment = f": {r.comment}" if r.comment else ""
-        lines.append(f"review: {r.status} by {r.reviewer}, {gov._day(r.created_at)}{comment}")
+        via = f" (round {r.round_id})" if r.round_id else ""
+        lines.append(f"review: {r.status} by {r.reviewer}, {gov._day(r.created_at)}{via}{comment}")
     lines += state.diff()
     for line in lines:
         print(line)
@@ -234,6 +245,112 @@ def review_discuss(
 ) -> None:
     """Mark an item as needing discussion (a comment is required)."""
     _review(item, "needs_discussion", as_, comment, db)
+
+
+class VerdictName(StrEnum):
+    approved = "approved"
+    approved_with_local_change = "approved_with_local_change"
+    rejected = "rejected"
+    needs_discussion = "needs_discussion"
+
+
+VerdictOption = Annotated[VerdictName, typer.Option("--verdict", help="The verdict.")]
+
+
+def _round_lines(rnd: Any) -> list[str]:
+    body = rnd.as_json()
+    lines = [
+        f"round {body['round']} ({body['state']}), opened by {body['opened_by']} "
+        f"{body['opened_on']}" + (f": {body['note']}" if body["note"] else ""),
+        "items: " + ", ".join(body["items"]),
+        "reviewers: " + ", ".join(body["reviewers"]),
+    ]
+    for r in body["responses"]:
+        comment = f": {r['comment']}" if r["comment"] else ""
+        lines.append(f"  {r['reviewer']}: {r['verdict']} ({r['on']}){comment}")
+    if body["waiting_for"] and body["state"] == "open":
+        lines.append("waiting for: " + ", ".join(body["waiting_for"]))
+    if body["state"] == "closed":
+        comment = f": {body['comment']}" if body["comment"] else ""
+        lines.append(
+            f"closed by {body['closed_by']} {body['closed_on']}: {body['verdict']}{comment}"
+        )
+    return lines
+
+
+@round_app.command("open")
+def round_open(
+    items: Annotated[list[str], typer.Argument(help="option.criterion or trial:TRIAL.CRITERION")],
+    as_: AsOption,
+    reviewer: Annotated[
+        list[str],
+        typer.Option("--reviewer", help="An invited reviewer (clinical_lead or clinician)."),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="What the round is for.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Open a review round over one or more items, inviting named reviewers."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        actor = rounds.user_actor(session, as_)
+        rnd = rounds.open_round(session, actor, gov.centre_kb(session), items, reviewer, note)
+        print(f"round {rnd.row.id} opened")
+
+
+@round_app.command("show")
+def round_show(
+    round_id: Annotated[int, typer.Argument(help="The round's number.")],
+    format: Annotated[Fmt, typer.Option("--format", help="text or json.")] = Fmt.text,
+    db: DbOption = None,
+) -> None:
+    """A round: its items, reviewers, their responses and its final review."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        rnd = rounds.get_round(session, round_id)
+        if format is Fmt.json:
+            print(json.dumps(rnd.as_json(), indent=2))
+            return
+        for line in _round_lines(rnd):
+            print(line)
+
+
+@round_app.command("respond")
+def round_respond(
+    round_id: Annotated[int, typer.Argument(help="The round's number.")],
+    as_: Annotated[str, typer.Option("--as", help="An invited reviewer.")],
+    verdict: VerdictOption,
+    comment: CommentOption = None,
+    db: DbOption = None,
+) -> None:
+    """An invited reviewer's verdict and comment (once per round)."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        actor = rounds.user_actor(session, as_)
+        rounds.respond(session, actor, round_id, verdict.value, comment)
+    err.print(f"round {round_id}: {verdict.value} by {as_}", markup=False)
+
+
+@round_app.command("close")
+def round_close(
+    round_id: Annotated[int, typer.Argument(help="The round's number.")],
+    as_: AsOption,
+    verdict: VerdictOption,
+    comment: CommentOption = None,
+    db: DbOption = None,
+) -> None:
+    """Close the round with the final review (the review record that counts)."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        actor = rounds.user_actor(session, as_)
+        rnd = rounds.close_round(session, actor, round_id, verdict.value, comment)
+    err.print(
+        f"round {round_id} closed: {verdict.value} by {as_} ({len(rnd.row.items)} item(s))",
+        markup=False,
+    )
 
 
 @settings_app.command("list")

@@ -5,7 +5,9 @@ An item id names what a clinical lead reviews:
 * ``<option>.<criterion>`` and ``<option>.<warning>``, e.g.
   ``prrt_lu177_dotatate.type_suitable`` (criterion and warning ids are unique per option);
 * ``<option>.funding.<system>.<n>``: the n-th funding rule (from 1) of a health system;
-* ``trial:<trial>.<criterion>``: reserved for trial criteria (the ``trials`` package).
+* ``trial:<trial>.<criterion>``: a trial card's eligibility criterion (the ``trials``
+  package), including the criteria made from the card's age and sex limits (``min_age``,
+  ``max_age``, ``sex``).
 
 The content bound to a review is the item's rule (its expression with every shared
 definition written out, and local settings as ``param(id)``, so that a change of a
@@ -32,9 +34,9 @@ from netmdt.kb.schema import GROUPS
 @dataclass(frozen=True)
 class Item:
     id: str
-    kind: str  # criterion | warning | funding
-    option: str
-    group: str  # criterion group, "warnings", or "funding"
+    kind: str  # criterion | warning | funding | trial_criterion
+    option: str  # the option id, or ``trial:<trial>`` for a trial criterion
+    group: str  # criterion group, "warnings", "funding", or inclusion | exclusion
     text: str  # as shown (local values filled in)
     rule: str  # in clinician English
     sources: tuple[str, ...]
@@ -44,6 +46,15 @@ class Item:
     params: tuple[str, ...]  # the local settings its rule reads
     content: dict[str, Any]  # what a review is bound to
     fingerprint: str
+    url: str | None = None  # a trial criterion's inline source (the registry page)
+    quote: str | None = None  # a trial criterion's registry line
+
+
+TRIAL_PREFIX = "trial:"
+
+
+def trial_item_id(trial: str, criterion: str) -> str:
+    return f"{TRIAL_PREFIX}{trial}.{criterion}"
 
 
 def canonical(node: Node) -> str:
@@ -176,4 +187,33 @@ def kb_items(kb: KnowledgeBase) -> dict[str, Item]:
                     content,
                     content_fingerprint(content),
                 )
+    for trial in kb.trials.values():
+        for tc in trial.criteria:
+            content = {
+                "group": tc.kind,
+                "text": tc.text,
+                "quote": tc.quote,
+                "rule": canonical(tc.expr),
+                "arms": list(tc.arms) if tc.arms else None,
+                "sources": _sources(kb, tc.sources)
+                + ([{"url": tc.url}] if tc.url and not tc.implicit else []),
+            }
+            item = trial_item_id(trial.id, tc.id)
+            items[item] = Item(
+                item,
+                "trial_criterion",
+                f"{TRIAL_PREFIX}{trial.id}",
+                tc.kind,
+                tc.text,
+                tc.expr.describe(),
+                tc.sources,
+                tc.evidence,
+                tc.review,
+                None,
+                _params(tc.expr),
+                content,
+                content_fingerprint(content),
+                url=tc.url,
+                quote=tc.quote,
+            )
     return items

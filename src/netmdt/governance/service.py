@@ -41,7 +41,7 @@ from netmdt.assessment import (
 from netmdt.engine.expr import number_text
 from netmdt.errors import KnowledgeBaseError, NotFoundError, Problem, RecordValidationError
 from netmdt.governance import tables as g
-from netmdt.governance.items import Item, kb_items
+from netmdt.governance.items import Item, kb_items, trial_item_id
 from netmdt.kb import KnowledgeBase, load_kb
 from netmdt.kb.load import setting_problems
 from netmdt.store import tables as t
@@ -548,7 +548,36 @@ def governed_with(
         )
         for o in assessment.options
     ]
-    return assessment.model_copy(update={"options": options})
+    trials = [
+        m.model_copy(
+            update={
+                "reasons": [
+                    r.model_copy(
+                        update={
+                            "review": centre_review(states.get(trial_item_id(m.trial, r.criterion)))
+                        }
+                    )
+                    for r in m.reasons
+                ]
+            }
+        )
+        for m in assessment.trials
+    ]
+    return assessment.model_copy(update={"options": options, "trials": trials})
+
+
+def centre_review(st: ItemState | None, local: list[LocalValue] | None = None) -> CentreReview:
+    """The centre's review of an item as an assessment carries it (a reason's ``review``,
+    a trial criterion's ``review``)."""
+    if st is None or st.review is None:
+        return CentreReview(status="awaiting", local_settings=local or [])
+    return CentreReview(
+        status=st.contract_status,
+        by=st.review.reviewer,
+        on=_day(st.review.created_at),
+        verdict=st.review.status,
+        local_settings=local or [],
+    )
 
 
 def _governed_reason(
@@ -575,17 +604,7 @@ def _governed_reason(
                 on=_day(who[1]) if who else None,
             )
         )
-    if st is None or st.review is None:
-        review = CentreReview(status="awaiting", local_settings=local)
-    else:
-        review = CentreReview(
-            status=st.contract_status,
-            by=st.review.reviewer,
-            on=_day(st.review.created_at),
-            verdict=st.review.status,
-            local_settings=local,
-        )
-    return r.model_copy(update={"review": review})
+    return r.model_copy(update={"review": centre_review(st, local)})
 
 
 def approved_options(a: Assessment) -> set[str]:
@@ -669,6 +688,31 @@ def _departed(d: t.Decision, option: str) -> bool:
     return (chosen and verdict in NEGATIVE) or (not chosen and verdict == "recommended")
 
 
+def trial_deciders(kb: KnowledgeBase, case: Any) -> set[str]:
+    """The trial criteria (item ids) that decide this case's match state for their trial
+    (any arm; the trials a case is matched against: not closed): a criterion decides it
+    when its answer alone would change the verdict. Not eligible: the one failing
+    criterion (where two or more fail, none alone decides); possibly eligible (none
+    fails): each unknown one; eligible: every criterion."""
+    if not kb.trials:
+        return set()
+    from netmdt.engine.facts import facts_of
+    from netmdt.trials.match import match_trials
+
+    found: set[str] = set()
+    for m in match_trials(kb, facts_of(case), local=kb.trials_local):
+        fails = [r.criterion for r in m.reasons if r.outcome == "fails"]
+        unknown = [r.criterion for r in m.reasons if r.outcome == "unknown"]
+        if fails:
+            deciding = fails if len(fails) == 1 else []
+        elif unknown:
+            deciding = unknown
+        else:
+            deciding = [r.criterion for r in m.reasons]
+        found |= {trial_item_id(m.trial, c) for c in deciding}
+    return found
+
+
 def worklist(db: Session, kb: KnowledgeBase, *, include_all: bool = False) -> list[WorkItem]:
     """Items awaiting review (never reviewed, lapsed, needing discussion), ranked by how
     many stored cases' verdicts they decide, then how many recent decisions."""
@@ -685,11 +729,14 @@ def worklist(db: Session, kb: KnowledgeBase, *, include_all: bool = False) -> li
     from netmdt.engine.assess import assess_summary
 
     for case_id, facts in rows:
-        summary = assess_summary(case_of(case_id, facts), kb)
+        case = case_of(case_id, facts)
+        summary = assess_summary(case, kb)
         for o in summary.options:
             if o.deciding is not None:
                 key = f"{o.option}.{o.deciding.criterion}"
                 cases[key] = cases.get(key, 0) + 1
+        for key in trial_deciders(kb, case):
+            cases[key] = cases.get(key, 0) + 1
     audit(db, "netmdt-governance", "count", "case", None, count=len(rows), purpose="worklist")
     decisions: dict[str, int] = {}
     deviations: dict[str, list[dict[str, Any]]] = {}
@@ -723,6 +770,35 @@ def worklist(db: Session, kb: KnowledgeBase, *, include_all: bool = False) -> li
     order = list(states)
     work.sort(key=lambda w: (-w.cases, -w.decisions, order.index(w.state.item.id)))
     return work
+
+
+OPEN_STATES = ("awaiting", "lapsed", "needs_discussion")  # what the worklist shows
+
+
+def filter_work(
+    work: list[WorkItem], *, state: str = "", scope: str = "", text: str = ""
+) -> list[WorkItem]:
+    """The worklist filtered: ``state`` an item state ("" or "open": awaiting, lapsed or
+    needing discussion; "all": every state), ``scope`` an option id or ``trial:TRIAL``
+    ("options" / "trials": every option / trial item), ``text`` words that must all
+    appear (any case) in the item's id, text or rule."""
+    words = text.casefold().split()
+
+    def keep(w: WorkItem) -> bool:
+        item = w.state.item
+        if state in ("", "open") and w.state.state not in OPEN_STATES:
+            return False
+        if state not in ("", "open", "all") and w.state.state != state:
+            return False
+        trial = item.kind == "trial_criterion"
+        if (scope == "options" and trial) or (scope == "trials" and not trial):
+            return False
+        if scope not in ("", "options", "trials") and item.option != scope:
+            return False
+        haystack = f"{item.id} {item.text} {item.rule}".casefold()
+        return all(word in haystack for word in words)
+
+    return [w for w in work if keep(w)]
 
 
 # ------------------------------------------------------------------------- report

@@ -1,13 +1,14 @@
 """The governance tables: review records, local settings and releases. Append-only by
 use: a new review or setting is a new row; the current one is the latest per item or
-parameter (``service``). Migration: ``store/migrations/versions/0007_governance.py``."""
+parameter (``service``). Migrations: ``store/migrations/versions/0007_governance.py``;
+review rounds ``0011_review_rounds.py``."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from netmdt.store.tables import Base, Json, now
@@ -24,6 +25,40 @@ class KbReview(Base):
     status: Mapped[str] = mapped_column(String(40))
     comment: Mapped[str | None] = mapped_column(Text)
     reviewer: Mapped[str] = mapped_column(String(80))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    # the review round this review closed (None: a single clinical lead's review)
+    round_id: Mapped[int | None] = mapped_column(ForeignKey("kb_review_rounds.id"), index=True)
+
+
+class KbReviewRound(Base):
+    """A review round (openEHR CKM style): a clinical lead opens it over one or more
+    items, as their content was at opening (``items``: item -> fingerprint, content),
+    invites named reviewers, and closes it with the final review (``KbReview`` rows with
+    ``round_id``: the review that counts)."""
+
+    __tablename__ = "kb_review_rounds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    items: Mapped[dict[str, Any]] = mapped_column(Json)
+    reviewers: Mapped[list[str]] = mapped_column(Json)
+    note: Mapped[str | None] = mapped_column(Text)
+    opened_by: Mapped[str] = mapped_column(String(80))
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
+    closed_by: Mapped[str | None] = mapped_column(String(80))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    verdict: Mapped[str | None] = mapped_column(String(40))  # the final one
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class KbRoundResponse(Base):
+    """One invited reviewer's verdict and comment in a round (once per round)."""
+
+    __tablename__ = "kb_round_responses"
+    __table_args__ = (UniqueConstraint("round_id", "reviewer"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("kb_review_rounds.id"), index=True)
+    reviewer: Mapped[str] = mapped_column(String(80))
+    verdict: Mapped[str] = mapped_column(String(40))
+    comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
 
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
+from markupsafe import Markup, escape
 
 from netmdt.api.deps import ClinicalLead, DbDep, require
 from netmdt.governance import service as gov
@@ -26,14 +28,63 @@ templates.env.globals.update(
     approved_options=gov.approved_options,
 )
 LeadOrAuditor = Annotated[Actor, Depends(require("clinical_lead", "auditor"))]
+Reviewer = Annotated[Actor, Depends(require("clinical_lead", "clinician"))]
+
+
+PAGE_SIZE = 50
+CSS = (Path(__file__).parent / "static" / "governance.css").read_text()
+
+
+@router.get("/governance/governance.css")
+def stylesheet() -> Response:
+    """The governance pages' own styles (the app's CSP allows no inline style)."""
+    return Response(CSS, media_type="text/css")
+
+
+def breakable(item_id: str) -> Markup:
+    """An item id that wraps only after a dot or an underscore (never mid-word)."""
+    text = str(escape(item_id))
+    return Markup(text.replace(".", ".<wbr>").replace("_", "_<wbr>"))
+
+
+templates.env.globals["breakable"] = breakable
 
 
 @router.get("/governance")
-def worklist_page(request: Request, db: DbDep, actor: ClinicalLead, all: bool = False) -> Response:
+def worklist_page(
+    request: Request,
+    db: DbDep,
+    actor: ClinicalLead,
+    all: bool = False,
+    state: str = "",
+    scope: str = "",
+    q: str = "",
+    page: int = 1,
+) -> Response:
     kb = gov.centre_kb(db)
-    work = gov.worklist(db, kb, include_all=all)
+    state = "all" if all and not state else state
+    work = gov.worklist(db, kb, include_all=True)
+    shown = gov.filter_work(work, state=state, scope=scope, text=q[:200])
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(max(page, 1), pages)
+    params = {k: v for k, v in {"state": state, "scope": scope, "q": q}.items() if v}
     return render(
-        request, "governance_worklist.html", actor, work=work[:200], total=len(work), all=all
+        request,
+        "governance_worklist.html",
+        actor,
+        work=shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
+        total=len(shown),
+        open_total=sum(1 for w in work if w.state.state in gov.OPEN_STATES),
+        state=state,
+        scope=scope,
+        q=q,
+        page=page,
+        pages=pages,
+        first=(page - 1) * PAGE_SIZE + 1,
+        query=lambda n: "?" + urlencode({**params, "page": n}),
+        states=gov.STATES,
+        options=list(kb.options.values()),
+        trials=list(kb.trials.values()),
     )
 
 
@@ -62,6 +113,70 @@ def review_item(db: DbDep, actor: ClinicalLead, form: Form, item: str) -> Respon
         db, actor, kb, item, str(form.get("status", "")), str(form.get("comment", "")) or None
     )
     return redirect(f"/governance/items/{item}?saved=1")
+
+
+@router.get("/governance/rounds")
+def rounds_page(request: Request, db: DbDep, actor: Reviewer, item: str = "") -> Response:
+    from netmdt.governance import rounds
+
+    return render(
+        request,
+        "governance_rounds.html",
+        actor,
+        rounds=rounds.list_rounds(db),
+        eligible=rounds.eligible_reviewers(db),
+        item=item,
+    )
+
+
+@router.post("/governance/rounds")
+def open_round(db: DbDep, actor: ClinicalLead, form: Form) -> Response:
+    from netmdt.governance import rounds
+
+    items = str(form.get("items", "")).split()
+    reviewers = [str(v) for v in form.getlist("reviewers")]
+    rnd = rounds.open_round(
+        db, actor, gov.centre_kb(db), items, reviewers, str(form.get("note", "")) or None
+    )
+    return redirect(f"/governance/rounds/{rnd.row.id}")
+
+
+@router.get("/governance/rounds/{round_id}")
+def round_page(request: Request, db: DbDep, actor: Reviewer, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rnd = rounds.get_round(db, round_id)
+    return render(
+        request,
+        "governance_round.html",
+        actor,
+        r=rnd,
+        verdicts=gov.VERDICTS,
+        states=gov.item_states(db, gov.centre_kb(db)),
+        may_respond=rnd.open and actor.name in rnd.waiting_for,
+        may_close=rnd.open and "clinical_lead" in actor.roles,
+        saved=request.query_params.get("saved"),
+    )
+
+
+@router.post("/governance/rounds/{round_id}/respond")
+def respond(db: DbDep, actor: Reviewer, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.respond(
+        db, actor, round_id, str(form.get("verdict", "")), str(form.get("comment", "")) or None
+    )
+    return redirect(f"/governance/rounds/{round_id}?saved=response")
+
+
+@router.post("/governance/rounds/{round_id}/close")
+def close_round(db: DbDep, actor: ClinicalLead, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.close_round(
+        db, actor, round_id, str(form.get("verdict", "")), str(form.get("comment", "")) or None
+    )
+    return redirect(f"/governance/rounds/{round_id}?saved=closed")
 
 
 @router.get("/governance/settings")
