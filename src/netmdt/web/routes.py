@@ -411,7 +411,7 @@ def case_page(
     decisions = svc.case_decisions(db, actor, case_id)
     meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
     from netmdt.governance.service import approved_options
-    from netmdt.meeting.service import latest_question
+    from netmdt.meeting.service import latest_question, user_label
     from netmdt.survey.web import case_flags
 
     # the question: the case's own, else the one its latest agenda item records
@@ -430,6 +430,7 @@ def case_page(
         narrative=narrative,
         question=question,
         decisions=decisions,
+        decided_by={d.created_by: user_label(db, d.created_by) for d in decisions},
         meetings=meetings,
         kb=state.kb,
         latest=version is None,
@@ -533,9 +534,27 @@ def history(request: Request, db: DbDep, state: StateDep, actor: CareTeam, case_
 
 @router.get("/cases/{case_id}/decision")
 def decision_form(
-    request: Request, db: DbDep, state: StateDep, actor: Clinician, case_id: Id, meeting: QueryId
+    request: Request,
+    db: DbDep,
+    state: StateDep,
+    actor: Clinician,
+    case_id: Id,
+    meeting: QueryId,
+    back: str = "",
 ) -> Response:
-    return _decision_page(request, db, state, actor, case_id, meeting, values={}, problems={})
+    """The decision form. ``back=meeting``: opened from the meeting's page of the case,
+    and recording the decision returns there (else to the case page)."""
+    return _decision_page(
+        request, db, state, actor, case_id, meeting, values={}, problems={}, back=back
+    )
+
+
+def _decision_return(case_id: int, meeting_id: int, back: str) -> str:
+    """Where recording a decision (or leaving the form) goes: the meeting's page of the
+    case when the form was opened from there, else the case page."""
+    if back == "meeting":
+        return f"/meetings/{meeting_id}/cases/{case_id}#decision"
+    return f"/cases/{case_id}#decisions"
 
 
 def _decision_page(
@@ -549,6 +568,7 @@ def _decision_page(
     values: dict[str, Any],
     problems: dict[str, list[str]],
     status: int = 200,
+    back: str = "",
 ) -> Response:
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
     info = svc.get_patient(db, actor, case.patient_id)
@@ -563,6 +583,8 @@ def _decision_page(
         meeting=svc.get_meeting(db, actor, meeting_id),
         values=values,
         problems=problems,
+        back="meeting" if back == "meeting" else "",
+        back_to=_decision_return(case_id, meeting_id, back),
     )
 
 
@@ -575,6 +597,7 @@ def record_decision(
     case_id: Id,
     meeting: QueryId,
     form: Form,
+    back: str = "",
 ) -> Response:
     values = {
         "chosen": [str(v) for v in form.getlist("chosen")],
@@ -597,8 +620,9 @@ def record_decision(
             values=values,
             problems=_by_field(error.problems),
             status=422,
+            back=back,
         )
-    return redirect(f"/cases/{case_id}#decisions")
+    return redirect(_decision_return(case_id, meeting, back))
 
 
 # -- the patient summary ----------------------------------------------------------------
