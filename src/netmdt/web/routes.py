@@ -35,6 +35,14 @@ from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token
 from netmdt.errors import ConflictError, Problem, RecordValidationError
 from netmdt.kb import KnowledgeBase
+from netmdt.meeting.investigations import (
+    OFFERED_OPEN,
+    fact_words,
+    free_text_count,
+    from_form,
+    investigation_lines,
+    requested_fields,
+)
 from netmdt.narrative import (
     NARRATIVE_FIELDS,
     Narrative,
@@ -431,6 +439,7 @@ def case_page(
         question=question,
         decisions=decisions,
         decided_by={d.created_by: user_label(db, d.created_by) for d in decisions},
+        asked_for={d.id: investigation_lines(state.kb, d.investigations) for d in decisions},
         meetings=meetings,
         kb=state.kb,
         latest=version is None,
@@ -585,6 +594,11 @@ def _decision_page(
         problems=problems,
         back="meeting" if back == "meeting" else "",
         back_to=_decision_return(case_id, meeting_id, back),
+        unknown=[(i.field, fact_words(state.kb, i.field)) for i in assessment.next_investigations],
+        offered_open=OFFERED_OPEN,
+        inv_problems=[
+            m for k, ms in problems.items() if k.startswith("investigations") for m in ms
+        ],
     )
 
 
@@ -607,8 +621,11 @@ def record_decision(
         "case_version": _int(form.get("case_version"), "case_version"),
         "trial_ref": str(form.get("trial_ref", "")) or None,
     }
+    ticked = [str(v) for v in form.getlist("investigation")]
+    other = str(form.get("investigation_other", ""))
     try:
-        svc.record_decision(db, actor, state.kb, meeting, case_id, model_of(s.DecisionIn, values))
+        data = model_of(s.DecisionIn, {**values, "investigations": from_form(ticked, other)})
+        svc.record_decision(db, actor, state.kb, meeting, case_id, data)
     except RecordValidationError as error:
         return _decision_page(
             request,
@@ -617,7 +634,7 @@ def record_decision(
             actor,
             case_id,
             meeting,
-            values=values,
+            values={**values, "investigation": ticked, "investigation_other": other},
             problems=_by_field(error.problems),
             status=422,
             back=back,
@@ -638,7 +655,13 @@ def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
     if decisions:
         last = decisions[-1]
         when = svc.get_meeting(db, actor, last.meeting_id).date
-        decision = DecisionInfo(meeting_date=when, chosen=last.chosen, rationale=last.rationale)
+        decision = DecisionInfo(
+            meeting_date=when,
+            chosen=last.chosen,
+            rationale=last.rationale,
+            investigations=requested_fields(last.investigations),
+            other_investigations=free_text_count(last.investigations),
+        )
     svc.audit(db, actor, "export", "summary", case_id)
     db.commit()
     identifiers = PatientIdentifiers(
