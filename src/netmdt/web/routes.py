@@ -279,9 +279,58 @@ def new_case(
     )
 
 
+@router.post("/patients/{patient_id}/cases/new/fhir")
+def new_case_from_fhir(
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: Id, form: Form
+) -> Response:
+    """The new-case form pre-filled from a pasted FHIR R4 Bundle (``bundle``), with what
+    was filled and what was not understood. Nothing is stored: the coordinator saves."""
+    from netmdt.fhir.prefill import PrefillError, prefill
+
+    info = svc.get_patient(db, actor, patient_id)
+    cases = svc.patient_cases(db, actor, patient_id)
+    default: dict[str, Any] = {"context.health_system": state.settings.default_health_system}
+    try:
+        made = prefill(
+            str(form.get("bundle", "")),
+            labels=_form_labels(state.kb),
+            values_of=values_from_facts,
+            date_of_birth=info.date_of_birth,
+            health_system=state.settings.default_health_system,
+            today=date.today(),
+        )
+    except PrefillError as error:
+        svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, refused=True)
+        db.commit()
+        return _case_form(
+            request,
+            state,
+            actor,
+            patient=info,
+            case=None,
+            values=default,
+            problems={"bundle": [str(error)]},
+            status=422,
+            others=cases,
+        )
+    svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, **made.counts)
+    db.commit()
+    return _case_form(
+        request,
+        state,
+        actor,
+        patient=info,
+        case=None,
+        values=made.values,
+        problems={},
+        others=cases,
+        prefilled=made,
+    )
+
+
 def _form_labels(kb: KnowledgeBase) -> dict[str, str]:
     """Each form field's label (errors name the field as the form does, never by path)."""
-    labels = {"": "Case", "title": "Case title", "note": "What changed"}
+    labels = {"": "Case", "title": "Case title", "note": "What changed", "bundle": "FHIR bundle"}
     labels.update({f"narrative.{k}": v for k, v in NARRATIVE_FIELDS.items()})
     for _, _, fields in form_sections(kb):
         labels.update({f.path: f.label for f in fields})
@@ -306,6 +355,7 @@ def _case_form(
     others: list[s.CaseOut] | None = None,
     blocking: list[Any] | None = None,
     saved: str = "",
+    prefilled: Any = None,
 ) -> Response:
     rows = len(values.get("history.prior_treatments", []) or []) + TREATMENT_ROWS_SPARE
     rows = min(max(rows, treatment_rows(values.get("history.prior_treatments.rows"))), 200)
@@ -332,6 +382,8 @@ def _case_form(
         others=[c for c in others or [] if case is None or c.id != case.id],
         blocking=blocking,
         saved=saved,
+        prefilled=prefilled,
+        bundle_label="FHIR R4 Bundle (JSON)",
     )
 
 
