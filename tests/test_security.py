@@ -72,6 +72,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/patients/find"): CARE,
     ("GET", "/patients/{patient_id}"): CARE,
     ("GET", "/patients/{patient_id}/cases/new"): {"coordinator"},
+    ("POST", "/patients/{patient_id}/cases/new/fhir"): {"coordinator"},
     ("POST", "/patients/{patient_id}/cases"): {"coordinator"},
     ("GET", "/cases/{case_id}"): CARE,
     ("GET", "/cases/{case_id}/edit"): {"coordinator"},

@@ -5,7 +5,7 @@ letters, DOCX (python-docx). Every value is escaped; identifiers head each case.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -92,6 +92,7 @@ def minutes_html(
     quorum: Quoracy,
     chosen: dict[int, list[str]],
     by: dict[int, str],
+    asked: dict[int, list[str]] | None = None,
     inline: bool = False,
 ) -> str:
     return html(
@@ -103,6 +104,7 @@ def minutes_html(
         quorum=quorum,
         chosen=chosen,
         by=by,
+        asked=asked or {},
         inline=inline,
     )
 
@@ -127,6 +129,7 @@ class Letter:
     key_worker: str
     patient_told: str
     recorded_by: str
+    investigations: list[str] = field(default_factory=list)  # the investigations asked for
 
 
 def letter_html(letter: Letter, inline: bool = False) -> str:
@@ -183,6 +186,7 @@ def _sections(letter: Letter) -> list[tuple[str, list[str]]]:
             letter.recommendation or ["Investigate further and discuss again"],
         ),
         ("Rationale", [letter.rationale]),
+        *([("Investigations requested", letter.investigations)] if letter.investigations else []),
         ("Actions", actions or ["None recorded"]),
         ("Follow-up", [letter.follow_up or "Not recorded"]),
         (

@@ -32,6 +32,7 @@ from netmdt.meeting import render as docs
 from netmdt.meeting import schemas as ms
 from netmdt.meeting import service as ms_svc
 from netmdt.meeting import vocab
+from netmdt.meeting.investigations import investigation_lines
 from netmdt.meeting.render import Letter, Letterhead
 from netmdt.store import schemas as s
 from netmdt.store import services as svc
@@ -185,6 +186,9 @@ def _item_page(
         row=row,
         chosen=ms_svc.option_names(state.kb, row.decision.chosen) if row.decision else [],
         by=ms_svc.user_label(db, row.decision.created_by) if row.decision else "",
+        asked_for=investigation_lines(state.kb, row.decision.investigations)
+        if row.decision
+        else [],
         cwt=ms_svc.cwt_intervals(row.dates, info.date),
         problems=problems or {},
     )
@@ -347,6 +351,7 @@ def _letter(db: DbDep, state: Any, actor: Actor, meeting_id: int, case_id: int, 
         key_worker=(rec.key_worker or "") if rec else "",
         patient_told=told,
         recorded_by=ms_svc.user_label(db, row.decision.created_by),
+        investigations=investigation_lines(state.kb, row.decision.investigations),
     )
 
 
@@ -399,6 +404,7 @@ def minutes_args(
         ms_svc.quoracy(settings.mdt_core_roles, present),
         {d.id: ms_svc.option_names(kb, d.chosen) for d in decisions},
         {d.id: ms_svc.user_label(db, d.created_by) for d in decisions},
+        {d.id: investigation_lines(kb, d.investigations) for d in decisions},
     )
     svc.audit(db, actor, "export", "minutes", meeting_id, count=len(rows))
     db.commit()

@@ -12,6 +12,7 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 from netmdt.case.history import OptionId
@@ -158,6 +159,38 @@ class AgendaIn(_In):
     case_id: RecordId
 
 
+class InvestigationRequest(_In):
+    """One investigation the MDT asked for: a fact the case's assessment names as unknown
+    (``field``, one of ``next_investigations[].field``), free text (``text``), or both
+    (the fact, with a note on how to find it out)."""
+
+    field: str | None = Field(
+        default=None,
+        max_length=200,
+        pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$",
+        description="A case field the assessment lists in next_investigations",
+    )
+    text: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        description="Free text: an investigation not in the list, or a note on the one named",
+    )
+
+    @model_validator(mode="after")
+    def _one_of(self) -> InvestigationRequest:
+        if self.field is None and self.text is None:
+            raise ValueError(
+                "give the unknown fact it settles ('field'), free text ('text'), or both"
+            )
+        return self
+
+
+class InvestigationOut(BaseModel):
+    field: str | None = None
+    text: str | None = None
+
+
 class DecisionIn(_In):
     chosen: list[OptionId] = Field(
         default_factory=list,
@@ -178,6 +211,11 @@ class DecisionIn(_In):
         pattern=r"^[a-z][a-z0-9_]*$",
         description="With clinical_trial chosen: the trial card referred to (GET /api/trials)",
     )
+    investigations: list[InvestigationRequest] = Field(
+        default_factory=list,
+        max_length=30,
+        description="The investigations the MDT asked for (each fact at most once)",
+    )
 
 
 class DecisionOut(BaseModel):
@@ -195,6 +233,13 @@ class DecisionOut(BaseModel):
     created_at: datetime
     created_by: str
     trial_ref: str | None = None
+    investigations: list[InvestigationOut] = []
+
+    @field_validator("investigations", mode="before")
+    @classmethod
+    def _none_is_empty(cls, value: Any) -> Any:
+        """Decisions recorded before investigations were (migration 0010) hold none."""
+        return [] if value is None else value
 
 
 class AuditOut(BaseModel):

@@ -525,6 +525,7 @@ def record_decision(
     deviation = deviation_of(list(data.chosen), verdicts)
     _check_deviation(data, deviation, verdicts)
     _check_trial_ref(data, kb)
+    investigations = _check_investigations(data, assessment)
     previous = _latest_decision(db, meeting_id, case_id)
     row = t.Decision(
         meeting_id=meeting_id,
@@ -539,6 +540,7 @@ def record_decision(
         deviation_text=data.deviation_text if deviation else None,
         supersedes_id=previous.id if previous else None,
         trial_ref=data.trial_ref,
+        investigations=investigations,
         sequence=previous.sequence + 1 if previous else 1,
         created_by=actor.name,
     )
@@ -548,9 +550,43 @@ def record_decision(
         f"another decision on case {case_id} at meeting {meeting_id} was recorded at the "
         "same moment; reload to see it, then amend if needed",
     )
-    audit(db, actor, "create", "decision", row.id, case=case_id, meeting=meeting_id)
+    audit(
+        db,
+        actor,
+        "create",
+        "decision",
+        row.id,
+        case=case_id,
+        meeting=meeting_id,
+        investigations=len(investigations),
+    )
     db.commit()
     return decision_out(row)
+
+
+def _check_investigations(data: s.DecisionIn, assessment: Assessment) -> list[dict[str, Any]]:
+    """The investigations asked for, as stored: each named fact must be one the case's
+    assessment lists as unknown (``next_investigations``), and named once."""
+    unknown = [i.field for i in assessment.next_investigations]
+    problems, seen = [], set()
+    for n, item in enumerate(data.investigations):
+        if item.field is None:
+            continue
+        if item.field not in unknown:
+            shown = ", ".join(unknown[:12]) + (", ..." if len(unknown) > 12 else "")
+            problems.append(
+                Problem(
+                    f"investigations.{n}.field",
+                    f"'{item.field}' is not a fact this case's assessment lists as unknown; "
+                    f"allowed: {shown or 'none (every fact is known): use text'}",
+                )
+            )
+        elif item.field in seen:
+            problems.append(Problem(f"investigations.{n}.field", f"'{item.field}' is named twice"))
+        seen.add(item.field)
+    if problems:
+        raise RecordValidationError(problems)
+    return [i.model_dump() for i in data.investigations]
 
 
 def _check_deviation(data: s.DecisionIn, deviation: bool, verdicts: dict[str, str]) -> None:

@@ -184,6 +184,8 @@ class Decision(Base):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("decisions.id"))
     # the trial card a clinical_trial referral names (migration 0008_trials)
     trial_ref: Mapped[str | None] = mapped_column(String(80), default=None)
+    # the investigations asked for: [{"field": path | None, "text": str | None}] (0010)
+    investigations: Mapped[list[dict[str, Any]] | None] = mapped_column(Json, default=None)
     sequence: Mapped[int] = mapped_column(Integer)  # 1, then 2 for its first amendment, ...
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=now)
     created_by: Mapped[str] = mapped_column(String(80))

@@ -30,6 +30,10 @@ from netmdt.summary.words import (
     next_step_text,
 )
 
+# The free-text investigations the MDT asked for, as the patient reads them (the text
+# itself is written for clinicians and is never reproduced).
+OTHER_TESTS = "Other tests your team asked for. They will explain them to you."
+
 # Terms the page's own fixed wording always uses (title, introduction, contact).
 ALWAYS_IN_GLOSSARY = ("NET", "MDT", "NET nurse specialist", "Knowledge base", "Guideline")
 
@@ -47,8 +51,8 @@ def build_summary(
     """The plain-language summary of one assessment, for the patient.
 
     After a decision (``decision``): the options the MDT chose in full, the other options
-    netmdt's guide found may fit by name only, and the next steps only when the MDT chose
-    no treatment yet (it asked for more facts). Before a decision: netmdt's
+    netmdt's guide found may fit by name only, and as next steps only the investigations
+    the MDT asked for (``decision.investigations``). Before a decision: netmdt's
     ``recommended`` and ``consider`` options, marked as options to talk about with the
     team. Every other option is named with its plain reason. The team's free-text
     rationale is never reproduced. Raises ``ValueError`` if ``decision`` chooses an
@@ -70,14 +74,13 @@ def build_summary(
             for o in positive
         ]
     shown = {o.option for o in options} | ({o.option for o in positive} if decision else set())
-    asked_for_facts = decision is not None and not chosen
     summary = PatientSummary(
         patient_name=patient_name or (identifiers.name if identifiers else None),
         case_id=assessment.case_id,
         assessed_on=assessment.assessed_on,
         options=options,
         other_options=[_other(o) for o in assessment.options if o.option not in shown],
-        next_steps=_next_steps(assessment) if asked_for_facts else [],
+        next_steps=_next_steps(assessment, decision) if decision else [],
         decision=_decision(decision) if decision else None,
         knowledge_base=_about(assessment, kb),
         funding_statement=" ".join(kb.funding_statement.split()),
@@ -128,17 +131,22 @@ def _other(o: OptionAssessment) -> OtherOption:
     )
 
 
-def _next_steps(assessment: Assessment) -> list[NextStep]:
-    """Each plain step once, in the assessment's order, with every option it helps decide."""
+def _next_steps(assessment: Assessment, decision: DecisionInfo) -> list[NextStep]:
+    """Only the investigations the MDT asked for, each plain step once, in the order the
+    MDT listed them, with every option it helps decide; free-text requests as one line."""
+    settles_of = {inv.field: inv.settles for inv in assessment.next_investigations}
     steps: dict[str, tuple[list[str], list[str]]] = {}
-    for inv in assessment.next_investigations:
-        fields, settles = steps.setdefault(next_step_text(inv.field), ([], []))
-        fields.append(inv.field)
-        settles.extend(s for s in inv.settles if s not in settles)
-    return [
+    for path in decision.investigations:
+        fields, settles = steps.setdefault(next_step_text(path), ([], []))
+        fields.append(path)
+        settles.extend(s for s in settles_of.get(path, []) if s not in settles)
+    out = [
         NextStep(text=text, helps_decide=[SHORT_NAMES[s] for s in settles], fields=fields)
         for text, (fields, settles) in steps.items()
     ]
+    if decision.other_investigations:
+        out.append(NextStep(text=OTHER_TESTS, helps_decide=[], fields=[]))
+    return out
 
 
 def _decision(info: DecisionInfo) -> Decision:

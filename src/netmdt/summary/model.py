@@ -21,6 +21,10 @@ class DecisionInfo(_Model):
     meeting_date: date
     chosen: list[str]  # option ids
     rationale: str | None = None  # free text from the team; escaped when rendered
+    # the unknown facts the MDT asked to find out (case field paths), and how many further
+    # investigations it asked for in free text (never shown: written for clinicians)
+    investigations: list[str] = []
+    other_investigations: int = 0
 
 
 class SummaryOption(_Model):

@@ -35,6 +35,14 @@ from netmdt.api.routes import add_user, user_input, users
 from netmdt.api.security import Busy, Throttled, check_login, new_csrf_token
 from netmdt.errors import ConflictError, Problem, RecordValidationError
 from netmdt.kb import KnowledgeBase
+from netmdt.meeting.investigations import (
+    OFFERED_OPEN,
+    fact_words,
+    free_text_count,
+    from_form,
+    investigation_lines,
+    requested_fields,
+)
 from netmdt.narrative import (
     NARRATIVE_FIELDS,
     Narrative,
@@ -271,9 +279,58 @@ def new_case(
     )
 
 
+@router.post("/patients/{patient_id}/cases/new/fhir")
+def new_case_from_fhir(
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, patient_id: Id, form: Form
+) -> Response:
+    """The new-case form pre-filled from a pasted FHIR R4 Bundle (``bundle``), with what
+    was filled and what was not understood. Nothing is stored: the coordinator saves."""
+    from netmdt.fhir.prefill import PrefillError, prefill
+
+    info = svc.get_patient(db, actor, patient_id)
+    cases = svc.patient_cases(db, actor, patient_id)
+    default: dict[str, Any] = {"context.health_system": state.settings.default_health_system}
+    try:
+        made = prefill(
+            str(form.get("bundle", "")),
+            labels=_form_labels(state.kb),
+            values_of=values_from_facts,
+            date_of_birth=info.date_of_birth,
+            health_system=state.settings.default_health_system,
+            today=date.today(),
+        )
+    except PrefillError as error:
+        svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, refused=True)
+        db.commit()
+        return _case_form(
+            request,
+            state,
+            actor,
+            patient=info,
+            case=None,
+            values=default,
+            problems={"bundle": [str(error)]},
+            status=422,
+            others=cases,
+        )
+    svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, **made.counts)
+    db.commit()
+    return _case_form(
+        request,
+        state,
+        actor,
+        patient=info,
+        case=None,
+        values=made.values,
+        problems={},
+        others=cases,
+        prefilled=made,
+    )
+
+
 def _form_labels(kb: KnowledgeBase) -> dict[str, str]:
     """Each form field's label (errors name the field as the form does, never by path)."""
-    labels = {"": "Case", "title": "Case title", "note": "What changed"}
+    labels = {"": "Case", "title": "Case title", "note": "What changed", "bundle": "FHIR bundle"}
     labels.update({f"narrative.{k}": v for k, v in NARRATIVE_FIELDS.items()})
     for _, _, fields in form_sections(kb):
         labels.update({f.path: f.label for f in fields})
@@ -298,6 +355,7 @@ def _case_form(
     others: list[s.CaseOut] | None = None,
     blocking: list[Any] | None = None,
     saved: str = "",
+    prefilled: Any = None,
 ) -> Response:
     rows = len(values.get("history.prior_treatments", []) or []) + TREATMENT_ROWS_SPARE
     rows = min(max(rows, treatment_rows(values.get("history.prior_treatments.rows"))), 200)
@@ -324,6 +382,8 @@ def _case_form(
         others=[c for c in others or [] if case is None or c.id != case.id],
         blocking=blocking,
         saved=saved,
+        prefilled=prefilled,
+        bundle_label="FHIR R4 Bundle (JSON)",
     )
 
 
@@ -411,7 +471,7 @@ def case_page(
     decisions = svc.case_decisions(db, actor, case_id)
     meetings = [m for m in svc.list_meetings(db, actor) if case_id in m.case_ids]
     from netmdt.governance.service import approved_options
-    from netmdt.meeting.service import latest_question
+    from netmdt.meeting.service import latest_question, user_label
     from netmdt.survey.web import case_flags
 
     # the question: the case's own, else the one its latest agenda item records
@@ -430,6 +490,8 @@ def case_page(
         narrative=narrative,
         question=question,
         decisions=decisions,
+        decided_by={d.created_by: user_label(db, d.created_by) for d in decisions},
+        asked_for={d.id: investigation_lines(state.kb, d.investigations) for d in decisions},
         meetings=meetings,
         kb=state.kb,
         latest=version is None,
@@ -533,9 +595,27 @@ def history(request: Request, db: DbDep, state: StateDep, actor: CareTeam, case_
 
 @router.get("/cases/{case_id}/decision")
 def decision_form(
-    request: Request, db: DbDep, state: StateDep, actor: Clinician, case_id: Id, meeting: QueryId
+    request: Request,
+    db: DbDep,
+    state: StateDep,
+    actor: Clinician,
+    case_id: Id,
+    meeting: QueryId,
+    back: str = "",
 ) -> Response:
-    return _decision_page(request, db, state, actor, case_id, meeting, values={}, problems={})
+    """The decision form. ``back=meeting``: opened from the meeting's page of the case,
+    and recording the decision returns there (else to the case page)."""
+    return _decision_page(
+        request, db, state, actor, case_id, meeting, values={}, problems={}, back=back
+    )
+
+
+def _decision_return(case_id: int, meeting_id: int, back: str) -> str:
+    """Where recording a decision (or leaving the form) goes: the meeting's page of the
+    case when the form was opened from there, else the case page."""
+    if back == "meeting":
+        return f"/meetings/{meeting_id}/cases/{case_id}#decision"
+    return f"/cases/{case_id}#decisions"
 
 
 def _decision_page(
@@ -549,6 +629,7 @@ def _decision_page(
     values: dict[str, Any],
     problems: dict[str, list[str]],
     status: int = 200,
+    back: str = "",
 ) -> Response:
     case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
     info = svc.get_patient(db, actor, case.patient_id)
@@ -563,6 +644,13 @@ def _decision_page(
         meeting=svc.get_meeting(db, actor, meeting_id),
         values=values,
         problems=problems,
+        back="meeting" if back == "meeting" else "",
+        back_to=_decision_return(case_id, meeting_id, back),
+        unknown=[(i.field, fact_words(state.kb, i.field)) for i in assessment.next_investigations],
+        offered_open=OFFERED_OPEN,
+        inv_problems=[
+            m for k, ms in problems.items() if k.startswith("investigations") for m in ms
+        ],
     )
 
 
@@ -575,6 +663,7 @@ def record_decision(
     case_id: Id,
     meeting: QueryId,
     form: Form,
+    back: str = "",
 ) -> Response:
     values = {
         "chosen": [str(v) for v in form.getlist("chosen")],
@@ -584,8 +673,11 @@ def record_decision(
         "case_version": _int(form.get("case_version"), "case_version"),
         "trial_ref": str(form.get("trial_ref", "")) or None,
     }
+    ticked = [str(v) for v in form.getlist("investigation")]
+    other = str(form.get("investigation_other", ""))
     try:
-        svc.record_decision(db, actor, state.kb, meeting, case_id, model_of(s.DecisionIn, values))
+        data = model_of(s.DecisionIn, {**values, "investigations": from_form(ticked, other)})
+        svc.record_decision(db, actor, state.kb, meeting, case_id, data)
     except RecordValidationError as error:
         return _decision_page(
             request,
@@ -594,11 +686,12 @@ def record_decision(
             actor,
             case_id,
             meeting,
-            values=values,
+            values={**values, "investigation": ticked, "investigation_other": other},
             problems=_by_field(error.problems),
             status=422,
+            back=back,
         )
-    return redirect(f"/cases/{case_id}#decisions")
+    return redirect(_decision_return(case_id, meeting, back))
 
 
 # -- the patient summary ----------------------------------------------------------------
@@ -614,7 +707,13 @@ def _summary(db: DbDep, state: Any, actor: svc.Actor, case_id: Id) -> Any:
     if decisions:
         last = decisions[-1]
         when = svc.get_meeting(db, actor, last.meeting_id).date
-        decision = DecisionInfo(meeting_date=when, chosen=last.chosen, rationale=last.rationale)
+        decision = DecisionInfo(
+            meeting_date=when,
+            chosen=last.chosen,
+            rationale=last.rationale,
+            investigations=requested_fields(last.investigations),
+            other_investigations=free_text_count(last.investigations),
+        )
     svc.audit(db, actor, "export", "summary", case_id)
     db.commit()
     identifiers = PatientIdentifiers(

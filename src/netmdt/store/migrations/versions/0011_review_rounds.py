@@ -13,7 +13,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0011_review_rounds"
-down_revision = "0009_case_narrative"
+down_revision = "0010_decision_investigations"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,65 @@
+"""The new-case form pre-filled from a FHIR R4 Bundle, in Chromium (issue #11): the
+Bundle's file is chosen (read in the browser into the box), the form comes back filled
+with what was filled and what was not understood, and saving makes the case. The
+pre-filled page passes axe-core, fits 390 px and shows no internal code."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from tests.test_browser import browser, server  # noqa: F401  (fixtures)
+from tests.test_browser_mdtview import CODE_LIKE, _login
+
+BUNDLE = Path(__file__).parent / "fhir/pnet-bundle.json"
+
+
+def _prefilled(page: Any, base: str) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(base + "/patients/1/cases/new")
+    page.get_by_text("Pre-fill from a FHIR bundle").click()
+    page.locator("#f-bundle-file").set_input_files(str(BUNDLE))
+    expect(page.locator("#f-bundle")).not_to_have_value("")
+    page.get_by_role("button", name="Pre-fill the form").click()
+    expect(page.locator("#prefilled-h")).to_contain_text("Filled from the FHIR bundle: 14")
+
+
+def test_a_bundle_file_fills_the_form_and_saving_makes_the_case(
+    server: tuple[str, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    from playwright.sync_api import expect
+
+    base, password = server
+    page = _login(browser, base, password)
+    _prefilled(page, base)
+    expect(page.locator("#f-tumour-ki67_percent")).to_have_value("12.0")
+    expect(page.locator("ul.filled")).to_contain_text("Karnofsky performance status (%)")
+    expect(page.locator("section.prefilled ul.warnings")).to_contain_text("check that it is")
+    text = page.locator("section.prefilled").inner_text()
+    assert re.findall(CODE_LIKE, text) == []
+    page.locator("#f-title").fill("Pancreatic NET from the EHR")
+    page.get_by_role("button", name="Create case and view it").click()
+    page.wait_for_url(re.compile(r".*/cases/\d+$"))
+    expect(page.locator("dl.summary")).to_contain_text("12%")
+    page.close()
+
+
+def test_the_prefilled_page_passes_axe_and_fits_a_phone(
+    server: tuple[str, str],  # noqa: F811
+    browser: Any,  # noqa: F811
+) -> None:
+    import axe_playwright_python  # type: ignore[import-untyped]
+
+    axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
+    base, password = server
+    page = _login(browser, base, password, bypass_csp=True, viewport={"width": 390, "height": 844})
+    _prefilled(page, base)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.add_script_tag(content=axe)
+    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
+    serious = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
+    assert serious == []
+    page.close()
