@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from tests.test_browser import browser, server  # noqa: F401  (fixtures)
 
 PAGES = (
@@ -57,16 +59,38 @@ def test_the_mdt_view_fits_the_projected_screen(server: tuple[str, str], browser
     page.close()
 
 
-def test_phone_width_has_no_horizontal_scroll(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+@pytest.mark.parametrize("viewport", [390, 1280])
+def test_no_page_scrolls_sideways(server: tuple[str, str], browser: Any, viewport: int) -> None:  # noqa: F811
+    """At phone width and at a desktop's 1280 px (the case form's prior-treatment table once
+    made that page 2,107 px wide)."""
     base, password = server
-    page = _login(browser, base, password, viewport={"width": 390, "height": 844})
+    page = _login(browser, base, password, viewport={"width": viewport, "height": 844})
     wide = {}
     for path in PAGES:
         page.goto(base + path)
         width = page.evaluate("document.documentElement.scrollWidth")
-        if width > 390:
+        if width > viewport:
             wide[path] = width
     assert wide == {}
+    page.close()
+
+
+# the narrowest a table cell may get at 1280 px: no column is squeezed letter by letter
+NARROWEST_CELL = """() => Math.min(...[...document.querySelectorAll('main td, main th')]
+    .filter(c => c.offsetParent !== null && c.textContent.trim().length > 3)
+    .map(c => c.getBoundingClientRect().width))"""
+
+
+def test_table_columns_keep_whole_words(server: tuple[str, str], browser: Any) -> None:  # noqa: F811
+    base, password = server
+    page = _login(browser, base, password, viewport={"width": 1280, "height": 720})
+    narrow = {}
+    for path in ("/cases/1", "/meetings/1", "/audit", "/cases/1/history"):
+        page.goto(base + path)
+        width = page.evaluate(NARROWEST_CELL)
+        if width < 40:
+            narrow[path] = width
+    assert narrow == {}
     page.close()
 
 
