@@ -43,6 +43,7 @@ from netmdt.trials.load import Trial, TrialCriterion
 from netmdt.trials.match import (
     Local,
     Where,
+    _plain,
     _reason,
     is_closed,
     is_open,
@@ -138,8 +139,8 @@ def _plan(kb: KnowledgeBase, local: Local, where: Where, include_closed: bool) -
 class _Outcome:
     verdict: TrialVerdict
     unknown: tuple[TrialCriterion, ...]  # the unknown criteria (their tracers: missing)
-    # the reasons in order: a record, or (criterion, value) where it shows the case's values
-    reasons: tuple[TrialReason | tuple[TrialCriterion, Tri], ...]
+    # the reasons in order: a record, or (record, criterion) where it shows the case's values
+    reasons: tuple[TrialReason | tuple[TrialReason, TrialCriterion], ...]
     review: bool
 
 
@@ -148,12 +149,12 @@ def _outcome(arm: _Arm, values: tuple[Tri, ...]) -> _Outcome:
     results = list(zip(arm.trial.criteria, values, strict=True))
     if arm.picks is not None:
         results = [results[i] for i in arm.picks]
-    reasons: list[tuple[int, TrialReason | tuple[TrialCriterion, Tri]]] = []
+    reasons: list[tuple[int, TrialReason | tuple[TrialReason, TrialCriterion]]] = []
     for c, v in results:
         record = _reason(c, v, {})
         # a failing criterion shows the case's values of the fields it reads: per case
-        shown: TrialReason | tuple[TrialCriterion, Tri] = (
-            (c, v) if record.outcome == "fails" and c.reads else record
+        shown: TrialReason | tuple[TrialReason, TrialCriterion] = (
+            (record, c) if record.outcome == "fails" and c.reads else record
         )
         reasons.append((_ORDER[record.outcome], shown))
     reasons.sort(key=lambda r: r[0])  # stable, as the reference's sorted()
@@ -163,6 +164,37 @@ def _outcome(arm: _Arm, values: tuple[Tri, ...]) -> _Outcome:
         tuple(r for _, r in reasons),
         any(c.review for c, _ in results),
     )
+
+
+def _shown(record: TrialReason, c: TrialCriterion, facts: Mapping[str, Any]) -> TrialReason:
+    """``record`` (built by ``match._reason`` without the case) with the case's values of
+    the fields the criterion reads, as ``match._reason`` shows them for a failing one;
+    cached by those values where they are plain (text, numbers, dates)."""
+    values = [facts.get(p) for p in c.reads]
+    if all(v is None or type(v) in _PLAIN for v in values):
+        # by type too: 1, 1.0 and True are equal keys but not the same value shown
+        key = (c, tuple([(type(v), v) for v in values]))
+        found = _SHOWN.get(key)
+        if found is None:
+            if len(_SHOWN) >= _SHOWN_MAX:
+                _SHOWN.clear()
+            found = _SHOWN[key] = _with_values(record, c, facts)
+        return found
+    return _with_values(record, c, facts)
+
+
+_PLAIN = frozenset({str, int, float, bool, date})
+
+
+# failing reasons by criterion and the (plain) values they show
+_SHOWN: dict[tuple[TrialCriterion, tuple[tuple[type, Any], ...]], TrialReason] = {}
+_SHOWN_MAX = 65536
+
+
+def _with_values(record: TrialReason, c: TrialCriterion, facts: Mapping[str, Any]) -> TrialReason:
+    fields = dict(record.__dict__)
+    fields["values"] = {p: _plain(facts[p]) for p in c.reads if facts.get(p) is not None}
+    return TrialReason.trusted(**fields)
 
 
 @lru_cache(maxsize=4096)
@@ -201,9 +233,7 @@ def match_trials_compiled(
     today = today if isinstance(today, date) else None
     out: list[TrialMatch] = []
     for arm, o in _matches(kb, facts, local, where, include_closed, only):
-        reasons = [
-            r if isinstance(r, TrialReason) else _reason(r[0], r[1], facts) for r in o.reasons
-        ]
+        reasons = [r if isinstance(r, TrialReason) else _shown(*r, facts) for r in o.reasons]
         out.append(
             TrialMatch.trusted(
                 trial=arm.trial.card.id,
