@@ -38,6 +38,7 @@ CASE_FILES = sorted((HERE / "scenarios").glob("*.yaml")) + sorted(
     (HERE.parent / "src/netmdt/examples").glob("*.yaml")
 )
 BUNDLED = load_kb()
+REFERENCE = load_kb(reference=True)
 CENTRE = Local(centre=("Royal Free Hospital",), open_here=frozenset({"t_soon", "compose"}))
 PLACE = Where(51.5530, -0.1650)
 VARIANTS: list[dict[str, Any]] = [
@@ -86,8 +87,7 @@ def test_every_scenario_and_example_matches_the_same(
     assert differences(trial_kb, case) == []
     assert differences(BUNDLED, case) == []
     # the whole assessment on the centre's knowledge base, both views
-    reference = load_kb(reference=True)
-    assert assess(case, localised(BUNDLED, CENTRE)) == assess(case, localised(reference, CENTRE))
+    assert assess(case, localised(BUNDLED, CENTRE)) == assess(case, localised(REFERENCE, CENTRE))
     assert assess_summary(case, centre_kb_trials) == summarize(assess(case, centre_kb_trials))
 
 
