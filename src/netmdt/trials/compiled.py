@@ -145,10 +145,11 @@ class _Outcome:
 
 
 @lru_cache(maxsize=65536)
-def _outcome(arm: _Arm, values: tuple[Tri, ...]) -> _Outcome:
-    results = list(zip(arm.trial.criteria, values, strict=True))
-    if arm.picks is not None:
-        results = [results[i] for i in arm.picks]
+def _outcome(trial: Trial, picks: tuple[int, ...] | None, values: tuple[Tri, ...]) -> _Outcome:
+    """By the trial and the arm's criteria, not the plan: every layer shares them."""
+    results = list(zip(trial.criteria, values, strict=True))
+    if picks is not None:
+        results = [results[i] for i in picks]
     reasons: list[tuple[int, TrialReason | tuple[TrialReason, TrialCriterion]]] = []
     for c, v in results:
         record = _reason(c, v, {})
@@ -198,8 +199,8 @@ def _with_values(record: TrialReason, c: TrialCriterion, facts: Mapping[str, Any
 
 
 @lru_cache(maxsize=4096)
-def _warnings(arm: _Arm, today: date | None) -> tuple[str, ...]:
-    return tuple(warnings_of(arm.trial.card, today, arm.opened, arm.where))
+def _warnings(trial: Trial, today: date | None, opened: bool, where: Where) -> tuple[str, ...]:
+    return tuple(warnings_of(trial.card, today, opened, where))
 
 
 def _matches(
@@ -216,7 +217,7 @@ def _matches(
     for arm in plan.arms:
         if wanted is not None and arm.trial.id not in wanted:
             continue
-        yield arm, _outcome(arm, statuses[arm.index])
+        yield arm, _outcome(arm.trial, arm.picks, statuses[arm.index])
 
 
 def match_trials_compiled(
@@ -254,7 +255,7 @@ def match_trials_compiled(
                 ),
                 manual_checks=list(arm.manual),
                 sites=list(arm.sites),
-                warnings=list(_warnings(arm, today)),
+                warnings=list(_warnings(arm.trial, today, arm.opened, arm.where)),
                 review_needed=o.review,
             )
         )
