@@ -95,7 +95,7 @@ def test_the_trial_fixtures_match_the_same(trial_kb: KnowledgeBase) -> None:
     """The cases of tests/trials (ki67 at its bounds, prior PRRT, arms, ages, sexes)."""
     on = date(2026, 11, 27)
     prrt = {"therapy": "prrt_lu177_dotatate", "cycles": 4, "end": "2022-05-01"}
-    cases = [
+    cases: list[dict[str, Any]] = [
         {"assessed_on": on, "age_years": age, "sex": sex, "tumour": {"ki67_percent": ki67}}
         for age in (17, 18, 60, 80, 81)
         for sex in ("female", "male")
