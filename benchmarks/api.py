@@ -46,7 +46,7 @@ def prepare(db_url: str) -> str:
     engine = make_engine(db_url)
     migrate(engine)
     with session_factory(engine)() as db:
-        user = add_user(db, "bench", user_input("bench", ["clinician"], "benchmark password"))
+        user = add_user(db, "bench", user_input("bench", ["clinician"], "quiet falcon orbit 2026"))
         return create_token(db, user)
 
 

@@ -52,7 +52,7 @@ unmet (``if_false: consider``). A ``recommended`` option has none.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any, Protocol, cast
@@ -130,7 +130,7 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
     if kb is None:
         kb = _default_kb()
     facts = facts_of(case)
-    trials = _trials(kb, facts)
+    trials = _trial_summary_list(kb, facts)
     options = [
         _summarise_option(option, facts, kb, values)
         for option, values in zip(kb.options.values(), _all_statuses(kb, facts), strict=True)
@@ -144,7 +144,7 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
         next_investigations=_next_investigation_summaries(
             [(o.option, o.missing) for o in options], kb
         ),
-        trials=_trial_summaries(trials),
+        trials=trials,
         warnings=_case_warnings(case, options, kb),
     )
 
@@ -215,12 +215,30 @@ def _trials(kb: KnowledgeBase, facts: dict[str, Any]) -> list[TrialMatch]:
     from netmdt.trials.match import match_trials
 
     found = match_trials(kb, facts, local=kb.trials_local)
-    here = {m.verdict for m in found if m.open_here}
+    _open_trial(facts, {m.verdict for m in found if m.open_here})
+    return found
+
+
+def _trial_summary_list(kb: KnowledgeBase, facts: dict[str, Any]) -> list[TrialSummary]:
+    """The summary view's trials, as ``_trials`` sets the fact, without the full records
+    (on generated Python; a reference knowledge base summarises the full records)."""
+    if not kb.trials:
+        return []
+    if kb.statuses is None:
+        return _trial_summaries(_trials(kb, facts))
+    from netmdt.trials.compiled import trial_summaries_compiled
+
+    found, here = trial_summaries_compiled(kb, facts, local=kb.trials_local)
+    _open_trial(facts, here)
+    return found
+
+
+def _open_trial(facts: dict[str, Any], here: Collection[str]) -> None:
+    """``derived.open_trial_eligible`` from the verdicts of the trials open here."""
     if "eligible" in here:
         facts[OPEN_TRIAL] = True
     elif "possibly_eligible" in here:
         del facts[OPEN_TRIAL]  # unknown
-    return found
 
 
 def _name_the_trials(o: OptionAssessment, trials: list[TrialMatch]) -> OptionAssessment:

@@ -67,7 +67,30 @@ def match_trials(
     only: Iterable[str] | None = None,
 ) -> list[TrialMatch]:
     """Every trial card (closed ones only with ``include_closed``), one entry per trial,
-    or per arm where some criterion is arm-specific."""
+    or per arm where some criterion is arm-specific. On generated Python
+    (``netmdt.trials.compiled``), except for a reference knowledge base (``load_kb(
+    reference=True)``), which keeps ``match_trials_reference``."""
+    if kb.statuses is None:
+        return match_trials_reference(
+            kb, facts, local=local, where=where, include_closed=include_closed, only=only
+        )
+    from netmdt.trials.compiled import match_trials_compiled
+
+    return match_trials_compiled(
+        kb, facts, local=local, where=where, include_closed=include_closed, only=only
+    )
+
+
+def match_trials_reference(
+    kb: KnowledgeBase,
+    facts: Mapping[str, Any],
+    *,
+    local: Local | None = None,
+    where: Where | None = None,
+    include_closed: bool = False,
+    only: Iterable[str] | None = None,
+) -> list[TrialMatch]:
+    """The reference: each criterion's own evaluator, every record built per case."""
     local = local or Local()
     where = where or Where()
     wanted = None if only is None else set(only)
