@@ -108,7 +108,7 @@ def add_wide_criteria(root: Path, options: tuple[str, ...] = ("everolimus", "sun
                 *(
                     {
                         "id": "wide_" + field.replace(".", "_"),
-                        "text": f"test criterion over {field}",
+                        "text": f"test criterion over {{field:{field}}}",
                         "when": when,
                         "reads": [field],
                         "sources": [source],
