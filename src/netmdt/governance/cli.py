@@ -111,26 +111,52 @@ def review_list(
         StateName | None,
         typer.Option("--status", help="Only items in this state (default: the worklist)."),
     ] = None,
+    option: Annotated[
+        str | None,
+        typer.Option(
+            "--option", help="Only this option's items (an option id) or a trial's (trial:ID)."
+        ),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option("--text", help="Words that must all appear in the item's id, text or rule."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many items.")
+    ] = gov.WORK_PAGE_SIZE,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many items.")] = 0,
     format: Annotated[Fmt, typer.Option("--format", help="text or json.")] = Fmt.text,
     db: DbOption = None,
 ) -> None:
     """The worklist (items awaiting review, lapsed or needing discussion, ranked by how
-    many stored cases and recent decisions they decide), or the items in one state."""
+    many stored cases and recent decisions they decide), or the items in one state;
+    filtered and paged as the web worklist (the same service)."""
     with _db(db) as session:
         kb = gov.centre_kb(session)
-        work = gov.worklist(session, kb, include_all=status is not None)
-    if status is not None:
-        work = [w for w in work if w.state.state == status.value]
-    if format is Fmt.json:
-        print(json.dumps([_state_json(w) for w in work], indent=2, default=str))
-        return
-    for w in work:
-        s = w.state
-        print(
-            f"{s.item.id}\t{s.state}\tcases {w.cases}\tdecisions {w.decisions}"
-            + (f"\tdeviations {len(w.deviations)}" if w.deviations else "")
+        found = gov.work_page(
+            session,
+            kb,
+            state=status.value if status is not None else "",
+            scope=option or "",
+            text=text or "",
+            offset=offset,
+            limit=limit,
         )
-    err.print(f"{len(work)} item(s)")
+    if format is Fmt.json:
+        print(json.dumps([_state_json(w) for w in found.rows], indent=2, default=str))
+    else:
+        for w in found.rows:
+            s = w.state
+            print(
+                f"{s.item.id}\t{s.state}\tcases {w.cases}\tdecisions {w.decisions}"
+                + (f"\tdeviations {len(w.deviations)}" if w.deviations else "")
+            )
+    shown = (
+        f"{found.offset + 1}-{found.offset + len(found.rows)} of {found.total}"
+        if found.rows
+        else f"none of {found.total}"
+    )
+    err.print(f"{shown} item(s)")
 
 
 @review_app.command("show")

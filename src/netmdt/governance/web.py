@@ -31,7 +31,7 @@ LeadOrAuditor = Annotated[Actor, Depends(require("clinical_lead", "auditor"))]
 Reviewer = Annotated[Actor, Depends(require("clinical_lead", "clinician"))]
 
 
-PAGE_SIZE = 50
+PAGE_SIZE = gov.WORK_PAGE_SIZE
 CSS = (Path(__file__).parent / "static" / "governance.css").read_text()
 
 
@@ -63,18 +63,26 @@ def worklist_page(
 ) -> Response:
     kb = gov.centre_kb(db)
     state = "all" if all and not state else state
-    work = gov.worklist(db, kb, include_all=True)
-    shown = gov.filter_work(work, state=state, scope=scope, text=q[:200])
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    found = gov.work_page(
+        db,
+        kb,
+        state=state,
+        scope=scope,
+        text=q,
+        offset=(max(page, 1) - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        clamp=True,
+    )
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    page = found.offset // PAGE_SIZE + 1
     params = {k: v for k, v in {"state": state, "scope": scope, "q": q}.items() if v}
     return render(
         request,
         "governance_worklist.html",
         actor,
-        work=shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(shown),
-        open_total=sum(1 for w in work if w.state.state in gov.OPEN_STATES),
+        work=found.rows,
+        total=found.total,
+        open_total=found.open_total,
         state=state,
         scope=scope,
         q=q,
