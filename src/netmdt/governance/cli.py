@@ -28,7 +28,8 @@ review_app = typer.Typer(help="Clinical review of the knowledge base.", no_args_
 settings_app = typer.Typer(help="The centre's local settings.", no_args_is_help=True)
 release_app = typer.Typer(help="Releases of the centre's knowledge base.", no_args_is_help=True)
 round_app = typer.Typer(
-    help="Review rounds with several reviewers (a clinical lead opens and closes them).",
+    help="Review rounds with several reviewers (a clinical lead opens, closes or cancels "
+    "them and may invite more reviewers).",
     no_args_is_help=True,
 )
 review_app.add_typer(round_app, name="round")
@@ -301,6 +302,11 @@ def _round_lines(rnd: Any) -> list[str]:
         lines.append(
             f"closed by {body['closed_by']} {body['closed_on']}: {body['verdict']}{comment}"
         )
+    if body["state"] == "cancelled":
+        lines.append(
+            f"cancelled by {body['closed_by']} {body['closed_on']}: {body['comment']} "
+            "(no review recorded)"
+        )
     return lines
 
 
@@ -377,6 +383,45 @@ def round_close(
         f"round {round_id} closed: {verdict.value} by {as_} ({len(rnd.row.items)} item(s))",
         markup=False,
     )
+
+
+@round_app.command("invite")
+def round_invite(
+    round_id: Annotated[int, typer.Argument(help="The round's number.")],
+    as_: AsOption,
+    reviewer: Annotated[
+        list[str],
+        typer.Option("--reviewer", help="A reviewer to add (clinical_lead or clinician)."),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Add reviewers to an open round."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        actor = rounds.user_actor(session, as_)
+        rnd = rounds.invite(session, actor, round_id, reviewer)
+    err.print(
+        f"round {round_id}: invited {', '.join(dict.fromkeys(reviewer))}; reviewers now "
+        f"{', '.join(rnd.row.reviewers)}",
+        markup=False,
+    )
+
+
+@round_app.command("cancel")
+def round_cancel(
+    round_id: Annotated[int, typer.Argument(help="The round's number.")],
+    as_: AsOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why the round is cancelled.")],
+    db: DbOption = None,
+) -> None:
+    """Cancel an open round (no review is recorded; the responses stay)."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        actor = rounds.user_actor(session, as_)
+        rounds.cancel_round(session, actor, round_id, reason)
+    err.print(f"round {round_id} cancelled by {as_}", markup=False)
 
 
 @settings_app.command("list")

@@ -163,6 +163,9 @@ def round_page(request: Request, db: DbDep, actor: Reviewer, round_id: int) -> R
         states=gov.item_states(db, gov.centre_kb(db)),
         may_respond=rnd.open and actor.name in rnd.waiting_for,
         may_close=rnd.open and "clinical_lead" in actor.roles,
+        may_invite=[n for n in rounds.eligible_reviewers(db) if n not in rnd.row.reviewers]
+        if rnd.open and "clinical_lead" in actor.roles
+        else [],
         saved=request.query_params.get("saved"),
     )
 
@@ -250,3 +253,19 @@ def report_pdf(request: Request, db: DbDep, actor: LeadOrAuditor) -> Response:
         media_type="application/pdf",
         headers={"Content-Disposition": 'inline; filename="netmdt-governance-report.pdf"'},
     )
+
+
+@router.post("/governance/rounds/{round_id}/invite")
+def invite(db: DbDep, actor: ClinicalLead, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.invite(db, actor, round_id, [str(v) for v in form.getlist("reviewers")])
+    return redirect(f"/governance/rounds/{round_id}?saved=invited")
+
+
+@router.post("/governance/rounds/{round_id}/cancel")
+def cancel_round(db: DbDep, actor: ClinicalLead, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.cancel_round(db, actor, round_id, str(form.get("reason", "")))
+    return redirect(f"/governance/rounds/{round_id}?saved=cancelled")
