@@ -85,9 +85,9 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
 
     today = date.today().isoformat()
     api = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment").json()
-    ablation = next(o for o in api["options"] if o["option"] == "thermal_ablation")
-    reasons = {r["criterion"]: r for r in ablation["reasons"]}
-    assert ablation["verdict"] == "not_recommended"
+    option: Any = next(o for o in api["options"] if o["option"] == "thermal_ablation")
+    reasons = {r["criterion"]: r for r in option["reasons"]}
+    assert option["verdict"] == "not_recommended"
     assert reasons["few_lesions"]["review"] == {
         "status": "approved",
         "by": "clinical_lead",
