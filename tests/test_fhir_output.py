@@ -63,7 +63,15 @@ def test_the_bundle_holds_a_guidance_response_and_a_request_group() -> None:
         "subject": {"reference": "Patient/si-net-patient"},
     }
     codes = [[c["coding"][0]["code"] for c in action["code"]] for action in group["action"]]
-    assert codes == [[o.option, o.verdict, o.funding.pathway] for o in a.options]
+    assert codes == [[o.option, o.verdict, o.funding.pathway] for o in a.options] + [
+        [m.trial, m.verdict] for m in a.trials
+    ]
+    systems = {
+        c["coding"][0]["system"]
+        for action in group["action"][len(a.options) :]
+        for c in action["code"]
+    }
+    assert systems == {"urn:netmdt:fhir:trial", "urn:netmdt:fhir:trial-verdict"}
 
 
 def test_an_action_carries_the_verdict_reasons_funding_and_sources() -> None:

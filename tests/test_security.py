@@ -118,6 +118,8 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("GET", "/governance/rounds/{round_id}"): {"clinical_lead", "clinician"},
     ("POST", "/governance/rounds/{round_id}/respond"): {"clinical_lead", "clinician"},
     ("POST", "/governance/rounds/{round_id}/close"): {"clinical_lead"},
+    ("POST", "/governance/rounds/{round_id}/invite"): {"clinical_lead"},
+    ("POST", "/governance/rounds/{round_id}/cancel"): {"clinical_lead"},
     # trial matching (docs/trials.md)
     ("GET", "/api/trials"): CARE,
     ("GET", "/api/cases/{case_id}/trials"): CARE,

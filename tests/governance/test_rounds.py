@@ -80,6 +80,7 @@ def test_a_round_from_the_cli_closes_with_the_review_that_counts(db: Session) ->
         "responses": [{"reviewer": "doc", "verdict": "approved", "comment": "agree", "on": on}],
         "waiting_for": ["doc2"],
         "closed_by": "lead",
+        "cancelled": False,
         "closed_on": on,
         "verdict": "approved",
         "comment": "agreed by the round",
@@ -94,7 +95,7 @@ def test_a_round_from_the_cli_closes_with_the_review_that_counts(db: Session) ->
     again = cli(db, "kb", "review", "round", "close", "1", "--as", "lead", "--verdict", "approved")
     assert (again.exit_code, again.stderr.strip()) == (2, "error: round: round 1 is already closed")
     late = cli(db, "kb", "review", "round", "respond", "1", "--as", "doc2", "--verdict", "approved")
-    assert (late.exit_code, late.stderr.strip()) == (2, "error: round: round 1 is closed")
+    assert (late.exit_code, late.stderr.strip()) == (2, "error: round: round 1 is already closed")
     events = db.scalars(
         select(t.AuditEvent)
         .where(t.AuditEvent.record_type == "kb_review_round")
@@ -124,3 +125,88 @@ def test_a_round_binds_the_content_it_opened_over(db: Session, tmp_path: Path) -
     # the content changed while the round was open: the closed review is lapsed at once
     assert gov.item_states(db, load_kb(root))[ITEMS[0]].state == "lapsed"
     assert gov.item_states(db, before)[ITEMS[0]].state == "approved"
+
+
+def test_a_lead_invites_more_reviewers_and_cancels_a_round(db: Session) -> None:  # noqa: F811
+    _users(db)
+    opened = cli(
+        db, "kb", "review", "round", "open", *ITEMS, "--as", "lead", "--reviewer", "doc",
+    )  # fmt: skip
+    assert opened.exit_code == 0, opened.output
+    invited = cli(db, "kb", "review", "round", "invite", "1", "--as", "lead", "--reviewer", "doc2")
+    assert (invited.exit_code, invited.stderr.strip()) == (
+        0,
+        "round 1: invited doc2; reviewers now doc, doc2",
+    )
+    ok = cli(db, "kb", "review", "round", "respond", "1", "--as", "doc2", "--verdict", "approved")
+    assert ok.exit_code == 0, ok.output
+    refused = [
+        cli(db, "kb", "review", "round", "invite", "1", "--as", "lead", "--reviewer", "doc"),
+        cli(db, "kb", "review", "round", "invite", "1", "--as", "lead", "--reviewer", "coord"),
+        cli(db, "kb", "review", "round", "invite", "1", "--as", "doc", "--reviewer", "lead"),
+        cli(db, "kb", "review", "round", "cancel", "1", "--as", "doc", "--reason", "no"),
+        cli(db, "kb", "review", "round", "cancel", "1", "--as", "lead", "--reason", "  "),
+        cli(db, "kb", "review", "round", "cancel", "9", "--as", "lead", "--reason", "x"),
+    ]
+    assert [(r.exit_code, r.stderr.strip()) for r in refused] == [
+        (2, "error: reviewers: 'doc': already invited to round 1"),
+        (
+            2,
+            "error: reviewers: 'coord': not an active user with the clinical_lead or "
+            "clinician role",
+        ),
+        (2, "error: as: needs the clinical_lead role"),
+        (2, "error: as: needs the clinical_lead role"),
+        (2, "error: reason: say why the round is cancelled"),
+        (2, "error: review round 9 not found"),
+    ]
+    cancelled = cli(
+        db, "kb", "review", "round", "cancel", "1", "--as", "lead", "--reason", "wrong items",
+    )  # fmt: skip
+    assert (cancelled.exit_code, cancelled.stderr.strip()) == (0, "round 1 cancelled by lead")
+    shown = json.loads(cli(db, "kb", "review", "round", "show", "1", "--format", "json").stdout)
+    on = shown["opened_on"]
+    assert shown == {
+        "round": 1,
+        "state": "cancelled",
+        "items": sorted(ITEMS),
+        "reviewers": ["doc", "doc2"],
+        "note": None,
+        "opened_by": "lead",
+        "opened_on": on,
+        "responses": [{"reviewer": "doc2", "verdict": "approved", "comment": None, "on": on}],
+        "waiting_for": ["doc"],
+        "closed_by": "lead",
+        "cancelled": True,
+        "closed_on": on,
+        "verdict": None,
+        "comment": "wrong items",
+    }
+    text = cli(db, "kb", "review", "round", "show", "1").stdout.splitlines()
+    assert text[-1] == f"cancelled by lead {on}: wrong items (no review recorded)"
+    # no review written: the items are still awaiting
+    states = gov.item_states(db, load_kb())
+    assert [(states[i].state, states[i].review) for i in ITEMS] == [
+        ("awaiting", None),
+        ("awaiting", None),
+    ]
+    after = [
+        cli(db, "kb", "review", "round", "close", "1", "--as", "lead", "--verdict", "approved"),
+        cli(db, "kb", "review", "round", "respond", "1", "--as", "doc", "--verdict", "approved"),
+        cli(db, "kb", "review", "round", "invite", "1", "--as", "lead", "--reviewer", "lead"),
+        cli(db, "kb", "review", "round", "cancel", "1", "--as", "lead", "--reason", "again"),
+    ]
+    assert {(r.exit_code, r.stderr.strip()) for r in after} == {
+        (2, "error: round: round 1 is already cancelled")
+    }
+    events = db.scalars(
+        select(t.AuditEvent)
+        .where(t.AuditEvent.record_type == "kb_review_round")
+        .order_by(t.AuditEvent.id)
+    ).all()
+    assert [(e.actor, e.action, e.record_id) for e in events] == [
+        ("lead", "open", "1"),
+        ("lead", "invite", "1"),
+        ("doc2", "respond", "1"),
+        ("lead", "cancel", "1"),
+    ]

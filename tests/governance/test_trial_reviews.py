@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from netmdt.assessment import CentreReview
 from netmdt.engine.assess import assess
+from netmdt.fhir.output import to_fhir
 from netmdt.governance import service as gov
 from netmdt.governance.items import kb_items
 from netmdt.kb import load_kb
@@ -139,3 +140,54 @@ def test_the_worklist_ranks_trial_criteria_by_the_cases_they_decide(db: Session)
     ]
     work = {w.state.item.id: w.cases for w in gov.worklist(db, kb)}
     assert (work[DIAGNOSED], work["trial:pelican.nec_histology"], work[KI67]) == (2, 0, 0)
+
+
+def test_fhir_output_carries_the_centre_review_of_trial_criteria(db: Session) -> None:  # noqa: F811
+    kb = load_kb()
+    case_id = _store_case(db, 4)
+    gov.record_review(db, LEAD, kb, DIAGNOSED, "approved")
+    _, assessment, _ = svc.current_assessment(db, STAFF, kb, case_id)
+    case = case_of(case_id, _liver_facts(4))
+    group = to_fhir(assessment, case)["entry"][1]["resource"]
+    netter = next(m for m in assessment.trials if m.trial == "netter_3")
+    action = next(x for x in group["action"] if x["code"][0]["coding"][0]["code"] == "netter_3")
+    assert action["code"] == [
+        {
+            "coding": [
+                {"system": "urn:netmdt:fhir:trial", "code": "netter_3", "display": "NETTER-3"}
+            ]
+        },
+        {"coding": [{"system": "urn:netmdt:fhir:trial-verdict", "code": "possibly_eligible"}]},
+    ]
+    assert action["textEquivalent"] == "NETTER-3: possibly eligible"
+    words = {r.criterion: f"{r.label.upper()}: {r.text}" for r in netter.reasons}
+    criteria = [
+        line
+        for line in action["description"].splitlines()
+        if line.startswith(("INCLUSION", "EXCLUSION"))
+    ]
+    # the criteria that do not pass (as an option's unmet and unknown ones), each with
+    # the centre's review; the one reviewed says who and when
+    assert criteria == [
+        f"{words[r.criterion]} ({_expected(r.criterion)})"
+        for r in netter.reasons
+        if r.outcome != "passes"
+    ]
+    assert (
+        f"{words['diagnosed_within_6_months']} (reviewed at this centre by lead, {date.today()})"
+        in criteria
+    )
+    # without a database: the card's flag, not shown (as for options)
+    plain = assess(case, kb)
+    plain_action = next(
+        x
+        for x in to_fhir(plain, case)["entry"][1]["resource"]["action"]
+        if x["code"][0]["coding"][0]["code"] == "netter_3"
+    )
+    assert words["diagnosed_within_6_months"] in plain_action["description"].splitlines()
+
+
+def _expected(criterion: str) -> str:
+    if criterion == "diagnosed_within_6_months":
+        return f"reviewed at this centre by lead, {date.today()}"
+    return "awaiting review"

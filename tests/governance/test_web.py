@@ -85,9 +85,9 @@ def test_the_clinical_lead_reviews_and_localises_and_the_mdt_sees_it(
 
     today = date.today().isoformat()
     api = web.call("clinician", "GET", f"/api/cases/{case['id']}/assessment").json()
-    ablation = next(o for o in api["options"] if o["option"] == "thermal_ablation")
-    reasons = {r["criterion"]: r for r in ablation["reasons"]}
-    assert ablation["verdict"] == "not_recommended"
+    option: Any = next(o for o in api["options"] if o["option"] == "thermal_ablation")
+    reasons = {r["criterion"]: r for r in option["reasons"]}
+    assert option["verdict"] == "not_recommended"
     assert reasons["few_lesions"]["review"] == {
         "status": "approved",
         "by": "clinical_lead",
@@ -209,3 +209,38 @@ def test_a_review_round_on_the_web(sqlite_web: Harness) -> None:  # noqa: F811
     item = lead.get(f"/governance/items/{ITEM}").text
     assert '(<a href="/governance/rounds/1">round 1</a>): limit set to 3 locally' in item
     assert '<span class="state">approved</span>' in item
+
+
+def test_a_lead_invites_and_cancels_a_round_on_the_web(sqlite_web: Harness) -> None:  # noqa: F811
+    web = sqlite_web
+    lead = web.client
+    login(lead, "clinical_lead")
+    page = "/governance/rounds"
+    r = _post(lead, page, "/governance/rounds", {"items": ITEM, "reviewers": ["clinician"]})
+    assert (r.status_code, r.headers["location"]) == (303, "/governance/rounds/1")
+    doc = TestClient(web.app)
+    login(doc, "clinician")
+    shown = doc.get("/governance/rounds/1").text
+    assert "Invite more reviewers" not in shown and "Cancel the round" not in shown
+    assert doc.post("/governance/rounds/1/cancel", data={"reason": "x"}).status_code in (403, 422)
+    r = _post(
+        lead,
+        "/governance/rounds/1",
+        "/governance/rounds/1/invite",
+        {"reviewers": ["clinical_lead"]},
+    )
+    assert (r.status_code, r.headers["location"]) == (303, "/governance/rounds/1?saved=invited")
+    invited = lead.get("/governance/rounds/1?saved=invited").text
+    assert "Reviewers invited." in invited and "clinical_lead: no response yet" in invited
+    empty = _post(lead, "/governance/rounds/1", "/governance/rounds/1/cancel", {"reason": " "})
+    assert empty.status_code == 422 and "say why the round is cancelled" in empty.text
+    r = _post(lead, "/governance/rounds/1", "/governance/rounds/1/cancel", {"reason": "wrong item"})
+    assert (r.status_code, r.headers["location"]) == (303, "/governance/rounds/1?saved=cancelled")
+    cancelled = lead.get("/governance/rounds/1?saved=cancelled").text
+    assert "<h1>Review round 1: cancelled</h1>" in cancelled
+    assert f"By clinical_lead, {date.today()}: wrong item (no review recorded)" in cancelled
+    assert "Close the round" not in cancelled and "Record my response" not in cancelled
+    listed = lead.get("/governance/rounds").text
+    assert '<a href="/governance/rounds/1">Round 1</a>: cancelled, 1 item(s)' in listed
+    item = lead.get(f"/governance/items/{ITEM}").text
+    assert '<span class="state">awaiting</span>' in item  # no review written

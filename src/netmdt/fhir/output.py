@@ -15,7 +15,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from netmdt.assessment import Assessment, CentreReview, OptionAssessment, PendingCheck
+from netmdt.assessment import (
+    Assessment,
+    CentreReview,
+    OptionAssessment,
+    PendingCheck,
+    TrialMatch,
+)
 from netmdt.case import Case
 from netmdt.errors import FhirError, Problem
 from netmdt.fhir.codes import tables
@@ -23,6 +29,8 @@ from netmdt.fhir.codes import tables
 OPTION_SYSTEM = "urn:netmdt:fhir:option"
 VERDICT_SYSTEM = "urn:netmdt:fhir:verdict"
 FUNDING_SYSTEM = "urn:netmdt:fhir:funding-pathway"
+TRIAL_SYSTEM = "urn:netmdt:fhir:trial"
+TRIAL_VERDICT_SYSTEM = "urn:netmdt:fhir:trial-verdict"
 CASE_FIELD_EXT = "urn:netmdt:fhir:case-field"
 MODULE = "urn:netmdt:knowledge-base"
 # RequestGroup.action.condition.expression.language of a pending before-treatment check:
@@ -132,7 +140,7 @@ def _request_group(a: Assessment, subject: dict[str, str] | None, ids: _Ids) -> 
         "id": ids.make("requestgroup"),
         "status": "draft",
         "intent": "proposal",
-        "action": [_action(o, a) for o in a.options],
+        "action": [_action(o, a) for o in a.options] + [_trial_action(m) for m in a.trials],
     }
     if a.assessed_on:
         rg["authoredOn"] = a.assessed_on.isoformat()
@@ -159,6 +167,36 @@ def _action(o: OptionAssessment, a: Assessment) -> dict[str, Any]:
     docs = [_citation(sources[s]) for s in cited if s in sources]
     if docs:
         action["documentation"] = docs
+    return action
+
+
+def _trial_action(m: TrialMatch) -> dict[str, Any]:
+    """A trial (and arm) the case was matched against, after the options: its verdict and
+    the criteria that do not pass, each with the centre's review (as an option's reasons)."""
+    name = f"{m.acronym} ({m.arm})" if m.arm else m.acronym
+    verdict = m.verdict.replace("_", " ")
+    lines = [f"Trial verdict: {verdict}. {m.status_note}".strip()]
+    lines += [
+        f"{r.label.upper()}: {r.text}{_centre_review(r.review)}"
+        for r in m.reasons
+        if r.outcome != "passes"
+    ]
+    if m.missing:
+        lines.append("Missing: " + ", ".join(x.label for x in m.missing))
+    if m.registry_ids:
+        lines.append("Registry: " + ", ".join(f"{k} {v}" for k, v in m.registry_ids.items()))
+    action: dict[str, Any] = {
+        "title": f"Trial: {name}",
+        "description": "\n".join(lines),
+        "textEquivalent": f"{name}: {verdict}",
+        "code": [
+            {"coding": [{"system": TRIAL_SYSTEM, "code": m.trial, "display": m.acronym}]},
+            {"coding": [{"system": TRIAL_VERDICT_SYSTEM, "code": m.verdict}]},
+        ],
+    }
+    urls = dict.fromkeys(r.url for r in m.reasons if r.url)
+    if urls:
+        action["documentation"] = [{"type": "documentation", "url": u} for u in urls]
     return action
 
 

@@ -28,7 +28,8 @@ review_app = typer.Typer(help="Clinical review of the knowledge base.", no_args_
 settings_app = typer.Typer(help="The centre's local settings.", no_args_is_help=True)
 release_app = typer.Typer(help="Releases of the centre's knowledge base.", no_args_is_help=True)
 round_app = typer.Typer(
-    help="Review rounds with several reviewers (a clinical lead opens and closes them).",
+    help="Review rounds with several reviewers (a clinical lead opens, closes or cancels "
+    "them and may invite more reviewers).",
     no_args_is_help=True,
 )
 review_app.add_typer(round_app, name="round")
@@ -111,26 +112,52 @@ def review_list(
         StateName | None,
         typer.Option("--status", help="Only items in this state (default: the worklist)."),
     ] = None,
+    option: Annotated[
+        str | None,
+        typer.Option(
+            "--option", help="Only this option's items (an option id) or a trial's (trial:ID)."
+        ),
+    ] = None,
+    text: Annotated[
+        str | None,
+        typer.Option("--text", help="Words that must all appear in the item's id, text or rule."),
+    ] = None,
+    limit: Annotated[
+        int, typer.Option("--limit", min=1, help="At most this many items.")
+    ] = gov.WORK_PAGE_SIZE,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many items.")] = 0,
     format: Annotated[Fmt, typer.Option("--format", help="text or json.")] = Fmt.text,
     db: DbOption = None,
 ) -> None:
     """The worklist (items awaiting review, lapsed or needing discussion, ranked by how
-    many stored cases and recent decisions they decide), or the items in one state."""
+    many stored cases and recent decisions they decide), or the items in one state;
+    filtered and paged as the web worklist (the same service)."""
     with _db(db) as session:
         kb = gov.centre_kb(session)
-        work = gov.worklist(session, kb, include_all=status is not None)
-    if status is not None:
-        work = [w for w in work if w.state.state == status.value]
-    if format is Fmt.json:
-        print(json.dumps([_state_json(w) for w in work], indent=2, default=str))
-        return
-    for w in work:
-        s = w.state
-        print(
-            f"{s.item.id}\t{s.state}\tcases {w.cases}\tdecisions {w.decisions}"
-            + (f"\tdeviations {len(w.deviations)}" if w.deviations else "")
+        found = gov.work_page(
+            session,
+            kb,
+            state=status.value if status is not None else "",
+            scope=option or "",
+            text=text or "",
+            offset=offset,
+            limit=limit,
         )
-    err.print(f"{len(work)} item(s)")
+    if format is Fmt.json:
+        print(json.dumps([_state_json(w) for w in found.rows], indent=2, default=str))
+    else:
+        for w in found.rows:
+            s = w.state
+            print(
+                f"{s.item.id}\t{s.state}\tcases {w.cases}\tdecisions {w.decisions}"
+                + (f"\tdeviations {len(w.deviations)}" if w.deviations else "")
+            )
+    shown = (
+        f"{found.offset + 1}-{found.offset + len(found.rows)} of {found.total}"
+        if found.rows
+        else f"none of {found.total}"
+    )
+    err.print(f"{shown} item(s)")
 
 
 @review_app.command("show")
@@ -275,6 +302,11 @@ def _round_lines(rnd: Any) -> list[str]:
         lines.append(
             f"closed by {body['closed_by']} {body['closed_on']}: {body['verdict']}{comment}"
         )
+    if body["state"] == "cancelled":
+        lines.append(
+            f"cancelled by {body['closed_by']} {body['closed_on']}: {body['comment']} "
+            "(no review recorded)"
+        )
     return lines
 
 
@@ -351,6 +383,45 @@ def round_close(
         f"round {round_id} closed: {verdict.value} by {as_} ({len(rnd.row.items)} item(s))",
         markup=False,
     )
+
+
+@round_app.command("invite")
+def round_invite(
+    round_id: Annotated[int, typer.Argument(help="The round's number.")],
+    as_: AsOption,
+    reviewer: Annotated[
+        list[str],
+        typer.Option("--reviewer", help="A reviewer to add (clinical_lead or clinician)."),
+    ],
+    db: DbOption = None,
+) -> None:
+    """Add reviewers to an open round."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        actor = rounds.user_actor(session, as_)
+        rnd = rounds.invite(session, actor, round_id, reviewer)
+    err.print(
+        f"round {round_id}: invited {', '.join(dict.fromkeys(reviewer))}; reviewers now "
+        f"{', '.join(rnd.row.reviewers)}",
+        markup=False,
+    )
+
+
+@round_app.command("cancel")
+def round_cancel(
+    round_id: Annotated[int, typer.Argument(help="The round's number.")],
+    as_: AsOption,
+    reason: Annotated[str, typer.Option("--reason", help="Why the round is cancelled.")],
+    db: DbOption = None,
+) -> None:
+    """Cancel an open round (no review is recorded; the responses stay)."""
+    from netmdt.governance import rounds
+
+    with _db(db) as session:
+        actor = rounds.user_actor(session, as_)
+        rounds.cancel_round(session, actor, round_id, reason)
+    err.print(f"round {round_id} cancelled by {as_}", markup=False)
 
 
 @settings_app.command("list")

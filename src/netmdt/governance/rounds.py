@@ -8,7 +8,8 @@ as it was when the round opened (what the reviewers saw; if the bundled knowledg
 changed it meanwhile, the closed review is lapsed at once). That final review is the one
 that counts, exactly as a single clinical lead's review (``service.record_review``), which
 keeps working beside rounds. One service for ``netmdt kb review round`` and the web pages;
-every step is audited (record type ``kb_review_round``).
+every step is audited (record type ``kb_review_round``). While a round is open a clinical
+lead may invite more reviewers, or cancel it with a reason (no review is written).
 """
 
 from __future__ import annotations
@@ -48,6 +49,13 @@ class Round:
         return self.row.closed_at is None
 
     @property
+    def state(self) -> str:
+        """open, closed (with the final review) or cancelled (no review)."""
+        if self.open:
+            return "open"
+        return "cancelled" if self.row.cancelled else "closed"
+
+    @property
     def waiting_for(self) -> list[str]:
         answered = {r.reviewer for r in self.responses}
         return [n for n in self.row.reviewers if n not in answered]
@@ -56,7 +64,7 @@ class Round:
         r = self.row
         return {
             "round": r.id,
-            "state": "open" if self.open else "closed",
+            "state": self.state,
             "items": sorted(r.items),
             "reviewers": list(r.reviewers),
             "note": r.note,
@@ -72,7 +80,8 @@ class Round:
                 for x in self.responses
             ],
             "waiting_for": self.waiting_for,
-            "closed_by": r.closed_by,
+            "closed_by": r.closed_by,  # or cancelled by
+            "cancelled": r.cancelled,
             "closed_on": None if r.closed_at is None else str(_day(r.closed_at)),
             "verdict": r.verdict,
             "comment": r.comment,
@@ -113,6 +122,28 @@ def eligible_reviewers(db: Session) -> list[str]:
     return [u.name for u in users if REVIEWER_ROLES & set(u.roles)]
 
 
+def _reviewers(db: Session, names: list[str]) -> list[str]:
+    """The names (stripped, once each), each an active clinical lead or clinician."""
+    reviewers = list(dict.fromkeys(r.strip() for r in names if r.strip()))
+    if not reviewers:
+        raise _problem("reviewers", "invite at least one reviewer")
+    allowed = set(eligible_reviewers(db))
+    wrong = [r for r in reviewers if r not in allowed]
+    if wrong:
+        raise _problem(
+            "reviewers",
+            f"{', '.join(map(repr, wrong))}: not an active user with the clinical_lead or "
+            "clinician role",
+            "role",
+        )
+    return reviewers
+
+
+def _still_open(rnd: Round) -> None:
+    if not rnd.open:
+        raise _problem("round", f"round {rnd.row.id} is already {rnd.state}", rnd.state)
+
+
 def open_round(
     db: Session,
     actor: Actor,
@@ -129,18 +160,7 @@ def open_round(
     if len(items) > MAX_ITEMS:
         raise _problem("items", f"at most {MAX_ITEMS} items in a round")
     found = [find_item(kb, i) for i in items]
-    reviewers = list(dict.fromkeys(r.strip() for r in reviewers if r.strip()))
-    if not reviewers:
-        raise _problem("reviewers", "invite at least one reviewer")
-    allowed = set(eligible_reviewers(db))
-    wrong = [r for r in reviewers if r not in allowed]
-    if wrong:
-        raise _problem(
-            "reviewers",
-            f"{', '.join(map(repr, wrong))}: not an active user with the clinical_lead or "
-            "clinician role",
-            "role",
-        )
+    reviewers = _reviewers(db, reviewers)
     note = (note or "").strip() or None
     if note is not None and len(note) > MAX_COMMENT:
         raise _problem("note", f"at most {MAX_COMMENT} characters")
@@ -187,8 +207,7 @@ def respond(
 ) -> Round:
     """An invited reviewer's verdict and comment, once per round, while it is open."""
     rnd = get_round(db, round_id)
-    if not rnd.open:
-        raise _problem("round", f"round {round_id} is closed", "closed")
+    _still_open(rnd)
     if actor.name not in rnd.row.reviewers:
         raise _problem("as", f"{actor.name!r} is not invited to round {round_id}", "not_invited")
     if not REVIEWER_ROLES & actor.roles:
@@ -217,8 +236,7 @@ def close_round(
     counts), bound to the content the round opened over; audited."""
     _lead(actor)
     rnd = get_round(db, round_id)
-    if not rnd.open:
-        raise _problem("round", f"round {round_id} is already closed", "closed")
+    _still_open(rnd)
     comment = _verdict(verdict, comment)
     row = rnd.row
     for item_id, seen in row.items.items():
@@ -245,6 +263,58 @@ def close_round(
         "kb_review_round",
         str(round_id),
         verdict=verdict,
+        items=sorted(row.items),
+        responses=len(rnd.responses),
+        invited=len(row.reviewers),
+    )
+    db.commit()
+    return get_round(db, round_id)
+
+
+def invite(db: Session, actor: Actor, round_id: int, reviewers: list[str]) -> Round:
+    """Add reviewers to an open round (a clinical lead); those already invited are named
+    in the error, nothing is added then; audited."""
+    _lead(actor)
+    rnd = get_round(db, round_id)
+    _still_open(rnd)
+    names = _reviewers(db, reviewers)
+    again = [n for n in names if n in rnd.row.reviewers]
+    if again:
+        raise _problem(
+            "reviewers",
+            f"{', '.join(map(repr, again))}: already invited to round {round_id}",
+            "invited",
+        )
+    rnd.row.reviewers = [*rnd.row.reviewers, *names]  # a new list: the JSON column changes
+    db.flush()
+    audit(db, actor, "invite", "kb_review_round", str(round_id), reviewers=names)
+    db.commit()
+    return get_round(db, round_id)
+
+
+def cancel_round(db: Session, actor: Actor, round_id: int, reason: str) -> Round:
+    """Cancel an open round with a reason (a clinical lead): no review is written, the
+    responses stay; audited."""
+    _lead(actor)
+    rnd = get_round(db, round_id)
+    _still_open(rnd)
+    reason = (reason or "").strip()
+    if not reason:
+        raise _problem("reason", "say why the round is cancelled")
+    if len(reason) > MAX_COMMENT:
+        raise _problem("reason", f"at most {MAX_COMMENT} characters")
+    row = rnd.row
+    row.cancelled = True
+    row.closed_by = actor.name
+    row.closed_at = now()
+    row.comment = reason
+    db.flush()
+    audit(
+        db,
+        actor,
+        "cancel",
+        "kb_review_round",
+        str(round_id),
         items=sorted(row.items),
         responses=len(rnd.responses),
         invited=len(row.reviewers),

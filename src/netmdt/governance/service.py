@@ -801,6 +801,78 @@ def filter_work(
     return [w for w in work if keep(w)]
 
 
+WORK_PAGE_SIZE = 50  # the worklist page's rows (and `kb review list --limit`'s default)
+
+
+@dataclass(frozen=True)
+class WorkPage:
+    """One page of the filtered worklist: ``rows`` from ``offset`` (at most ``limit``),
+    ``total`` the items the filters keep, ``open_total`` those open on the whole list."""
+
+    rows: list[WorkItem]
+    total: int
+    open_total: int
+    offset: int
+    limit: int
+
+
+def check_scope(kb: KnowledgeBase, scope: str) -> None:
+    """``scope`` is "", "options", "trials", an option id or ``trial:TRIAL``; else a clear
+    error naming what is allowed."""
+    known = [*kb.options, *(f"trial:{t}" for t in kb.trials)]
+    if scope in ("", "options", "trials", *known):
+        return
+    hint = difflib.get_close_matches(scope, known, n=1)
+    raise RecordValidationError(
+        [
+            Problem(
+                "option",
+                f"{scope!r} is not an option or trial of the knowledge base"
+                + (f"; did you mean {hint[0]!r}?" if hint else "")
+                + " (an option id, e.g. thermal_ablation, or trial:ID, e.g. trial:netter_3)",
+                "unknown_option",
+            )
+        ]
+    )
+
+
+def work_page(
+    db: Session,
+    kb: KnowledgeBase,
+    *,
+    state: str = "",
+    scope: str = "",
+    text: str = "",
+    offset: int = 0,
+    limit: int = WORK_PAGE_SIZE,
+    clamp: bool = False,
+) -> WorkPage:
+    """The worklist filtered (``filter_work``) and paged: the web worklist and ``netmdt kb
+    review list`` both. ``clamp``: an offset past the end gives the last page (the web
+    page's page numbers); otherwise no rows."""
+    check_scope(kb, scope)
+    if offset < 0 or limit < 1:
+        raise RecordValidationError(
+            [
+                Problem(
+                    "offset" if offset < 0 else "limit",
+                    "must be 0 or more" if offset < 0 else "must be 1 or more",
+                )
+            ]
+        )
+    work = worklist(db, kb, include_all=True)
+    shown = filter_work(work, state=state, scope=scope, text=text[:200])
+    if clamp and offset >= len(shown):
+        offset = max(0, (len(shown) - 1) // limit * limit)
+    return WorkPage(
+        rows=shown[offset : offset + limit],
+        total=len(shown),
+        open_total=sum(1 for w in work if w.state.state in OPEN_STATES),
+        offset=offset,
+        limit=limit,
+    )
+
+
 # ------------------------------------------------------------------------- report
 
 

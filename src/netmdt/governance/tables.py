@@ -46,7 +46,9 @@ class KbReviewRound(Base):
     closed_by: Mapped[str | None] = mapped_column(String(80))
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     verdict: Mapped[str | None] = mapped_column(String(40))  # the final one
-    comment: Mapped[str | None] = mapped_column(Text)
+    comment: Mapped[str | None] = mapped_column(Text)  # the final one's, or why cancelled
+    # cancelled by a clinical lead (closed_by/closed_at say who and when; no review written)
+    cancelled: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class KbRoundResponse(Base):

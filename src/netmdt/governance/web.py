@@ -31,7 +31,7 @@ LeadOrAuditor = Annotated[Actor, Depends(require("clinical_lead", "auditor"))]
 Reviewer = Annotated[Actor, Depends(require("clinical_lead", "clinician"))]
 
 
-PAGE_SIZE = 50
+PAGE_SIZE = gov.WORK_PAGE_SIZE
 CSS = (Path(__file__).parent / "static" / "governance.css").read_text()
 
 
@@ -63,18 +63,26 @@ def worklist_page(
 ) -> Response:
     kb = gov.centre_kb(db)
     state = "all" if all and not state else state
-    work = gov.worklist(db, kb, include_all=True)
-    shown = gov.filter_work(work, state=state, scope=scope, text=q[:200])
-    pages = max(1, -(-len(shown) // PAGE_SIZE))
-    page = min(max(page, 1), pages)
+    found = gov.work_page(
+        db,
+        kb,
+        state=state,
+        scope=scope,
+        text=q,
+        offset=(max(page, 1) - 1) * PAGE_SIZE,
+        limit=PAGE_SIZE,
+        clamp=True,
+    )
+    pages = max(1, -(-found.total // PAGE_SIZE))
+    page = found.offset // PAGE_SIZE + 1
     params = {k: v for k, v in {"state": state, "scope": scope, "q": q}.items() if v}
     return render(
         request,
         "governance_worklist.html",
         actor,
-        work=shown[(page - 1) * PAGE_SIZE : page * PAGE_SIZE],
-        total=len(shown),
-        open_total=sum(1 for w in work if w.state.state in gov.OPEN_STATES),
+        work=found.rows,
+        total=found.total,
+        open_total=found.open_total,
         state=state,
         scope=scope,
         q=q,
@@ -155,6 +163,9 @@ def round_page(request: Request, db: DbDep, actor: Reviewer, round_id: int) -> R
         states=gov.item_states(db, gov.centre_kb(db)),
         may_respond=rnd.open and actor.name in rnd.waiting_for,
         may_close=rnd.open and "clinical_lead" in actor.roles,
+        may_invite=[n for n in rounds.eligible_reviewers(db) if n not in rnd.row.reviewers]
+        if rnd.open and "clinical_lead" in actor.roles
+        else [],
         saved=request.query_params.get("saved"),
     )
 
@@ -242,3 +253,19 @@ def report_pdf(request: Request, db: DbDep, actor: LeadOrAuditor) -> Response:
         media_type="application/pdf",
         headers={"Content-Disposition": 'inline; filename="netmdt-governance-report.pdf"'},
     )
+
+
+@router.post("/governance/rounds/{round_id}/invite")
+def invite(db: DbDep, actor: ClinicalLead, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.invite(db, actor, round_id, [str(v) for v in form.getlist("reviewers")])
+    return redirect(f"/governance/rounds/{round_id}?saved=invited")
+
+
+@router.post("/governance/rounds/{round_id}/cancel")
+def cancel_round(db: DbDep, actor: ClinicalLead, form: Form, round_id: int) -> Response:
+    from netmdt.governance import rounds
+
+    rounds.cancel_round(db, actor, round_id, str(form.get("reason", "")))
+    return redirect(f"/governance/rounds/{round_id}?saved=cancelled")

@@ -1,5 +1,6 @@
-"""Review rounds with several reviewers (openEHR CKM style): the round, each invited
-reviewer's response, and the round a review record closed.
+"""Review rounds with several reviewers (openEHR CKM style): the round (closed with a
+final review, or cancelled), each invited reviewer's response, and the round a review
+record closed.
 
 Revision ID: 0011_review_rounds
 Revises: 0009_case_narrative
@@ -33,6 +34,7 @@ def upgrade() -> None:
         sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("verdict", sa.String(length=40), nullable=True),
         sa.Column("comment", sa.Text(), nullable=True),
+        sa.Column("cancelled", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_kb_review_rounds")),
     )
     op.create_table(
