@@ -1,0 +1,69 @@
+"""``netmdt assess --explain`` reads as words: no internal code or field path (issue #11).
+
+Every scenario, example and demo case is assessed and rendered as the CLI's text; the
+output must carry no snake_case code and no dotted field path (the ids stay in
+``--format json``)."""
+
+from __future__ import annotations
+
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from rich.console import Console
+
+import netmdt
+from netmdt import KnowledgeBase, assess, parse_case
+from netmdt import cli as cli_module
+from netmdt.assessment import Assessment
+
+HERE = Path(__file__).parent
+PACKAGE = Path(netmdt.__file__).parent
+CASES = [
+    *sorted((HERE / "scenarios").glob("*.yaml")),
+    *sorted(p for p in (PACKAGE / "examples").rglob("*.yaml") if p.name != "patients.yaml"),
+]
+SNAKE = re.compile(r"\b[A-Za-z0-9]+_[A-Za-z0-9_]+\b")
+FIELD_ROOTS = "tumour|disease|imaging|labs|performance|history|context|sex|age_years"
+DOTTED = re.compile(rf"\b(?:{FIELD_ROOTS})\.[a-z_0-9]+\b")
+
+
+def codes_in(text: str) -> list[str]:
+    return sorted(set(SNAKE.findall(text)) | set(DOTTED.findall(text)))
+
+
+def explain_text(a: Assessment, kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> str:
+    buffer = io.StringIO()
+    monkeypatch.setattr(cli_module, "out", Console(file=buffer, width=110, color_system=None))
+    cli_module._print_text(a, explain=True, kb=kb)
+    return buffer.getvalue()
+
+
+def _case(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    case: dict[str, Any] = data["case"] if "expect" in data else data
+    return case
+
+
+def test_the_pattern_finds_codes() -> None:
+    assert codes_in("Missing: disease.debulkable_percent (seed_page, abell_2015)") == [
+        "abell_2015",
+        "debulkable_percent",
+        "disease.debulkable_percent",
+        "seed_page",
+    ]
+    assert codes_in("Missing: Ki-67 index — ask pathology (Abell et al. 2015)") == []
+
+
+def test_no_code_in_the_explain_text_of_any_case(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    found: dict[str, list[str]] = {}
+    for path in CASES:
+        codes = codes_in(explain_text(assess(parse_case(_case(path)), kb), kb, monkeypatch))
+        if codes:
+            found[path.name] = codes
+    assert found == {}, "\n".join(f"{name}: {', '.join(c)}" for name, c in found.items())
