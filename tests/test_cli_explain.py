@@ -67,3 +67,35 @@ def test_no_code_in_the_explain_text_of_any_case(
         if codes:
             found[path.name] = codes
     assert found == {}, "\n".join(f"{name}: {', '.join(c)}" for name, c in found.items())
+
+
+def test_trial_criteria_carry_the_centres_review(kb: KnowledgeBase) -> None:
+    from datetime import date
+
+    from netmdt import load_case
+    from netmdt.assessment import CentreReview
+    from netmdt.cli_text import trial_lines
+
+    a = assess(load_case(PACKAGE / "examples/si-net-liver-metastases.yaml"), kb)
+    m = next(t for t in a.trials if t.trial == "carefndr")
+    reviews = [
+        CentreReview(status="approved", by="Dr Lead", on=date(2026, 11, 30), verdict="approved"),
+        CentreReview(status="awaiting"),
+        CentreReview(status="awaiting"),
+    ]
+    governed = m.model_copy(
+        update={
+            "reasons": [
+                r.model_copy(update={"review": v}) for r, v in zip(m.reasons, reviews, strict=True)
+            ]
+        }
+    )
+    assert trial_lines(governed, None)[:4] == [
+        "CAREFNDR: ELIGIBLE [open; recruiting (verified 2025-07)]",
+        "  - Inclusion met: Aged 18 or over (www.mayo.edu) "
+        "(reviewed at this centre by Dr Lead, 2026-11-30)",
+        "  - Inclusion met: Carcinoid syndrome needing medical treatment (www.mayo.edu) "
+        "(awaiting review)",
+        "  - Inclusion met: Well-differentiated NET, grade 1 or 2 (www.enets.org) "
+        "(awaiting review)",
+    ]
