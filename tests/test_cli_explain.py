@@ -99,3 +99,18 @@ def test_trial_criteria_carry_the_centres_review(kb: KnowledgeBase) -> None:
         "  - Inclusion met: Well-differentiated NET, grade 1 or 2 (www.enets.org) "
         "(awaiting review)",
     ]
+
+
+def test_the_summary_text_names_no_code_either() -> None:
+    from typer.testing import CliRunner
+
+    from netmdt.cli import app
+
+    example = str(PACKAGE / "examples/si-net-liver-metastases.yaml")
+    result = CliRunner().invoke(app, ["assess", example, "--view", "summary"])
+    assert result.exit_code == 0, result.output
+    assert codes_in(result.stdout) == []
+    assert (
+        "missing: Tumour burden that can be removed (%, surgeon's estimate) — ask the surgeon"
+        in (result.stdout)
+    )

@@ -40,7 +40,7 @@ from netmdt.registry.cli import registry_app
 from netmdt.service_cli import db_app, serve, token_app, user_app
 from netmdt.survey.cli import survey_app
 from netmdt.trials.cli import trials_app
-from netmdt.vocabulary import pathway_text
+from netmdt.vocabulary import field_label, pathway_text, who_to_ask
 
 app = typer.Typer(
     help="netmdt: decision support for the neuroendocrine tumour MDT.",
@@ -270,13 +270,14 @@ def _print_summary_text(s: AssessmentSummary, kb: KnowledgeBase) -> None:
             why = f": {o.deciding.status.upper()}: {o.deciding.text}" if o.deciding else ""
             out.print(f"  - {kb.options[o.option].name}{why}", markup=False, soft_wrap=True)
             if o.missing:
-                out.print("      missing: " + ", ".join(o.missing), markup=False)
+                missing = (f"{field_label(kb, m)} — {who_to_ask(m)}" for m in o.missing)
+                out.print("      missing: " + "; ".join(missing), markup=False)
             for p in o.pending_checks:
-                out.print(f"      subject to: {p.text} ({p.field})", markup=False)
-            registry = f" ({o.funding.registry_status})" if o.funding.registry_status else ""
-            out.print(f"      funding: {o.funding.pathway}{registry}", markup=False)
+                out.print(f"      subject to: {p.text} ({p.label})", markup=False)
+            funding = pathway_text(o.funding.pathway, o.funding.registry_status)
+            out.print(f"      funding: {funding}", markup=False)
     if s.next_investigations:
-        fields = ", ".join(f"{i.label} [{i.field}]" for i in s.next_investigations)
+        fields = "; ".join(f"{i.label} — {who_to_ask(i.field)}" for i in s.next_investigations)
         out.print(f"[bold]Next investigations[/bold]: {fields}", soft_wrap=True)
     for w in s.warnings:
         out.print(f"[yellow]warning:[/yellow] {w}")
