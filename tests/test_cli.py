@@ -70,9 +70,18 @@ def test_assess_many_files_and_stdin_give_json_lines(tmp_path: Path) -> None:
 
 
 def test_explain_lists_every_criterion_with_sources() -> None:
-    result = run("assess", EXAMPLE, "--explain")
+    result = runner.invoke(app, ["assess", EXAMPLE, "--explain"], env={"COLUMNS": "400"})
     assert result.exit_code == 0
-    assert "MET: " in result.stdout and "nice_ta539" in result.stdout
+    assert "MET: " in result.stdout and "; Caplin et al CLARINET 2014;" in result.stdout
+    assert "clarinet_caplin_2014" not in result.stdout  # ids only in JSON (issue #11)
+    assert (
+        "Missing: Tumour burden that can be removed (%, surgeon's estimate) — ask the surgeon"
+        in result.stdout
+    )
+    assert "NHS-commissioned" in result.stdout and "nhs commissioned" not in result.stdout
+    assert "Trials (every criterion" in result.stdout
+    assert "  - Inclusion met: Aged 18 or over (www.mayo.edu)\n" in result.stdout
+    assert "clarinet_caplin_2014" in run("assess", EXAMPLE, "--format", "json").stdout
 
 
 @pytest.mark.parametrize(

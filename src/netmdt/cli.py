@@ -29,6 +29,7 @@ from netmdt.assessment import (
     OptionAssessment,
 )
 from netmdt.case import Case, load_case, parse_case_json
+from netmdt.cli_text import cited, missing_text, plain_paths, short_citations, trial_lines
 from netmdt.engine.assess import assess, assess_summary
 from netmdt.errors import CaseFileError, CohortError, NetmdtError
 from netmdt.fhir.cli import fhir_app
@@ -39,6 +40,7 @@ from netmdt.registry.cli import registry_app
 from netmdt.service_cli import db_app, serve, token_app, user_app
 from netmdt.survey.cli import survey_app
 from netmdt.trials.cli import trials_app
+from netmdt.vocabulary import field_label, pathway_text, who_to_ask
 
 app = typer.Typer(
     help="netmdt: decision support for the neuroendocrine tumour MDT.",
@@ -188,14 +190,14 @@ def assess_cmd(
 
             print(json.dumps(to_fhir(a, c), indent=None if many else 2))
         elif fmt is Format.text:
-            _print_text(a, explain)
+            _print_text(a, explain, knowledge)
         elif fmt is Format.json and not many:
             print(a.model_dump_json(indent=2))
         else:
             print(a.model_dump_json())
 
 
-def _print_text(a: Assessment, explain: bool) -> None:
+def _print_text(a: Assessment, explain: bool, kb: KnowledgeBase | None = None) -> None:
     approved: set[str] = set()
     if any(not isinstance(r.review, bool) for o in a.options for r in o.reasons):
         from netmdt.governance.service import approved_options
@@ -205,6 +207,7 @@ def _print_text(a: Assessment, explain: bool) -> None:
         f"[bold]Case {a.case_id or '(no id)'}[/bold] assessed on {a.assessed_on} with "
         f"knowledge base {a.knowledge_base.version} ({a.knowledge_base.fingerprint})"
     )
+    names = short_citations(a.knowledge_base.sources)
     for verdict in VERDICTS:
         options = [o for o in a.options if o.verdict == verdict]
         if not options:
@@ -223,7 +226,7 @@ def _print_text(a: Assessment, explain: bool) -> None:
             table.add_row(
                 f"[{STYLE[verdict]}]{o.name}[/]\n{WORDS[verdict].lower()}"
                 + ("\n(deciding criteria approved at this centre)" if o.option in approved else ""),
-                _why(o, explain),
+                _why(o, explain, names),
                 _funding_text(o, explain),
             )
         out.print(table)
@@ -236,8 +239,20 @@ def _print_text(a: Assessment, explain: bool) -> None:
                 f"  - {inv.label}: {inv.how_to_find_out} (settles {len(inv.settles)}: {settles})",
                 markup=False,
             )
+    if explain and a.trials:
+        _print_trials(a, kb)
     for w in a.warnings:
-        out.print(f"[yellow]warning:[/yellow] {w}")
+        out.print("[yellow]warning:[/yellow] ", end="")
+        out.print(plain_paths(w, kb), markup=False)
+
+
+def _print_trials(a: Assessment, kb: KnowledgeBase | None) -> None:
+    out.print("[bold]Trials[/bold] (every criterion; the centre's review when against a database)")
+    for m in a.trials:
+        arms = kb.trials[m.trial].card.arms if kb and m.trial in kb.trials else []
+        label = next((arm.label for arm in arms if arm.id == m.arm), None)
+        for line in trial_lines(m, label):
+            out.print(line, markup=False)
 
 
 def _print_summary_text(s: AssessmentSummary, kb: KnowledgeBase) -> None:
@@ -255,19 +270,20 @@ def _print_summary_text(s: AssessmentSummary, kb: KnowledgeBase) -> None:
             why = f": {o.deciding.status.upper()}: {o.deciding.text}" if o.deciding else ""
             out.print(f"  - {kb.options[o.option].name}{why}", markup=False, soft_wrap=True)
             if o.missing:
-                out.print("      missing: " + ", ".join(o.missing), markup=False)
+                missing = (f"{field_label(kb, m)} — {who_to_ask(m)}" for m in o.missing)
+                out.print("      missing: " + "; ".join(missing), markup=False)
             for p in o.pending_checks:
-                out.print(f"      subject to: {p.text} ({p.field})", markup=False)
-            registry = f" ({o.funding.registry_status})" if o.funding.registry_status else ""
-            out.print(f"      funding: {o.funding.pathway}{registry}", markup=False)
+                out.print(f"      subject to: {p.text} ({p.label})", markup=False)
+            funding = pathway_text(o.funding.pathway, o.funding.registry_status)
+            out.print(f"      funding: {funding}", markup=False)
     if s.next_investigations:
-        fields = ", ".join(f"{i.label} [{i.field}]" for i in s.next_investigations)
+        fields = "; ".join(f"{i.label} — {who_to_ask(i.field)}" for i in s.next_investigations)
         out.print(f"[bold]Next investigations[/bold]: {fields}", soft_wrap=True)
     for w in s.warnings:
         out.print(f"[yellow]warning:[/yellow] {w}")
 
 
-def _why(o: OptionAssessment, explain: bool) -> str:
+def _why(o: OptionAssessment, explain: bool, names: dict[str, str] | None = None) -> str:
     lines: list[str] = []
     deciding = {"consider": {"recommend_when"}}.get(
         o.verdict, {"applies_to", "contraindications", "requirements", "before_treatment"}
@@ -285,10 +301,10 @@ def _why(o: OptionAssessment, explain: bool) -> str:
     )
     for r in shown:
         flag = _review_flag(r.review)
-        src = f" ({', '.join(r.sources)})" if explain else ""
+        src = cited(r.sources, names or {}) if explain else ""
         lines.append(f"{r.status.upper()}: {r.text}{flag}{src}")
     if o.missing:
-        lines.append("Missing: " + ", ".join(m.field for m in o.missing))
+        lines.append("Missing: " + missing_text(o.missing))
     if o.pending_checks and o.verdict in ("recommended", "consider"):
         lines.append(f"{o.verdict.capitalize()}, subject to: {pending_text(o)}")
     elif o.pending_checks:  # an open verdict: the checks come on top of the missing facts
@@ -316,8 +332,7 @@ def pending_text(o: OptionAssessment) -> str:
 
 def _funding_text(o: OptionAssessment, explain: bool) -> str:
     f = o.funding
-    status = f" ({f.registry_status.replace('_', ' ')})" if f.registry_status else ""
-    text = f.pathway.replace("_", " ") + status
+    text = pathway_text(f.pathway, f.registry_status)
     return f"{text}\n{f.note}" if explain else text
 
 
