@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from tests.axe import serious_violations
 from tests.test_browser import browser, server  # noqa: F401  (fixtures)
 from tests.test_browser_mdtview import CODE_LIKE, _login
 
@@ -51,15 +52,9 @@ def test_the_prefilled_page_passes_axe_and_fits_a_phone(
     server: tuple[str, str],  # noqa: F811
     browser: Any,  # noqa: F811
 ) -> None:
-    import axe_playwright_python  # type: ignore[import-untyped]
-
-    axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
     base, password = server
     page = _login(browser, base, password, bypass_csp=True, viewport={"width": 390, "height": 844})
     _prefilled(page, base)
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
-    page.add_script_tag(content=axe)
-    result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-    serious = [v["id"] for v in result["violations"] if v["impact"] in ("serious", "critical")]
-    assert serious == []
+    assert serious_violations(page) == []
     page.close()

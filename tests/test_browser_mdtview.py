@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.axe import serious_violations
 from tests.test_browser import browser, server  # noqa: F401  (fixtures)
 
 PAGES = (
@@ -125,23 +126,12 @@ def test_axe_finds_no_serious_violation_on_any_page(
 ) -> None:
     """axe-core (shipped inside axe-playwright-python) in Chromium, on every main page of
     the demo: no violation of serious or critical impact."""
-    from pathlib import Path
-
-    import axe_playwright_python
-
-    axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
     base, password = server
     page = _login(browser, base, password, bypass_csp=True)  # to inject axe itself
     found = {}
     for path in ALL_PAGES:
         page.goto(base + path)
-        page.add_script_tag(content=axe)
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (v["id"], [n["target"] for n in v["nodes"]])
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        serious = serious_violations(page)
         if serious:
             found[path] = serious
     assert found == {}

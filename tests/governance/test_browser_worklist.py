@@ -5,9 +5,9 @@ pages."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from tests.axe import serious_violations
 from tests.test_browser import browser, server  # noqa: F401  (module-scoped fixtures)
 from tests.test_browser_mdtview import _login
 
@@ -56,9 +56,6 @@ def test_axe_finds_no_serious_violation_on_the_governance_pages(
     server: tuple[str, str],  # noqa: F811
     browser: Any,  # noqa: F811
 ) -> None:
-    import axe_playwright_python
-
-    axe = (Path(axe_playwright_python.__file__).parent / "axe.min.js").read_text()
     base, password = server
     page = _login(browser, base, password, bypass_csp=True)
     found = {}
@@ -69,13 +66,7 @@ def test_axe_finds_no_serious_violation_on_the_governance_pages(
         "/governance/rounds",
     ):
         page.goto(base + path)
-        page.add_script_tag(content=axe)
-        result = page.evaluate("axe.run(document, {resultTypes: ['violations']})")
-        serious = [
-            (v["id"], [n["target"] for n in v["nodes"]])
-            for v in result["violations"]
-            if v["impact"] in ("serious", "critical")
-        ]
+        serious = serious_violations(page)
         if serious:
             found[path] = serious
     assert found == {}
