@@ -213,8 +213,8 @@ def test_effective_grade_is_the_highest_and_warns_on_disagreement() -> None:
     case = parse_case({"tumour": {"grade": "G1", "ki67_percent": 25, "mitotic_count_per_2mm2": 3}})
     assert case.derived.effective_grade == "G3"
     assert case.derived.warnings == (
-        "Grade sources disagree (tumour.grade -> G1, tumour.ki67_percent -> G3, "
-        "tumour.mitotic_count_per_2mm2 -> G2); the higher grade G3 is used.",
+        "Grade sources disagree (recorded grade G1, Ki-67 index G3, mitotic count G2); "
+        "the higher grade G3 is used.",
     )
     agreeing = parse_case({"tumour": {"grade": "G2", "ki67_percent": 8}})
     assert (agreeing.derived.effective_grade, agreeing.derived.warnings) == ("G2", ())
@@ -329,7 +329,7 @@ def test_thoracic_carcinoid_with_high_ki67_warns() -> None:
     assert (mixed.derived.effective_grade, mixed.derived.warnings) == (
         "G1",
         (
-            "Grade sources disagree with the typical carcinoid subtype (tumour.grade -> G2); "
+            "Grade sources disagree with the typical carcinoid subtype (recorded grade G2); "
             "the subtype (G1-equivalent) is used for a thoracic carcinoid.",
         ),
     )

@@ -141,16 +141,16 @@ def _effective_grade(case: Case, warnings: list[str]) -> str | None:
     if t.lung_subtype in CARCINOID_GRADE:
         return _carcinoid_grade(t.lung_subtype, case, warnings)
     found = {
-        "tumour.grade": t.grade,
-        "tumour.ki67_percent": ki67_grade(t.ki67_percent),
-        "tumour.mitotic_count_per_2mm2": mitotic_grade(t.mitotic_count_per_2mm2),
+        "recorded grade": t.grade,
+        "Ki-67 index": ki67_grade(t.ki67_percent),
+        "mitotic count": mitotic_grade(t.mitotic_count_per_2mm2),
     }
     grades = {k: v for k, v in found.items() if v is not None}
     if not grades:
         return None
     highest = max(grades.values(), key=GRADES.index)
     if len(set(grades.values())) > 1:
-        parts = ", ".join(f"{k} -> {v}" for k, v in grades.items())
+        parts = ", ".join(f"{k} {v}" for k, v in grades.items())
         warnings.append(f"Grade sources disagree ({parts}); the higher grade {highest} is used.")
     return highest
 
@@ -170,12 +170,12 @@ def _carcinoid_grade(subtype: str, case: Case, warnings: list[str]) -> str:
             "consider FDG PET."
         )
     others = {
-        "tumour.grade": t.grade,
-        "tumour.mitotic_count_per_2mm2": mitotic_grade(t.mitotic_count_per_2mm2),
+        "recorded grade": t.grade,
+        "mitotic count": mitotic_grade(t.mitotic_count_per_2mm2),
     }
     disagree = {k: v for k, v in others.items() if v is not None and v != grade}
     if disagree:
-        parts = ", ".join(f"{k} -> {v}" for k, v in disagree.items())
+        parts = ", ".join(f"{k} {v}" for k, v in disagree.items())
         warnings.append(
             f"Grade sources disagree with the {name} subtype ({parts}); the subtype "
             f"({grade}-equivalent) is used for a thoracic carcinoid."
