@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from pathlib import Path
 
@@ -141,3 +142,6 @@ def test_the_demo_runs_again_after_the_demo_user_added_a_patient(
     assert (again.patients_loaded, again.name, patients) == (0, DEMO_USER, 21)
     assert first.patients_loaded == 20  # 14 MDT cases and 6 PRRT registry patients
     assert again.password != first.password
+    # a fresh survey link each run, which `netmdt serve --demo` prints as a whole address
+    assert re.fullmatch(r"/s/[A-Za-z0-9_-]{20,}", first.survey_path)
+    assert again.survey_path != first.survey_path

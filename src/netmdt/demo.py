@@ -32,6 +32,7 @@ class DemoLogin:
     name: str
     password: str
     patients_loaded: int
+    survey_path: str = ""  # a fresh survey link for a demo patient (the site's path)
 
 
 def demo_cases() -> list[tuple[dict[str, Any], str, dict[str, Any]]]:
@@ -85,8 +86,8 @@ def load_demo(sessions: sessionmaker[Session], kb: KnowledgeBase, today: date) -
             loaded += 1
         load_meeting_demo(db, SYSTEM, kb, meeting.id)
         loaded += load_registry_demo(db, SYSTEM, kb, today)
-    seed_survey_demo(sessions, today)
-    return DemoLogin(DEMO_USER, password, loaded)
+    survey = seed_survey_demo(sessions, today)
+    return DemoLogin(DEMO_USER, password, loaded, survey)
 
 
 class RealDataError(ConflictError):

@@ -67,6 +67,10 @@ def serve(
             f"Open http://{host}:{port}/ and log in as [bold]{login.name}[/bold] "
             f"with password [bold]{login.password}[/bold]"
         )
+        if login.survey_path:
+            err.print(
+                f"A demo patient's injection-survey link: http://{host}:{port}{login.survey_path}"
+            )
     if workers == 1:
         uvicorn.run(app, host=host, port=port, access_log=False, log_config=log_config())
         return

@@ -5,7 +5,6 @@ fresh one-time link for that patient, printed once."""
 from __future__ import annotations
 
 import random
-import sys
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -63,7 +62,8 @@ def answer(db: Session, token: str, pages: dict[str, dict[str, str]], now: datet
 
 def seed_survey_demo(sessions: sessionmaker[Session], today: date, count: int = 40) -> str:
     """Seed ``count`` anonymous synthetic responses and a flagged, answered survey for
-    the first demo patient; return (and print) a fresh link path for that patient."""
+    the first demo patient; return a fresh link path for that patient (`netmdt serve
+    --demo` prints it as a whole address)."""
     rng = random.Random(14)
     now = datetime.combine(today, time(9), UTC)
     with sessions() as db:
@@ -83,6 +83,4 @@ def seed_survey_demo(sessions: sessionmaker[Session], today: date, count: int = 
         flagged["page_views"].update(want_self="1", aware_self="0")
         answer(db, issued.token, flagged, when)
         (fresh,) = sv.invite(db, ACTOR, patient.id, today=today, injection_date=today, now=now)
-    path = f"/s/{fresh.token}"
-    print(f"Survey link for demo patient {patient.name}: {path}", file=sys.stderr)
-    return path
+    return f"/s/{fresh.token}"
