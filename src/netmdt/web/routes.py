@@ -285,23 +285,35 @@ def new_case_from_fhir(
 ) -> Response:
     """The new-case form pre-filled from a pasted FHIR R4 Bundle (``bundle``), with what
     was filled and what was not understood. Nothing is stored: the coordinator saves."""
-    from netmdt.fhir.prefill import PrefillError, prefill
+    from netmdt.fhir.prefill import Identity, IdentityUnconfirmed, PrefillError, prefill
 
     info = svc.get_patient(db, actor, patient_id)
     cases = svc.patient_cases(db, actor, patient_id)
     default: dict[str, Any] = {"context.health_system": state.settings.default_health_system}
+    text = str(form.get("bundle", ""))
     try:
         made = prefill(
-            str(form.get("bundle", "")),
+            text,
             labels=_form_labels(state.kb),
             values_of=values_from_facts,
-            date_of_birth=info.date_of_birth,
+            identity=Identity(info.name, info.date_of_birth, info.nhs_number, info.hospital_number),
             health_system=state.settings.default_health_system,
             today=date.today(),
+            acknowledged=form.get("identity_checked") == "yes",
         )
     except PrefillError as error:
-        svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, refused=True)
+        svc.audit(
+            db,
+            actor,
+            "import",
+            "fhir_bundle",
+            None,
+            patient=patient_id,
+            refused=True,
+            reason=error.reason,
+        )
         db.commit()
+        mismatches = error.mismatches if isinstance(error, IdentityUnconfirmed) else None
         return _case_form(
             request,
             state,
@@ -312,6 +324,8 @@ def new_case_from_fhir(
             problems={"bundle": [str(error)]},
             status=422,
             others=cases,
+            identity_mismatches=mismatches,
+            bundle_text=text if mismatches else "",
         )
     svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, **made.counts)
     db.commit()
@@ -356,6 +370,8 @@ def _case_form(
     blocking: list[Any] | None = None,
     saved: str = "",
     prefilled: Any = None,
+    identity_mismatches: list[str] | None = None,
+    bundle_text: str = "",
 ) -> Response:
     rows = len(values.get("history.prior_treatments", []) or []) + TREATMENT_ROWS_SPARE
     rows = min(max(rows, treatment_rows(values.get("history.prior_treatments.rows"))), 200)
@@ -384,6 +400,8 @@ def _case_form(
         saved=saved,
         prefilled=prefilled,
         bundle_label="FHIR R4 Bundle (JSON)",
+        identity_mismatches=identity_mismatches,
+        bundle_text=bundle_text,
     )
 
 
