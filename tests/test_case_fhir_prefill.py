@@ -12,7 +12,14 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from netmdt.fhir.prefill import Identity, PrefillError, check_identity, name_words
+from netmdt.fhir.prefill import (
+    Identity,
+    Prefill,
+    PrefillError,
+    check_identity,
+    merge_into,
+    name_words,
+)
 from tests.webapp import Harness, csrf_of, login
 
 ROOT = Path(__file__).parent
@@ -66,6 +73,16 @@ def _same_person(**changes: Any) -> dict[str, Any]:
 
 
 NHS = "https://fhir.nhs.uk/Id/nhs-number"
+# What the PNET Bundle changes in tests.webapp's example case (the Bundle also fills the
+# tumour type, liver metastases and ECOG status, with the example's values).
+CHANGED = (
+    "<li>Sex</li><li>Primary tumour site</li><li>Ki-67 index (%)</li>"
+    "<li>Creatinine clearance (mL/min)</li><li>Bilirubin (µmol/L)</li>"
+    "<li>Date of blood tests</li><li>Karnofsky performance status (%)</li>"
+    "<li>Prior treatments (therapy, dates, cycles, outcome, progression-free months)</li>"
+    "<li>Prior operations</li><li>Bilio-enteric anastomosis (e.g. after Whipple)</li>"
+    "<li>Date the primary was resected</li>"
+)
 ANN = Identity("Ann Example", date(1962, 3, 1), "9434765919", "H123456")
 
 
@@ -291,3 +308,74 @@ def test_the_route_fills_only_after_a_name_or_birth_date_mismatch_is_acknowledge
         {"patient": pid, "facts": 14, "unmapped": 2, "resources": 11},
         {"patient": pid, "refused": True, "reason": "identity_unconfirmed"},
     ]
+
+
+# -- the edit form of an existing case --------------------------------------------------
+
+
+def test_merge_keeps_what_the_bundle_does_not_say_and_names_what_it_changes() -> None:
+    current = {
+        "tumour.ki67_percent": 3.0,
+        "tumour.primary_site": "pancreas",
+        "history.prior_treatments": [{"therapy": "ssa_long_acting"}],
+        "history.prior_treatments.0.therapy": "ssa_long_acting",
+        "labs.date": "2026-01-01",
+    }
+    made = Prefill(
+        values={
+            "tumour.ki67_percent": 12.0,
+            "tumour.primary_site": "pancreas",
+            "history.prior_treatments": [],
+            "sex": "male",
+        },
+        paths=["sex", "tumour.primary_site", "tumour.ki67_percent", "history.prior_treatments"],
+    )
+    labels = {
+        "sex": "Sex",
+        "tumour.primary_site": "Primary tumour site",
+        "tumour.ki67_percent": "Ki-67 index (%)",
+        "history.prior_treatments": "Prior treatments",
+    }
+    assert merge_into(current, made, labels) == {
+        "tumour.ki67_percent": 12.0,
+        "tumour.primary_site": "pancreas",
+        "history.prior_treatments": [],
+        "labs.date": "2026-01-01",
+        "sex": "male",
+    }
+    assert made.changed == ["Sex", "Ki-67 index (%)", "Prior treatments"]
+
+
+def test_the_edit_form_prefills_shows_the_changes_and_stores_nothing(sqlite_web: Harness) -> None:
+    web = sqlite_web
+    pid = web.patient(**PNET_PATIENT)["id"]
+    case = web.case(pid)
+    client = TestClient(web.app)
+    login(client, "coordinator")
+    page = client.get(f"/cases/{case['id']}/edit").text
+    assert f'action="/cases/{case["id"]}/edit/fhir"' in page
+    r = client.post(
+        f"/cases/{case['id']}/edit/fhir", data={"csrf_token": csrf_of(page), "bundle": PNET}
+    )
+    assert r.status_code == 200, r.text
+    assert 'name="tumour.ki67_percent" value="12.0"' in r.text
+    changed = r.text.split('<ul class="changed">')[1].split("</ul>")[0]
+    assert changed == CHANGED
+    # Nothing stored: still one version; the import audited with the case.
+    assert web.call("coordinator", "GET", f"/api/cases/{case['id']}").json()["version"] == 1
+    (event,) = [e for e in web.audit() if e["record_type"] == "fhir_bundle"]
+    assert event["detail"] == {
+        "patient": pid,
+        "case": case["id"],
+        "facts": 14,
+        "unmapped": 2,
+        "resources": 11,
+    }
+    # Another patient's NHS number is refused on the edit form too.
+    other = _with_patient({"identifier": [{"system": NHS, "value": "9990000018"}]})
+    r = client.post(
+        f"/cases/{case['id']}/edit/fhir",
+        data={"csrf_token": csrf_of(page), "bundle": other},
+    )
+    assert r.status_code == 422
+    assert "FHIR bundle: the Bundle&#39;s NHS number (999 000 0018)" in r.text

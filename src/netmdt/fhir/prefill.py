@@ -50,6 +50,8 @@ class Prefill:
 
     values: dict[str, Any] = field(default_factory=dict)
     filled: list[str] = field(default_factory=list)  # field labels, in form order
+    paths: list[str] = field(default_factory=list)  # the filled fields' paths, same order
+    changed: list[str] | None = None  # editing a case: labels of the fields it changes
     not_understood: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # for the audit: numbers only
@@ -247,7 +249,7 @@ def prefill(
         facts.pop(key, None)
     facts.setdefault("context", {}).setdefault("health_system", health_system)
     paths = {f.field for f in result.report.facts} - NOT_ON_THE_FORM
-    filled = [label for path, label in labels.items() if path in paths]
+    filled_paths = [path for path in labels if path in paths]
     groups = Counter((u.resource_type, _in_words(u.reason, labels)) for u in result.report.unmapped)
     not_understood = [
         f"{kind}{f' ({n})' if n > 1 else ''}: {reason}" for (kind, reason), n in groups.items()
@@ -257,7 +259,8 @@ def prefill(
     warnings = checked + identity_warnings + warnings
     return Prefill(
         values=values_of(facts),
-        filled=filled,
+        filled=[labels[p] for p in filled_paths],
+        paths=filled_paths,
         not_understood=not_understood,
         warnings=warnings,
         counts={
@@ -266,3 +269,25 @@ def prefill(
             "resources": sum(result.report.resources.values()),
         },
     )
+
+
+def _under(key: str, path: str) -> bool:
+    return key == path or key.startswith(path + ".")
+
+
+def merge_into(current: dict[str, Any], made: Prefill, labels: dict[str, str]) -> dict[str, Any]:
+    """Editing a case: the current form values with the fields the Bundle filled replaced
+    by the Bundle's (a field the Bundle says nothing about keeps its current value);
+    ``made.changed`` becomes the labels of the fields whose value that changes."""
+    merged = dict(current)
+    changed: list[str] = []
+    for path in made.paths:
+        before = {k: v for k, v in current.items() if _under(k, path)}
+        after = {k: v for k, v in made.values.items() if _under(k, path)}
+        for key in before:
+            del merged[key]
+        merged.update(after)
+        if before != after:
+            changed.append(labels[path])
+    made.changed = changed
+    return merged
