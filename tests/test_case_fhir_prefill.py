@@ -237,6 +237,14 @@ def test_name_and_birth_date_mismatches_are_named() -> None:
     ]
     text = _same_person(name=[{"text": "EXAMPLE, Ann"}])
     assert check_identity(json.loads(_with_patient(text)), ANN) == ([], [])
+    # An empty name says nothing; a partial birth date that agrees is no mismatch, one
+    # that disagrees is.
+    vague = _same_person(name=[{"use": "usual"}], birthDate="1962-03")
+    assert check_identity(json.loads(_with_patient(vague)), ANN) == ([], [])
+    year = _same_person(birthDate="1961")
+    assert check_identity(json.loads(_with_patient(year)), ANN)[0] == [
+        "Date of birth: the Bundle's patient was born on 1961, this patient on 1 Mar 1962."
+    ]
 
 
 def test_several_patients_are_refused_and_none_is_a_warning() -> None:

@@ -156,7 +156,7 @@ def check_identity(bundle: dict[str, Any], identity: Identity) -> tuple[list[str
         )
     mismatches: list[str] = []
     warnings: list[str] = []
-    names = _dicts(patient.get("name"))
+    names = [n for n in _dicts(patient.get("name")) if _shown_name(n).strip()]
     our_words = set(name_words(identity.name))
     if names and not any(_name_matches(n, our_words) for n in names):
         mismatches.append(
@@ -167,7 +167,8 @@ def check_identity(bundle: dict[str, Any], identity: Identity) -> tuple[list[str
     if (
         identity.date_of_birth is not None
         and born
-        and str(born) != (identity.date_of_birth.isoformat())
+        # A partial date ("1962", "1962-03") that agrees is no mismatch.
+        and not identity.date_of_birth.isoformat().startswith(str(born))
     ):
         mismatches.append(
             f"Date of birth: the Bundle's patient was born on {uk_date(str(born))}, this "
