@@ -76,6 +76,7 @@ ACCESS: dict[tuple[str, str], set[str]] = {
     ("POST", "/patients/{patient_id}/cases"): {"coordinator"},
     ("GET", "/cases/{case_id}"): CARE,
     ("GET", "/cases/{case_id}/edit"): {"coordinator"},
+    ("POST", "/cases/{case_id}/edit/fhir"): {"coordinator"},
     ("POST", "/cases/{case_id}/edit"): {"coordinator"},
     ("GET", "/cases/{case_id}/history"): CARE,
     ("GET", "/cases/{case_id}/decision"): {"clinician"},

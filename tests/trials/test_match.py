@@ -272,3 +272,24 @@ def test_generated_and_reference_evaluators_agree(
         got = match_trials(trial_kb, facts, include_closed=True)
         ref = match_trials(trial_kb_reference, facts, include_closed=True)
         assert [m.model_dump() for m in got] == [m.model_dump() for m in ref]
+
+
+def test_the_match_text_names_missing_facts_by_label_and_whom_to_ask() -> None:
+    """`netmdt trials match` text: a missing fact by its label and whom to ask, as the
+    case's text output says it (netmdt.cli_text), never by field path."""
+    import re
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from netmdt.cli import app
+
+    example = Path(__file__).parents[2] / "src/netmdt/examples/si-net-liver-metastases.yaml"
+    result = CliRunner().invoke(app, ["trials", "match", str(example), "--trial", "netter_3"])
+    assert result.exit_code == 0, result.output
+    missing = [line for line in result.stdout.splitlines() if "missing:" in line]
+    assert missing == [
+        "  missing: Date of diagnosis (histological) — ask pathology: The date of the first "
+        "histology report that diagnosed the tumour (pathology system or referral letter)."
+    ]
+    assert re.findall(r"\b(?:tumour|disease|labs|history)\.[a-z_]+", "\n".join(missing)) == []

@@ -17,6 +17,7 @@ from netmdt.kb import KnowledgeBase, load_kb
 from netmdt.trials.geo import parse_point
 from netmdt.trials.load import Trial
 from netmdt.trials.match import Local, Where, is_closed, is_open, match_trials, stale_reasons
+from netmdt.vocabulary import field_label, who_to_ask
 
 trials_app = typer.Typer(
     help="Clinical-trial cards: list, show, match a case, import and refresh.",
@@ -240,7 +241,10 @@ def _match_text(m: Any, kb: KnowledgeBase) -> str:
             + f'\n      quote: "{r.quote}"'
         )
     for x in m.missing:
-        lines.append(f"  missing: {x.label} ({x.field}): {x.how_to_find_out}")
+        # By label and whom to ask, as the case's text output (netmdt.cli_text): no path.
+        lines.append(
+            f"  missing: {field_label(kb, x.field)} — {who_to_ask(x.field)}: {x.how_to_find_out}"
+        )
     for q in m.manual_checks:
         lines.append(f"  check by hand: {q}")
     for s in m.sites[:5]:

@@ -285,45 +285,96 @@ def new_case_from_fhir(
 ) -> Response:
     """The new-case form pre-filled from a pasted FHIR R4 Bundle (``bundle``), with what
     was filled and what was not understood. Nothing is stored: the coordinator saves."""
-    from netmdt.fhir.prefill import PrefillError, prefill
-
     info = svc.get_patient(db, actor, patient_id)
     cases = svc.patient_cases(db, actor, patient_id)
     default: dict[str, Any] = {"context.health_system": state.settings.default_health_system}
+    return _fhir_prefill(request, db, state, actor, form, info, None, default, cases)
+
+
+@router.post("/cases/{case_id}/edit/fhir")
+def edit_case_from_fhir(
+    request: Request, db: DbDep, state: StateDep, actor: Coordinator, case_id: Id, form: Form
+) -> Response:
+    """The edit form of a case pre-filled from a pasted FHIR R4 Bundle: the current
+    version's values with the fields the Bundle fills replaced, and which of them it
+    changes. Nothing is stored: saving makes the new version."""
+    case, assessment, _ = svc.current_assessment(db, actor, state.kb, case_id)
+    info = svc.get_patient(db, actor, case.patient_id)
+    values = values_from_facts(case.facts)
+    values.update(_narrative_values(get_narrative(db, actor, case_id)))
+    return _fhir_prefill(
+        request, db, state, actor, form, info, case, values, None, blocking_facts(assessment)
+    )
+
+
+def _fhir_prefill(
+    request: Request,
+    db: Any,
+    state: Any,
+    actor: svc.Actor,
+    form: FormData,
+    info: s.PatientOut,
+    case: s.CaseOut | None,
+    current: dict[str, Any],
+    others: list[s.CaseOut] | None,
+    blocking: list[Any] | None = None,
+) -> Response:
+    """The case form (new: ``case`` None; edit) pre-filled from the pasted Bundle, after
+    the identity check (``netmdt.fhir.prefill``); audited with counts or the refusal's
+    reason code only."""
+    from netmdt.fhir.prefill import (
+        Identity,
+        IdentityUnconfirmed,
+        PrefillError,
+        merge_into,
+        prefill,
+    )
+
+    text = str(form.get("bundle", ""))
+    labels = _form_labels(state.kb)
+    detail: dict[str, Any] = {"patient": info.id} | ({"case": case.id} if case else {})
     try:
         made = prefill(
-            str(form.get("bundle", "")),
-            labels=_form_labels(state.kb),
+            text,
+            labels=labels,
             values_of=values_from_facts,
-            date_of_birth=info.date_of_birth,
+            identity=Identity(info.name, info.date_of_birth, info.nhs_number, info.hospital_number),
             health_system=state.settings.default_health_system,
             today=date.today(),
+            acknowledged=form.get("identity_checked") == "yes",
         )
     except PrefillError as error:
-        svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, refused=True)
+        svc.audit(
+            db, actor, "import", "fhir_bundle", None, **detail, refused=True, reason=error.reason
+        )
         db.commit()
+        mismatches = error.mismatches if isinstance(error, IdentityUnconfirmed) else None
         return _case_form(
             request,
             state,
             actor,
             patient=info,
-            case=None,
-            values=default,
+            case=case,
+            values=current,
             problems={"bundle": [str(error)]},
             status=422,
-            others=cases,
+            others=others,
+            blocking=blocking,
+            identity_mismatches=mismatches,
+            bundle_text=text if mismatches else "",
         )
-    svc.audit(db, actor, "import", "fhir_bundle", None, patient=patient_id, **made.counts)
+    svc.audit(db, actor, "import", "fhir_bundle", None, **detail, **made.counts)
     db.commit()
     return _case_form(
         request,
         state,
         actor,
         patient=info,
-        case=None,
-        values=made.values,
+        case=case,
+        values=merge_into(current, made, labels) if case else made.values,
         problems={},
-        others=cases,
+        others=others,
+        blocking=blocking,
         prefilled=made,
     )
 
@@ -356,6 +407,8 @@ def _case_form(
     blocking: list[Any] | None = None,
     saved: str = "",
     prefilled: Any = None,
+    identity_mismatches: list[str] | None = None,
+    bundle_text: str = "",
 ) -> Response:
     rows = len(values.get("history.prior_treatments", []) or []) + TREATMENT_ROWS_SPARE
     rows = min(max(rows, treatment_rows(values.get("history.prior_treatments.rows"))), 200)
@@ -384,6 +437,8 @@ def _case_form(
         saved=saved,
         prefilled=prefilled,
         bundle_label="FHIR R4 Bundle (JSON)",
+        identity_mismatches=identity_mismatches,
+        bundle_text=bundle_text,
     )
 
 
