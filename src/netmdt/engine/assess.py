@@ -100,8 +100,8 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
     facts = facts_of(case)
     trials = _trials(kb, facts)
     options = [
-        _assess_option(option, facts, kb, values)
-        for option, values in zip(kb.options.values(), _all_statuses(kb, facts), strict=True)
+        _assess_option(plan, facts, kb, values)
+        for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True)
     ]
     if trials:
         options = [_name_the_trials(o, trials) for o in options]
@@ -132,8 +132,8 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
     facts = facts_of(case)
     trials = _trial_summary_list(kb, facts)
     options = [
-        _summarise_option(option, facts, kb, values)
-        for option, values in zip(kb.options.values(), _all_statuses(kb, facts), strict=True)
+        _summarise_option(plan, facts, kb, values)
+        for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True)
     ]
     return AssessmentSummary.trusted(
         view="summary",
@@ -322,9 +322,20 @@ class _Core:
     relevant: tuple[Criterion, ...]
     pending: tuple[Criterion, ...]  # unknown before_treatment criteria (not on negatives)
     does_not_apply: bool
-    # The option's summary when nothing is missing or pending, by the id of its (cached,
-    # never freed) funding summary: most options of most cases.
-    summaries: dict[int, OptionSummary] = field(default_factory=dict, compare=False, repr=False)
+    # the relevant criteria's tracers (their unknown fields are the missing facts)
+    traces: tuple[Tracer, ...] = ()
+    # Whether the option's own warnings are shown (a positive or open verdict that applies)
+    in_play: bool = False
+    # The option's summary and full record, by what the case adds to the status vector:
+    # the id of the funding answer (one built once and never freed), the unknown fields
+    # (bit masks) of the relevant and pending criteria and which of the option's own
+    # warnings are shown. At most RECORDS_PER_CORE of each.
+    summaries: dict[tuple[Any, ...], OptionSummary] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+    records: dict[tuple[Any, ...], OptionAssessment] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -338,6 +349,33 @@ class _Explained:
 
 Groups = Mapping[str, list[tuple[Criterion, bool | None]]]
 
+# How many status vectors an option keeps the built records of (then it starts again),
+# and how many records (per view) one status vector keeps.
+CORES_PER_OPTION = 16384
+RECORDS_PER_CORE = 64
+
+
+@dataclass(eq=False)
+class _Plan:
+    """One option of one knowledge base on the hot path: its records by status vector."""
+
+    option: Option
+    kb: KnowledgeBase
+    cores: dict[tuple[bool | None, ...], _Core] = field(default_factory=dict)
+
+    def core(self, values: tuple[bool | None, ...]) -> _Core:
+        found = self.cores.get(values)
+        if found is None:
+            if len(self.cores) >= CORES_PER_OPTION:
+                self.cores.clear()  # bounded: a cohort of unusual cases cannot grow it
+            found = self.cores[values] = _core(self.option, values)
+        return found
+
+
+@lru_cache(maxsize=16)
+def _plans(kb: KnowledgeBase) -> tuple[_Plan, ...]:
+    return tuple(_Plan(option, kb) for option in kb.options.values())
+
 
 def _by_group(option: Option, values: tuple[bool | None, ...]) -> Groups:
     by_group: dict[str, list[tuple[Criterion, bool | None]]] = {g: [] for g in option.groups}
@@ -346,18 +384,22 @@ def _by_group(option: Option, values: tuple[bool | None, ...]) -> Groups:
     return by_group
 
 
-@lru_cache(maxsize=65536)
 def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
-    """Cached per distinct status vector: cohorts repeat the same patterns often."""
+    """Built once per distinct status vector (``_Plan.core``): cohorts repeat the same
+    patterns often."""
     by_group = _by_group(option, values)
     verdict = _verdict(by_group)
     reasons = [_reason(c, v) for c, v in zip(option.criteria, values, strict=True)]
+    relevant = tuple(_relevant(by_group)) if None in values else ()
+    does_not_apply = any(v is False for _, v in by_group["applies_to"])
     return _Core(
         verdict=verdict,
         deciding=_deciding_of(_deciding_reason(verdict, reasons)),
-        relevant=tuple(_relevant(by_group)) if None in values else (),
+        relevant=relevant,
         pending=tuple(_pending(by_group, verdict)),
-        does_not_apply=any(v is False for _, v in by_group["applies_to"]),
+        does_not_apply=does_not_apply,
+        traces=tuple(c.trace for c in relevant),
+        in_play=bool(option.warnings) and not does_not_apply and verdict not in NEGATIVE,
     )
 
 
@@ -365,7 +407,7 @@ def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
 def _explained(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBase) -> _Explained:
     """The reasons and what they explain, built once per distinct status vector."""
     by_group = _by_group(option, values)
-    verdict = _core(option, values).verdict
+    verdict = _verdict(by_group)
     results = list(zip(option.criteria, values, strict=True))
     return _Explained(
         reasons=tuple(_reason(c, v) for c, v in results),
@@ -386,43 +428,70 @@ def _all_statuses(kb: KnowledgeBase, facts: Mapping[str, Any]) -> Iterable[tuple
 
 
 def _assess_option(
-    option: Option, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
+    plan: _Plan, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
 ) -> OptionAssessment:
-    core = _core(option, values)
+    """The full record: built once per status vector and what the case adds to it (the
+    funding answer, the unknown fields of relevant and pending criteria, the option's
+    own warnings shown), and kept by those."""
+    core = plan.core(values)
+    option = plan.option
+    funding = _funding(option, facts, core.does_not_apply)
+    masks = tuple([trace(facts)[1] for trace in core.traces]) if core.traces else ()
+    pending = tuple([c.trace(facts)[1] for c in core.pending]) if core.pending else ()
+    shown = (
+        tuple([w.evaluate is None or w.evaluate(facts) is True for w in option.warnings])
+        if core.in_play
+        else ()
+    )
+    key = (id(funding), masks, pending, shown)
+    found = core.records.get(key)
+    if found is not None:
+        return found
     explained = _explained(option, values, kb)
     warnings = list(explained.criterion_warnings)
-    if not core.does_not_apply and core.verdict not in NEGATIVE:
-        warnings += _option_warnings(option, facts)
-    return OptionAssessment.trusted(
+    warnings += [
+        w.text + (" [needs clinical review]" if w.review else "")
+        for w, on in zip(option.warnings, shown, strict=False)
+        if on
+    ]
+    record = OptionAssessment.trusted(
         option=option.id,
         name=option.name,
         verdict=core.verdict,
         summary=option.summary,
         reasons=list(explained.reasons),
-        missing=missing_facts(core.relevant, facts, kb) if core.relevant else [],
-        pending_checks=_pending_checks(core.pending, facts, kb) if core.pending else [],
+        missing=_missing_of(core.relevant, masks, kb),
+        pending_checks=_pending_of(core.pending, pending, kb),
         counterfactual=explained.counterfactual,
         warnings=list(dict.fromkeys(warnings)),
-        funding=_funding(option, facts, core.does_not_apply),
+        funding=funding,
         review_needed=option.review_needed,
     )
+    if _is_fixed(funding) and len(core.records) < RECORDS_PER_CORE:
+        core.records[key] = record
+    return record
 
 
 def _summarise_option(
-    option: Option, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
+    plan: _Plan, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
 ) -> OptionSummary:
-    core = _core(option, values)
+    """The summary: as ``_assess_option``, built once and kept by what the case adds."""
+    core = plan.core(values)
     mask = 0
-    for c in core.relevant:
-        mask |= c.trace(facts)[1]
-    funding, cached = _funding_summary(option, facts, core.does_not_apply)
-    if not mask and not core.pending and cached:
-        found = core.summaries.get(id(funding))
-        if found is None:
-            found = core.summaries[id(funding)] = _option_summary(option, core, [], [], funding)
+    for trace in core.traces:
+        mask |= trace(facts)[1]
+    pending = tuple([c.trace(facts)[1] for c in core.pending]) if core.pending else ()
+    funding, cached = _funding_summary(plan.option, facts, core.does_not_apply)
+    key = (id(funding), mask, pending)
+    found = core.summaries.get(key)
+    if found is not None:
         return found
-    pending = _pending_checks(core.pending, facts, kb) if core.pending else []
-    return _option_summary(option, core, list(paths_of(mask)), pending, funding)
+    summary = _option_summary(
+        plan.option, core, list(paths_of(mask)), _pending_of(core.pending, pending, kb), funding
+    )
+    if cached and len(core.summaries) < RECORDS_PER_CORE:
+        core.summaries[key] = summary
+    return summary
 
 
 def _option_summary(
@@ -584,12 +653,31 @@ def _missing_entry(kb: KnowledgeBase, path: str, criteria: str) -> Missing:
     )
 
 
-def _pending_checks(
-    pending: Iterable[Criterion], facts: Mapping[str, Any], kb: KnowledgeBase
+def _pending_of(
+    pending: Sequence[Criterion], masks: Sequence[int], kb: KnowledgeBase
 ) -> list[PendingCheck]:
-    """One entry per pending criterion and unknown field it reads, sorted by field."""
-    entries = [(path, i, c) for i, c in enumerate(pending) for path in paths_of(c.trace(facts)[1])]
+    """``_pending_checks`` from each pending criterion's unknown fields (bit masks)."""
+    if not pending:
+        return []
+    entries = [
+        (path, i, c)
+        for i, (c, mask) in enumerate(zip(pending, masks, strict=True))
+        for path in paths_of(mask)
+    ]
     return [_pending_entry(kb, path, c) for path, _, c in sorted(entries, key=lambda e: e[:2])]
+
+
+def _missing_of(
+    relevant: Sequence[Criterion], masks: Sequence[int], kb: KnowledgeBase
+) -> list[Missing]:
+    """``missing_facts`` from each relevant criterion's unknown fields (bit masks)."""
+    if not relevant:
+        return []
+    why: dict[str, list[str]] = {}
+    for c, mask in zip(relevant, masks, strict=True):
+        for path in paths_of(mask):
+            why.setdefault(path, []).append(c.id)
+    return [_missing_entry(kb, path, ", ".join(ids)) for path, ids in sorted(why.items())]
 
 
 @lru_cache(maxsize=8192)
@@ -669,15 +757,6 @@ def _explains(check: Criterion, verdict: str, deferred: bool) -> bool:
     return verdict == check.if_false
 
 
-def _option_warnings(option: Option, facts: Mapping[str, Any]) -> list[str]:
-    """The option's own cautions, shown while it is in play (positive or open verdict)."""
-    return [
-        w.text + (" [needs clinical review]" if w.review else "")
-        for w in option.warnings
-        if w.evaluate is None or w.evaluate(facts) is True
-    ]
-
-
 # The funding answers that depend on no rule, built once.
 _DOES_NOT_APPLY = Funding.trusted(
     pathway="not_applicable",
@@ -744,6 +823,16 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
     rule, unknown = found
     if not unknown:
         return _rule_funding(rule)
+    return _unknown_funding(rule, unknown)
+
+
+def _is_fixed(funding: Funding) -> bool:
+    """Whether this funding answer is one built once and kept for good (never freed, so
+    its id is never reused): every answer but one that depends on unknown facts."""
+    return funding.pathway != "unknown" or funding is _NO_SYSTEM
+
+
+def _unknown_funding(rule: FundingRule, unknown: list[str]) -> Funding:
     named = "; ".join(rule.labels.get(f, f) for f in unknown)  # the fields' labels
     return Funding.trusted(
         pathway="unknown",
