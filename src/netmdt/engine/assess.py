@@ -90,6 +90,7 @@ from netmdt.kb.model import Criterion, FundingRule, KnowledgeBase, Option
 
 STATUS: dict[bool | None, Status] = {True: "met", False: "unmet", None: "unknown"}
 BEFORE = "before_treatment"
+HEALTH_SYSTEM = "context.health_system"
 DAYS_PER_WEEK = 7
 
 
@@ -99,8 +100,9 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         kb = _default_kb()
     facts = facts_of(case)
     trials = _trials(kb, facts)
+    system = facts.get(HEALTH_SYSTEM)
     options = [
-        _assess_option(plan, facts, kb, values)
+        _assess_option(plan, facts, kb, values, system)
         for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True)
     ]
     if trials:
@@ -131,8 +133,9 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
         kb = _default_kb()
     facts = facts_of(case)
     trials = _trial_summary_list(kb, facts)
+    system = facts.get(HEALTH_SYSTEM)
     options = [
-        _summarise_option(plan, facts, kb, values)
+        _summarise_option(plan, facts, kb, values, system)
         for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True)
     ]
     return AssessmentSummary.trusted(
@@ -324,18 +327,14 @@ class _Core:
     does_not_apply: bool
     # the relevant criteria's tracers (their unknown fields are the missing facts)
     traces: tuple[Tracer, ...] = ()
-    # Whether the option's own warnings are shown (a positive or open verdict that applies)
+    # whether the option's own warnings are shown (a positive or open verdict that applies)
     in_play: bool = False
-    # The option's summary and full record, by what the case adds to the status vector:
-    # the id of the funding answer (one built once and never freed), the unknown fields
-    # (bit masks) of the relevant and pending criteria and which of the option's own
-    # warnings are shown. At most RECORDS_PER_CORE of each.
-    summaries: dict[tuple[Any, ...], OptionSummary] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-    records: dict[tuple[Any, ...], OptionAssessment] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    # The option's summary and full record, by what the case adds to the statuses: the
+    # funding answer's id (one built once and never freed), the unknown fields (bit
+    # masks) of the relevant and pending criteria and which of the option's own warnings
+    # are shown. At most RECORDS_PER_CORE of each.
+    summaries: dict[Any, OptionSummary] = field(default_factory=dict, compare=False, repr=False)
+    records: dict[Any, OptionAssessment] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -352,16 +351,17 @@ Groups = Mapping[str, list[tuple[Criterion, bool | None]]]
 # How many status vectors an option keeps the built records of (then it starts again),
 # and how many records (per view) one status vector keeps.
 CORES_PER_OPTION = 16384
-RECORDS_PER_CORE = 64
+RECORDS_PER_CORE = 256
 
 
 @dataclass(eq=False)
 class _Plan:
-    """One option of one knowledge base on the hot path: its records by status vector."""
+    """One option of one knowledge base on the hot path: its records by status vector,
+    and its funding answer per health system where no fact decides it."""
 
     option: Option
-    kb: KnowledgeBase
     cores: dict[tuple[bool | None, ...], _Core] = field(default_factory=dict)
+    funding: dict[Any, Funding | None] = field(default_factory=dict)
 
     def core(self, values: tuple[bool | None, ...]) -> _Core:
         found = self.cores.get(values)
@@ -371,10 +371,30 @@ class _Plan:
             found = self.cores[values] = _core(self.option, values)
         return found
 
+    def fixed_funding(self, system: Any) -> Funding | None:
+        """The funding answer of an option that applies, when the health system alone
+        decides it (no system, none of our rules, or a first rule without a condition);
+        None when the rules read other facts (``_funding_rule`` per case)."""
+        try:
+            return self.funding[system]
+        except KeyError:
+            pass
+        found: Funding | None = None
+        if system is None:
+            found = _NO_SYSTEM
+        else:
+            rules = self.option.funding.get(system)
+            if not rules:
+                found = _no_rules(system)
+            elif rules[0].evaluate is None:
+                found = _rule_funding(rules[0])
+        self.funding[system] = found
+        return found
+
 
 @lru_cache(maxsize=16)
 def _plans(kb: KnowledgeBase) -> tuple[_Plan, ...]:
-    return tuple(_Plan(option, kb) for option in kb.options.values())
+    return tuple(_Plan(option) for option in kb.options.values())
 
 
 def _by_group(option: Option, values: tuple[bool | None, ...]) -> Groups:
@@ -427,15 +447,27 @@ def _all_statuses(kb: KnowledgeBase, facts: Mapping[str, Any]) -> Iterable[tuple
     return found
 
 
+def _funding_of(plan: _Plan, core: _Core, facts: Mapping[str, Any], system: Any) -> Funding:
+    """The option's funding answer (as ``_funding``), without reading the rules where the
+    health system alone decides it."""
+    if core.does_not_apply:
+        return _DOES_NOT_APPLY
+    return plan.fixed_funding(system) or _funding(plan.option, facts, False)
+
+
 def _assess_option(
-    plan: _Plan, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
+    plan: _Plan,
+    facts: Mapping[str, Any],
+    kb: KnowledgeBase,
+    values: tuple[bool | None, ...],
+    system: Any,
 ) -> OptionAssessment:
     """The full record: built once per status vector and what the case adds to it (the
     funding answer, the unknown fields of relevant and pending criteria, the option's
     own warnings shown), and kept by those."""
     core = plan.core(values)
     option = plan.option
-    funding = _funding(option, facts, core.does_not_apply)
+    funding = _funding_of(plan, core, facts, system)
     masks = tuple([trace(facts)[1] for trace in core.traces]) if core.traces else ()
     pending = tuple([c.trace(facts)[1] for c in core.pending]) if core.pending else ()
     shown = (
@@ -443,7 +475,7 @@ def _assess_option(
         if core.in_play
         else ()
     )
-    key = (id(funding), masks, pending, shown)
+    key = (id(funding), masks, pending, shown) if masks or pending or shown else id(funding)
     found = core.records.get(key)
     if found is not None:
         return found
@@ -473,16 +505,27 @@ def _assess_option(
 
 
 def _summarise_option(
-    plan: _Plan, facts: Mapping[str, Any], kb: KnowledgeBase, values: tuple[bool | None, ...]
+    plan: _Plan,
+    facts: Mapping[str, Any],
+    kb: KnowledgeBase,
+    values: tuple[bool | None, ...],
+    system: Any,
 ) -> OptionSummary:
     """The summary: as ``_assess_option``, built once and kept by what the case adds."""
     core = plan.core(values)
+    fixed = _DOES_NOT_APPLY if core.does_not_apply else plan.fixed_funding(system)
+    if fixed is not None:
+        funding, cached = _fixed_summary(fixed), True
+    else:
+        funding, cached = _funding_summary(plan.option, facts, False)
     mask = 0
-    for trace in core.traces:
-        mask |= trace(facts)[1]
-    pending = tuple([c.trace(facts)[1] for c in core.pending]) if core.pending else ()
-    funding, cached = _funding_summary(plan.option, facts, core.does_not_apply)
-    key = (id(funding), mask, pending)
+    pending: tuple[int, ...] = ()
+    key: Any = id(funding)
+    if core.traces or core.pending:
+        for trace in core.traces:
+            mask |= trace(facts)[1]
+        pending = tuple([c.trace(facts)[1] for c in core.pending])
+        key = (key, mask, pending)
     found = core.summaries.get(key)
     if found is not None:
         return found
@@ -799,7 +842,7 @@ def _funding_rule(
     depends on (none when it holds)."""
     if does_not_apply:
         return _DOES_NOT_APPLY
-    system = facts.get("context.health_system")
+    system = facts.get(HEALTH_SYSTEM)
     if system is None:
         return _NO_SYSTEM
     rules = option.funding.get(system)
