@@ -100,11 +100,7 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         kb = _default_kb()
     facts = facts_of(case)
     trials = _trials(kb, facts)
-    system = facts.get(HEALTH_SYSTEM)
-    options = [
-        _assess_option(plan, facts, kb, values, system)
-        for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True)
-    ]
+    options = _records(kb, facts)
     if trials:
         options = [_name_the_trials(o, trials) for o in options]
     funding_sources = frozenset(s for o in options for s in o.funding.sources)
@@ -133,11 +129,7 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
         kb = _default_kb()
     facts = facts_of(case)
     trials = _trial_summary_list(kb, facts)
-    system = facts.get(HEALTH_SYSTEM)
-    options = [
-        _summarise_option(plan, facts, kb, values, system)
-        for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True)
-    ]
+    options = _summaries(kb, facts)
     return AssessmentSummary.trusted(
         view="summary",
         knowledge_base=_kb_version(kb),
@@ -329,6 +321,8 @@ class _Core:
     traces: tuple[Tracer, ...] = ()
     # whether the option's own warnings are shown (a positive or open verdict that applies)
     in_play: bool = False
+    # nothing per case but the funding: no relevant unknown, no pending check
+    quick: bool = False
     # The option's summary and full record, by what the case adds to the statuses: the
     # funding answer's id (one built once and never freed), the unknown fields (bit
     # masks) of the relevant and pending criteria and which of the option's own warnings
@@ -362,6 +356,11 @@ class _Plan:
     option: Option
     cores: dict[tuple[bool | None, ...], _Core] = field(default_factory=dict)
     funding: dict[Any, Funding | None] = field(default_factory=dict)
+    # by health system, the keys of a quick core's records (``_Core.records``,
+    # ``_Core.summaries``) when the option applies: the ids of the fixed funding answer
+    # and of its summary (None: the rules read other facts)
+    record_keys: dict[Any, int | None] = field(default_factory=dict)
+    summary_keys: dict[Any, int | None] = field(default_factory=dict)
 
     def core(self, values: tuple[bool | None, ...]) -> _Core:
         found = self.cores.get(values)
@@ -389,6 +388,8 @@ class _Plan:
             elif rules[0].evaluate is None:
                 found = _rule_funding(rules[0])
         self.funding[system] = found
+        self.record_keys[system] = None if found is None else id(found)
+        self.summary_keys[system] = None if found is None else id(_fixed_summary(found))
         return found
 
 
@@ -411,15 +412,17 @@ def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
     verdict = _verdict(by_group)
     reasons = [_reason(c, v) for c, v in zip(option.criteria, values, strict=True)]
     relevant = tuple(_relevant(by_group)) if None in values else ()
+    pending = tuple(_pending(by_group, verdict))
     does_not_apply = any(v is False for _, v in by_group["applies_to"])
     return _Core(
         verdict=verdict,
         deciding=_deciding_of(_deciding_reason(verdict, reasons)),
         relevant=relevant,
-        pending=tuple(_pending(by_group, verdict)),
+        pending=pending,
         does_not_apply=does_not_apply,
         traces=tuple(c.trace for c in relevant),
         in_play=bool(option.warnings) and not does_not_apply and verdict not in NEGATIVE,
+        quick=not relevant and not pending,
     )
 
 
@@ -453,6 +456,42 @@ def _funding_of(plan: _Plan, core: _Core, facts: Mapping[str, Any], system: Any)
     if core.does_not_apply:
         return _DOES_NOT_APPLY
     return plan.fixed_funding(system) or _funding(plan.option, facts, False)
+
+
+def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionAssessment]:
+    """Every option's full record; a quick core's (nothing per case but the funding, an
+    answer the health system alone decides) straight from its records."""
+    system = facts.get(HEALTH_SYSTEM)
+    dna = id(_DOES_NOT_APPLY)
+    out = []
+    for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
+        core = plan.cores.get(values)
+        if core is not None and core.quick and not core.in_play:
+            found = core.records.get(dna if core.does_not_apply else plan.record_keys.get(system))
+            if found is not None:
+                out.append(found)
+                continue
+        out.append(_assess_option(plan, facts, kb, values, system))
+    return out
+
+
+def _summaries(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionSummary]:
+    """Every option's summary; a quick core's straight from its summaries (as
+    ``_records``)."""
+    system = facts.get(HEALTH_SYSTEM)
+    dna = id(_fixed_summary(_DOES_NOT_APPLY))
+    out = []
+    for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
+        core = plan.cores.get(values)
+        if core is not None and core.quick:
+            found = core.summaries.get(
+                dna if core.does_not_apply else plan.summary_keys.get(system)
+            )
+            if found is not None:
+                out.append(found)
+                continue
+        out.append(_summarise_option(plan, facts, kb, values, system))
+    return out
 
 
 def _assess_option(
@@ -964,13 +1003,26 @@ def _next_investigation_summaries(
     for _, fields in missing:
         for path in fields:
             counts[path] = counts.get(path, 0) + 1
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [_investigation_summary(kb, path) for path, _ in ranked]
+    if not counts:
+        return []
+    made = _investigation_summaries(kb)
+    return [
+        made.get(path) or _investigation_summary(kb, path)
+        for path in sorted(counts, key=lambda p: (-counts[p], p))
+    ]
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=16)
+def _investigation_summaries(kb: KnowledgeBase) -> dict[str, InvestigationSummary]:
+    """Each case field's entry in the summary's next investigations, by path (built on
+    first use: ``_investigation_summary``)."""
+    return {}
+
+
 def _investigation_summary(kb: KnowledgeBase, path: str) -> InvestigationSummary:
-    return InvestigationSummary.trusted(field=path, label=kb.label(path))
+    made = _investigation_summaries(kb)
+    found = made[path] = InvestigationSummary.trusted(field=path, label=kb.label(path))
+    return found
 
 
 @lru_cache(maxsize=8192)
