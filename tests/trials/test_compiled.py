@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import linecache
+from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -17,13 +18,23 @@ from typing import Any
 import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
+from pydantic import BaseModel, computed_field
 
 from netmdt import Case, parse_case
-from netmdt.engine.assess import _trial_summaries, assess, assess_summary, summarize
+from netmdt.assessment import TrialMatch
+from netmdt.engine.assess import (
+    _trial_summaries,
+    _trial_summary_list,
+    _trials,
+    assess,
+    assess_summary,
+    summarize,
+)
 from netmdt.engine.facts import facts_of
 from netmdt.kb import KnowledgeBase, load_kb
 from netmdt.registry.status import centre_kb
 from netmdt.synth import synthetic_cases
+from netmdt.trials import compiled
 from netmdt.trials.compiled import (
     compiled_statuses,
     match_trials_compiled,
@@ -41,6 +52,7 @@ BUNDLED = load_kb()
 REFERENCE = load_kb(reference=True)
 CENTRE = Local(centre=("Royal Free Hospital",), open_here=frozenset({"t_soon", "compose"}))
 PLACE = Where(51.5530, -0.1650)
+ON = date(2026, 11, 27)
 VARIANTS: list[dict[str, Any]] = [
     {},
     {"include_closed": True},
@@ -54,6 +66,15 @@ def _case_data(path: Path) -> Any:
     return data["case"] if "expect" in data else data
 
 
+def _json(records: Iterable[BaseModel]) -> list[str]:
+    return [r.model_dump_json() for r in records]
+
+
+def _fields_sets(matches: list[TrialMatch]) -> list[Any]:
+    """Each record's and reason's set of fields set (``exclude_unset`` dumps follow it)."""
+    return [(m.model_fields_set, [r.model_fields_set for r in m.reasons]) for m in matches]
+
+
 def differences(kb: KnowledgeBase, case: Case) -> list[str]:
     """Where the compiled matcher and the reference disagree on one case."""
     found = []
@@ -62,12 +83,14 @@ def differences(kb: KnowledgeBase, case: Case) -> list[str]:
         ref = match_trials_reference(kb, facts_of(case), **kw)
         if got != ref:
             found.append(f"match {kw}")
-        if [m.model_dump(mode="json") for m in got] != [m.model_dump(mode="json") for m in ref]:
+        if _json(got) != _json(ref):  # as text: 1, 1.0, true and -0.0 differ
             found.append(f"match {kw} (json)")
+        if _fields_sets(got) != _fields_sets(ref):
+            found.append(f"match {kw} (fields set)")
     for local in (None, CENTRE):
         summaries, here = trial_summaries_compiled(kb, facts_of(case), local=local)
         ref = match_trials_reference(kb, facts_of(case), local=local)
-        if summaries != _trial_summaries(ref):
+        if _json(summaries) != _json(_trial_summaries(ref)):
             found.append(f"summary {local}")
         if here != {m.verdict for m in ref if m.open_here}:
             found.append(f"open here {local}")
@@ -188,3 +211,193 @@ def test_each_layer_of_a_centre_knowledge_base_has_its_own_answer(
     fewer = dataclasses.replace(trial_kb, trials={"t_soon": trial_kb.trials["t_soon"]})
     assert {m.trial for m in match_trials(fewer, facts, include_closed=True)} == {"t_soon"}
     assert match_trials(fewer, facts) == match_trials_reference(fewer, facts)
+
+
+# ------------------------------------------------------- the caches of whole records
+
+
+def _clear_caches() -> None:
+    """Every cache of the compiled matcher, down to the plans (the next call misses)."""
+    compiled._plan.cache_clear()
+    compiled._outcome.cache_clear()
+    compiled._warnings.cache_clear()
+    for cache in (compiled._MATCHES, compiled._SUMMARIES, compiled._SHOWN, compiled._NUMBERS):
+        cache.clear()
+
+
+def test_a_cache_hit_gives_what_a_miss_gives(trial_kb: KnowledgeBase) -> None:
+    """Each case matched with every cache cleared, then again from the caches, then
+    after the other cases filled them: the same as the reference each time."""
+    cases = [parse_case(d) for d in synthetic_cases(60, 5)]
+    for case in cases:
+        _clear_caches()
+        assert (case.id, "miss", differences(trial_kb, case)) == (case.id, "miss", [])
+        assert (case.id, "hit", differences(trial_kb, case)) == (case.id, "hit", [])
+    assert compiled._MATCHES  # the records were cached
+    for case in cases:
+        assert (case.id, "warm", differences(trial_kb, case)) == (case.id, "warm", [])
+
+
+BOUNDS = (
+    "_ENTRIES_MAX",
+    "_WARNINGS_MAX",
+    "_MATCHES_MAX",
+    "_SUMMARIES_MAX",
+    "_SHOWN_MAX",
+    "_NUMBERS_MAX",
+)
+
+
+@pytest.mark.parametrize("bounded", [BOUNDS, ("_NUMBERS_MAX",)], ids=["all", "numbers"])
+def test_full_caches_are_cleared_and_answer_the_same(
+    bounded: tuple[str, ...], trial_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bounded: with room for two records of a kind, its cache is cleared over and over,
+    never grows past the bound, and never answers from a stale entry (the numbers of
+    the values shown are never reused while the records keyed by them live on)."""
+    for name in bounded:
+        monkeypatch.setattr(compiled, name, 2)
+    _clear_caches()
+    for data in synthetic_cases(80, 17):
+        case = parse_case(data)
+        assert (case.id, differences(trial_kb, case)) == (case.id, [])
+        assert len(compiled._NUMBERS) <= 2
+        if bounded == BOUNDS:
+            for cache in (compiled._MATCHES, compiled._SUMMARIES, compiled._SHOWN):
+                assert len(cache) <= 2
+    plan = compiled._plan(trial_kb, compiled._NO_LOCAL, compiled._NOWHERE, False)
+    if bounded == BOUNDS:
+        assert all(len(arm.entries) <= 2 for arm in plan.arms)
+    _clear_caches()  # the other tests' caches at their real bounds
+
+
+def test_the_assessment_date_is_part_of_the_key(trial_kb: KnowledgeBase) -> None:
+    """The same case on two dates, one when some cards' status has gone stale: each
+    date's warnings, from a warm cache too (eligible matches read nothing else)."""
+    _clear_caches()
+    for _ in range(2):
+        for data in synthetic_cases(60, 23):
+            for on in (ON, date(2031, 1, 1)):
+                case = parse_case({**data, "assessed_on": on.isoformat()})
+                assert (case.id, on, differences(trial_kb, case)) == (case.id, on, [])
+
+
+# Values equal in Python but shown differently, one after the other: a record cached for
+# the first must not answer for the next (by type; 0.0 and -0.0 by their sign).
+LOOKALIKES: list[dict[str, Any]] = [
+    {"age_years": 17},
+    {"age_years": 17.0},
+    {"age_years": True},
+    {"age_years": 1},
+    {"tumour.ki67_percent": 0.0},
+    {"tumour.ki67_percent": -0.0},
+    {"tumour.ki67_percent": 0},
+    {"tumour.ki67_percent": False},
+    {"tumour.ki67_percent": 70},
+    {"tumour.ki67_percent": 70.0},
+    {"disease.extrahepatic_metastases": ["bone"]},
+    {"disease.extrahepatic_metastases": ["lung"]},
+    {"disease.extrahepatic_metastases": []},
+    {"history.prior_treatments": [{"therapy": "everolimus", "progression_free_months": 6}]},
+    {"history.prior_treatments": [{"therapy": "everolimus", "progression_free_months": 6.0}]},
+    {"history.prior_treatments": [{"therapy": "everolimus", "progression_free_months": 0.0}]},
+    {"history.prior_treatments": [{"therapy": "everolimus", "progression_free_months": -0.0}]},
+    # no key (a tuple, a dict): built for the case, never cached
+    {"disease.extrahepatic_metastases": ("bone",)},
+    {"disease.extrahepatic_metastases": ("lung",)},
+    {"disease.extrahepatic_metastases": {"bone": 1}},
+]
+LOOKALIKES += [{"tumour.primary_site": "pancreas", "tumour.type": "net", **x} for x in LOOKALIKES]
+
+
+def _facts(extra: dict[str, Any]) -> dict[str, Any]:
+    from netmdt.case.history import PriorTreatment
+
+    facts: dict[str, Any] = {"assessed_on": ON, "age_years": 60, **extra}
+    if "history.prior_treatments" in extra:  # the case model's objects, built unchecked
+        facts["history.prior_treatments"] = [
+            PriorTreatment.model_construct(**t) for t in extra["history.prior_treatments"]
+        ]
+    return facts
+
+
+@pytest.mark.parametrize("order", ["forward", "backward"])
+def test_values_equal_in_python_but_shown_differently_are_never_confused(
+    order: str, trial_kb: KnowledgeBase
+) -> None:
+    _clear_caches()
+    extras = LOOKALIKES if order == "forward" else LOOKALIKES[::-1]
+    for _ in range(2):
+        for extra in extras:
+            facts = _facts(extra)
+            for kw in VARIANTS:
+                got = match_trials_compiled(trial_kb, facts, **kw)
+                ref = match_trials_reference(trial_kb, facts, **kw)
+                assert (extra, kw, _json(got)) == (extra, kw, _json(ref))
+
+
+def test_a_value_without_a_key_is_shown_but_never_cached(trial_kb: KnowledgeBase) -> None:
+    _clear_caches()
+    where = {"tumour.primary_site": "pancreas", "tumour.type": "net"}  # not lung: fails
+    facts = _facts({**where, "disease.extrahepatic_metastases": ("bone",)})
+    got = match_trials_compiled(trial_kb, facts, include_closed=True)
+    shown = [r for m in got for r in m.reasons if "disease.extrahepatic_metastases" in r.values]
+    assert shown  # some failing reason shows the tuple ...
+    assert _json(got) == _json(match_trials_reference(trial_kb, facts, include_closed=True))
+    cached = {id(x) for x in [*compiled._MATCHES.values(), *compiled._SHOWN.values()]}
+    assert not any(id(r) in cached for r in shown)  # ... from no cache
+    assert not any(id(m) in cached for m in got if any(r in shown for r in m.reasons))
+    assert any(id(m) in cached for m in got)  # (the others are)
+
+
+def test_keys_follow_how_a_value_is_shown() -> None:
+    from netmdt.case.history import PriorTreatment
+
+    key = compiled._key
+    assert len({key(1), key(1.0), key(True)}) == 3
+    assert key(0.0) != key(-0.0) and key(2.5) == key(2.5)
+    assert key([1]) != key([1.0]) and key(["a", "b"]) == key(["a", "b"])
+    assert key(date(2026, 1, 2)) == key(date(2026, 1, 2)) != key("2026-01-02")
+    a = PriorTreatment(therapy="everolimus", cycles=2)
+    assert key(a) == key(PriorTreatment(therapy="everolimus", cycles=2))
+    assert key(a) != key(PriorTreatment(therapy="everolimus", cycles=3))
+
+    class Computed(BaseModel):
+        x: int
+
+        @computed_field  # type: ignore[prop-decorator]
+        @property
+        def twice(self) -> int:
+            return 2 * self.x
+
+    for value in [(1,), {"a": 1}, {1}, Computed(x=1), [Computed(x=1)]]:
+        with pytest.raises(compiled._Unkeyable):
+            key(value)
+
+
+def test_the_centre_knowledge_base_and_the_open_trial_fact_from_the_caches(
+    trial_kb: KnowledgeBase, trial_kb_reference: KnowledgeBase
+) -> None:
+    """On a centre's knowledge base with trials open here (``kb.trials_local``), the
+    engine's trial paths and the ``derived.open_trial_eligible`` fact they set are the
+    reference's, on a cold cache and a warm one."""
+    local = Local(centre=("Royal Free Hospital",), open_here=frozenset({"t_compose", "t_soon"}))
+    kb, ref_kb = localised(trial_kb, local), localised(trial_kb_reference, local)
+    fact = "derived.open_trial_eligible"
+    seen: set[Any] = set()
+    _clear_caches()
+    for _ in range(2):
+        for data in list(synthetic_cases(60, 8)) + [
+            {"assessed_on": ON, "age_years": 60, "tumour": {"ki67_percent": k}} for k in (20, 60)
+        ]:
+            case = Case.model_validate(data)
+            facts, ref_facts = facts_of(case), facts_of(case)
+            assert _json(_trials(kb, facts)) == _json(_trials(ref_kb, ref_facts))
+            assert facts.get(fact, "unknown") == ref_facts.get(fact, "unknown")
+            seen.add(facts.get(fact, "unknown"))
+            facts, ref_facts = facts_of(case), facts_of(case)
+            assert _json(_trial_summary_list(kb, facts)) == _json(
+                _trial_summaries(_trials(ref_kb, ref_facts))
+            )
+            assert facts.get(fact, "unknown") == ref_facts.get(fact, "unknown")
+    assert {True, "unknown"} <= seen  # the fact was set both ways

@@ -23,9 +23,10 @@ is never open.
 from __future__ import annotations
 
 import calendar
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import Any
 
 from netmdt.assessment import TrialMatch, TrialReason, TrialSite, TrialVerdict
@@ -74,11 +75,18 @@ def match_trials(
         return match_trials_reference(
             kb, facts, local=local, where=where, include_closed=include_closed, only=only
         )
-    from netmdt.trials.compiled import match_trials_compiled
-
-    return match_trials_compiled(
+    return _compiled_matcher()(
         kb, facts, local=local, where=where, include_closed=include_closed, only=only
     )
+
+
+@cache
+def _compiled_matcher() -> Callable[..., list[TrialMatch]]:
+    """``compiled.match_trials_compiled`` (which imports this module), imported once:
+    an import statement in ``match_trials`` would cost a microsecond per case."""
+    from netmdt.trials.compiled import match_trials_compiled
+
+    return match_trials_compiled
 
 
 def match_trials_reference(
