@@ -17,6 +17,7 @@ from netmdt import Case, KnowledgeBase, assess, load_kb, parse_case
 from netmdt.cohort.screen import screen
 from netmdt.cohort.sql import screen_sql, trial_columns
 from netmdt.cohort.table import create_table, insert_cases
+from netmdt.errors import CohortError
 from netmdt.synth import synthetic_cases
 from netmdt.trials.load import CLOSED
 from netmdt.trials.local import localised
@@ -144,3 +145,20 @@ def test_the_screen_file_has_the_trial_columns(tmp_path: Path) -> None:
         assert names[7:] == list(trial_columns(ALL_HERE))
         got = {(str(r[0]), n): r[7 + i] for r in rel.fetchall() for i, n in enumerate(names[7:])}
         assert got == engine
+
+
+def test_a_filter_on_the_open_trial_fact_is_refused_while_trials_are_open_here(
+    tmp_path: Path,
+) -> None:
+    """A --where filter runs on the case alone (the fact would be FALSE): refused when
+    some trial is open here, as it would silently drop cases; allowed otherwise."""
+    source = tmp_path / "c.parquet"
+    con = duckdb.connect()
+    create_table(con)
+    insert_cases(con, cohort(331, 20))
+    con.table("cases").write_parquet(str(source))
+    where = "tumour.type == net and not derived.open_trial_eligible"
+    with pytest.raises(CohortError, match=r"derived\.open_trial_eligible cannot be filtered"):
+        screen(SOME_HERE, source, tmp_path / "o.parquet", DAY, where=where)
+    assert screen(BASE, source, tmp_path / "o.parquet", DAY, where=where).cases > 0
+    assert screen(SOME_HERE, source, tmp_path / "o.parquet", DAY, where="tumour.type == net")
