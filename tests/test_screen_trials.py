@@ -162,3 +162,23 @@ def test_a_filter_on_the_open_trial_fact_is_refused_while_trials_are_open_here(
         screen(SOME_HERE, source, tmp_path / "o.parquet", DAY, where=where)
     assert screen(BASE, source, tmp_path / "o.parquet", DAY, where=where).cases > 0
     assert screen(SOME_HERE, source, tmp_path / "o.parquet", DAY, where="tumour.type == net")
+
+
+def test_a_node_planned_before_the_fact_is_replanned_after() -> None:
+    """A node planned for a trial (the fact from the case alone: FALSE), e.g. a shared
+    definition, is planned afresh for the options once the fact is the verdicts' column."""
+    from netmdt.cohort.plan import Planner
+    from netmdt.kb.load import parse_filter
+
+    node = parse_filter(BASE, "derived.open_trial_eligible == true")
+    planner = Planner([])
+    before = planner.ref(node)[0]
+    fact = planner.column("TRUE", 1)  # stands for the verdicts' column
+    planner.derived["derived.open_trial_eligible"] = (fact, 1)
+    assert planner.ref(node)[0] == before  # cached
+    planner.forget_nodes()
+    after = planner.ref(node)[0]
+    assert after != before
+    sql = {c: s for layer in planner.layers for s, c in layer.items()}
+    false = next(c for c, s in sql.items() if s == "FALSE")  # derived_sql: the case alone
+    assert sql[before] == f"({false} = TRUE)" and sql[after] == f"({fact} = TRUE)"

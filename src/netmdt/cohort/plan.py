@@ -51,6 +51,12 @@ class Planner:
     # (``derived.open_trial_eligible`` from the trial verdicts): path -> (column, height)
     derived: dict[str, tuple[str, int]] = field(default_factory=dict)
 
+    def forget_nodes(self) -> None:
+        """Plan every node afresh from now on (after ``derived`` changed); the columns
+        stay, and a node whose SQL is unchanged gets its column back."""
+        self._refs.clear()
+        self._masks.clear()
+
     def column(self, sql: str, height: int) -> str:
         """A column of ``sql`` (an expression over columns of lower layers) at ``height``."""
         return self._column(sql, height)

@@ -104,6 +104,9 @@ def _plan_trials(arms: list[_TrialArm], planner: Planner) -> list[str]:
         possibly = " OR ".join(f"{v} = 'possibly_eligible'" for v in here)
         fact = f"CASE WHEN {eligible} THEN TRUE WHEN {possibly} THEN NULL ELSE FALSE END"
         planner.derived[OPEN_TRIAL] = (planner.column(fact, height), height)
+        # a shared definition planned for a trial read the fact from the case alone: the
+        # options plan their nodes afresh (identical SQL is still one column)
+        planner.forget_nodes()
     return columns
 
 
