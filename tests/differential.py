@@ -33,3 +33,23 @@ def assert_rows_match_the_engine(
 def pending_fields(o: OptionAssessment) -> list[str]:
     """The fields of an option's pending checks, once each, in order (as the SQL lists them)."""
     return list(dict.fromkeys(p.field for p in o.pending_checks))
+
+
+def assert_trials_match_the_engine(
+    names: Sequence[str], rows: Iterable[Sequence[Any]], cases: list[Case], kb: KnowledgeBase
+) -> None:
+    """The screen's trial columns (``names``: the result's column names) equal the
+    assessment's trial verdicts, case by case and trial (or arm) by trial."""
+    from netmdt.cohort.sql import trial_columns
+
+    columns = trial_columns(kb)
+    at = {n: i for i, n in enumerate(names) if n.startswith("trial__")}
+    assert list(at) == list(columns) and columns
+    sql = {(str(r[0]), n): r[i] for r in rows for n, i in at.items()}
+    python = {
+        (str(case.id), "trial__" + m.trial + (f"__{m.arm}" if m.arm else "")): m.verdict
+        for case in cases
+        for m in assess(case, kb).trials
+    }
+    assert sql.keys() == python.keys()
+    assert {k: (python[k], sql[k]) for k in python if python[k] != sql[k]} == {}

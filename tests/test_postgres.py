@@ -12,7 +12,7 @@ from netmdt import KnowledgeBase, load_kb, parse_case
 from netmdt.cohort.sql import screen_sql
 from netmdt.cohort.table import case_row
 from netmdt.engine.sql import case_table_columns
-from tests.differential import assert_rows_match_the_engine
+from tests.differential import assert_rows_match_the_engine, assert_trials_match_the_engine
 
 psycopg = pytest.importorskip("psycopg")
 KB: KnowledgeBase = load_kb()
@@ -44,6 +44,13 @@ def test_before_treatment_and_more_than_63_fields_on_postgresql(conninfo: str) -
     screen_on_postgres(conninfo, wide_kb(), 33, "wide")
 
 
+def test_trials_open_here_on_postgresql(conninfo: str) -> None:
+    """Every trial that is not closed opened here: clinical_trial and the trial columns."""
+    from tests.test_screen_trials import ALL_HERE
+
+    screen_on_postgres(conninfo, ALL_HERE, 34, "here")
+
+
 def screen_on_postgres(conninfo: str, kb: KnowledgeBase, seed: int, schema: str = "") -> None:
     cases = [parse_case({**d, "id": f"p{i}"}) for i, d in enumerate(generate_cases(400, seed))]
     with psycopg.connect(conninfo, autocommit=True) as con:
@@ -58,5 +65,8 @@ def screen_on_postgres(conninfo: str, kb: KnowledgeBase, seed: int, schema: str 
                 f"INSERT INTO cases VALUES ({', '.join(['%s'] * len(COLUMNS))})",
                 [[pg_value(c, v) for c, v in case_row(case).items()] for case in cases],
             )
-        rows = con.execute(screen_sql(kb, dialect="postgres")).fetchall()
+        result = con.execute(screen_sql(kb, dialect="postgres"))
+        names = [d.name for d in result.description or ()]
+        rows = result.fetchall()
     assert_rows_match_the_engine(rows, cases, kb)
+    assert_trials_match_the_engine(names, rows, cases, kb)

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from netmdt import CaseValidationError, KnowledgeBase, assess, parse_case
 from netmdt.cli import app
 from netmdt.cohort.screen import screen
+from netmdt.cohort.sql import trial_columns
 from netmdt.cohort.table import create_table, insert_cases
 from netmdt.errors import CohortError
 
@@ -124,9 +125,13 @@ def test_csv_round_trip_and_filters(tmp_path: Path, kb: KnowledgeBase) -> None:
     )
     assert summary.cases == 1
     lines = out.read_text().splitlines()
-    assert lines[0] == (
-        "case_id,option,verdict,funding_pathway,registry_status,missing,pending_checks"
+    assert lines[0] == ",".join(
+        [
+            "case_id,option,verdict,funding_pathway,registry_status,missing,pending_checks",
+            *trial_columns(kb),  # then a verdict column per trial that is not closed
+        ]
     )
+    assert trial_columns(kb)
     assert [line.split(",")[:2] for line in lines[1:]] == [["b", "prrt_lu177_dotatate"]]
 
 
@@ -148,7 +153,8 @@ def test_pending_checks_in_parquet_and_csv(tmp_path: Path, bt_kb: KnowledgeBase)
     row = duckdb.sql(f"SELECT verdict, pending_checks FROM '{tmp_path / 'out.parquet'}'").fetchall()
     assert row == [("recommended", sorted(set(expected)))]
     csv = (tmp_path / "out.csv").read_text().splitlines()
-    assert csv[1].endswith("," + ";".join(sorted(set(expected))))
+    pending = csv[1].split(",")[6]  # the trial verdict columns follow
+    assert pending == ";".join(sorted(set(expected)))
 
 
 def test_filters_are_checked(tmp_path: Path, kb: KnowledgeBase) -> None:

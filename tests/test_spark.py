@@ -13,7 +13,7 @@ from netmdt import KnowledgeBase, load_kb, parse_case
 from netmdt.cohort.sql import screen_sql
 from netmdt.cohort.table import case_row
 from netmdt.engine.sql import case_table_columns
-from tests.differential import assert_rows_match_the_engine
+from tests.differential import assert_rows_match_the_engine, assert_trials_match_the_engine
 
 pyspark_sql = pytest.importorskip("pyspark.sql", reason="pyspark is not installed")
 if shutil.which("java") is None:
@@ -64,8 +64,24 @@ def test_screening_on_spark_equals_the_engine(spark: Any) -> None:
     schema = ", ".join(f"`{c}` {t}" for c, t in COLUMNS.items())
     rows = [[spark_value(c, v) for c, v in case_row(case).items()] for case in cases]
     spark.createDataFrame(rows, schema=schema).createOrReplaceTempView("cases")
-    result = spark.sql(screen_sql(KB, dialect="spark")).collect()
+    frame = spark.sql(screen_sql(KB, dialect="spark"))
+    result = frame.collect()
     assert_rows_match_the_engine(result, cases, KB)
+    assert_trials_match_the_engine(frame.columns, result, cases, KB)
+
+
+def test_trials_open_here_on_spark(spark: Any) -> None:
+    """Every trial that is not closed opened here: clinical_trial and the trial columns."""
+    from tests.test_screen_trials import ALL_HERE
+
+    cases = [parse_case({**d, "id": f"h{i}"}) for i, d in enumerate(generate_cases(300, 39))]
+    schema = ", ".join(f"`{c}` {t}" for c, t in COLUMNS.items())
+    rows = [[spark_value(c, v) for c, v in case_row(case).items()] for case in cases]
+    spark.createDataFrame(rows, schema=schema).createOrReplaceTempView("cases")
+    frame = spark.sql(screen_sql(ALL_HERE, dialect="spark"))
+    result = frame.collect()
+    assert_rows_match_the_engine(result, cases, ALL_HERE)
+    assert_trials_match_the_engine(frame.columns, result, cases, ALL_HERE)
 
 
 def test_before_treatment_and_more_than_63_fields_on_spark(spark: Any) -> None:

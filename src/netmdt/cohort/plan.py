@@ -47,6 +47,19 @@ class Planner:
     layers: list[dict[str, str]] = field(default_factory=list)  # per height: SQL -> column
     _refs: dict[int, tuple[str, int]] = field(default_factory=dict)  # id(node) -> (ref, height)
     _masks: dict[tuple[int, int], str] = field(default_factory=dict)  # (id(node), word) -> SQL
+    # derived facts given by a planned column instead of ``engine.sql.derived_sql``
+    # (``derived.open_trial_eligible`` from the trial verdicts): path -> (column, height)
+    derived: dict[str, tuple[str, int]] = field(default_factory=dict)
+
+    def forget_nodes(self) -> None:
+        """Plan every node afresh from now on (after ``derived`` changed); the columns
+        stay, and a node whose SQL is unchanged gets its column back."""
+        self._refs.clear()
+        self._masks.clear()
+
+    def column(self, sql: str, height: int) -> str:
+        """A column of ``sql`` (an expression over columns of lower layers) at ``height``."""
+        return self._column(sql, height)
 
     def _column(self, sql: str, height: int) -> str:
         while len(self.layers) < height:
@@ -69,6 +82,8 @@ class Planner:
         if isinstance(node, Literal | ListLit):
             return node.sql(self.dialect), 0
         if isinstance(node, FieldRef):
+            if node.info.path in self.derived:
+                return self.derived[node.info.path]
             if node.info.reads == (node.info.path,):
                 return column(node.info.path), 0
             return self._column(node.sql(self.dialect), 1), 1

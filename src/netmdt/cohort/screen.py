@@ -13,8 +13,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from netmdt.assessment import VERDICTS
 from netmdt.cohort.io import load_cohort, read_results, write_results
-from netmdt.cohort.sql import screen_sql
-from netmdt.engine.expr import ExprError
+from netmdt.cohort.sql import OPEN_TRIAL, _trial_arms, screen_sql
+from netmdt.engine.expr import Apply, DefRef, ExprError, FieldRef, Node
 from netmdt.errors import CohortError
 from netmdt.kb.load import parse_filter
 from netmdt.kb.model import KnowledgeBase
@@ -52,7 +52,14 @@ def screen(
     if where:
         check_where(where)
         try:
-            where_sql = parse_filter(kb, where).sql("duckdb")
+            node = parse_filter(kb, where)
+            if _reads(node, OPEN_TRIAL) and any(a.here for a in _trial_arms(kb)):
+                raise CohortError(
+                    f"--where: {OPEN_TRIAL} cannot be filtered on while trials are open at "
+                    "our centre (a filter sees the case alone); use --option clinical_trial "
+                    "or the trial columns of the results"
+                )
+            where_sql = node.sql("duckdb")
         except ExprError as exc:
             raise CohortError(f"--where: {exc}") from None
         except (RecursionError, ValueError) as exc:
@@ -124,6 +131,17 @@ def _screen(
     for option, verdict, count in written.fetchall():
         summary.counts.setdefault(option, {})[verdict] = count
     return summary
+
+
+def _reads(node: Node, path: str) -> bool:
+    """Whether a parsed expression reads the field ``path`` (through definitions too)."""
+    if isinstance(node, FieldRef):
+        return node.info.path == path
+    if isinstance(node, DefRef):
+        return _reads(node.definition.expr, path)
+    if isinstance(node, Apply):
+        return any(_reads(a, path) for a in node.args)
+    return False
 
 
 def _cases(where_sql: str | None) -> str:

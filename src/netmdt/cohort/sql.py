@@ -13,6 +13,13 @@ Shape::
     WITH c AS (SELECT id, <each criterion and funding rule as a column> FROM cases)
     SELECT id AS case_id, 'option' AS option, <verdict>, <funding>, <missing> FROM c
     UNION ALL ...
+
+Trials: every trial card that is not closed gets a verdict column per case (one per arm
+where some criterion is arm-specific), its criteria planned with the options' (the same
+compiler, shared subexpressions computed once) and its verdict the procedure of
+``netmdt.trials.match.verdict_of``. ``derived.open_trial_eligible`` is then a column of
+those verdicts, as ``netmdt.engine.assess`` sets the fact: TRUE when a trial open at our
+centre (``kb.trials_local``) is eligible, NULL when one is possibly eligible, else FALSE.
 """
 
 from __future__ import annotations
@@ -25,9 +32,82 @@ from netmdt.cohort.plan import WORD_BITS, Planner
 from netmdt.engine.expr import sql_literal
 from netmdt.engine.sql import TEXT, cast, quote
 from netmdt.kb.model import Criterion, KnowledgeBase, Option
+from netmdt.trials.load import Trial
+from netmdt.trials.match import Local, is_closed, open_here
 
 HEALTH_SYSTEM = "context__health_system"
 BEFORE = "before_treatment"
+OPEN_TRIAL = "derived.open_trial_eligible"
+TRIAL_VERDICTS = ("eligible", "possibly_eligible", "not_eligible")
+
+
+@dataclass(frozen=True)
+class _TrialArm:
+    """One trial (or arm) the assessment lists: a verdict column of the screen."""
+
+    trial: Trial
+    arm: str | None
+    here: bool  # open at our centre (a recruiting site that is us, or the local setting)
+
+    @property
+    def name(self) -> str:
+        return "trial__" + self.trial.id + (f"__{self.arm}" if self.arm else "")
+
+
+def _trial_arms(kb: KnowledgeBase) -> list[_TrialArm]:
+    """As ``netmdt.trials.match.match_trials`` lists them for the assessment: every card
+    that is not closed, in the knowledge base's order, per arm where some criterion is
+    arm-specific."""
+    local = kb.trials_local or Local()
+    out = []
+    for trial in kb.trials.values():
+        if is_closed(trial.card):
+            continue
+        here = open_here(trial.card, local)
+        arms = tuple(a.id for a in trial.card.arms) if trial.arm_specific else (None,)
+        out += [_TrialArm(trial, arm, here) for arm in arms]
+    return out
+
+
+def trial_columns(kb: KnowledgeBase) -> tuple[str, ...]:
+    """The names of the screen's trial verdict columns: ``trial__<card id>``, or
+    ``trial__<card id>__<arm id>`` per arm (docs/cohort.md)."""
+    return tuple(a.name for a in _trial_arms(kb))
+
+
+def _plan_trials(arms: list[_TrialArm], planner: Planner) -> list[str]:
+    """Plan each arm's verdict (a column per arm) and, when some trial is open here,
+    ``derived.open_trial_eligible`` from the verdicts of those open here."""
+    columns, here = [], []
+    for a in arms:
+        refs = [(c, *planner.ref(c.expr)) for c in a.trial.criteria_for(a.arm)]
+        if not refs:
+            columns.append("'eligible'")
+            here += ["'eligible'"] if a.here else []
+            continue
+        # verdict_of: an inclusion false or an exclusion true fails; else one unknown
+        fails = " OR ".join(
+            f"{ref} IS {'TRUE' if c.kind == 'exclusion' else 'FALSE'}" for c, ref, _ in refs
+        )
+        unknown = " OR ".join(f"{ref} IS NULL" for _, ref, _ in refs)
+        verdict = (
+            f"CASE WHEN {fails} THEN 'not_eligible' "
+            f"WHEN {unknown} THEN 'possibly_eligible' ELSE 'eligible' END"
+        )
+        height = 1 + max(h for _, _, h in refs)
+        columns.append(planner.column(verdict, height))
+        if a.here:
+            here.append(columns[-1])
+    if here:
+        height = 1 + max(planner.height_of(v) for v in here)
+        eligible = " OR ".join(f"{v} = 'eligible'" for v in here)
+        possibly = " OR ".join(f"{v} = 'possibly_eligible'" for v in here)
+        fact = f"CASE WHEN {eligible} THEN TRUE WHEN {possibly} THEN NULL ELSE FALSE END"
+        planner.derived[OPEN_TRIAL] = (planner.column(fact, height), height)
+        # a shared definition planned for a trial read the fact from the case alone: the
+        # options plan their nodes afresh (identical SQL is still one column)
+        planner.forget_nodes()
+    return columns
 
 
 @dataclass
@@ -258,10 +338,26 @@ def screen_sql(
     chosen = [kb.options[o] for o in options or list(kb.options)]
     fields = sorted({p for o in chosen for c in o.criteria for p in c.reads})
     planner = Planner(fields, dialect)
+    arms = _trial_arms(kb)
+    # first: the trials' criteria read the fact as the engine's matcher does (from the
+    # case alone); the options then read the column of the trial verdicts
+    trial_sql = _plan_trials(arms, planner)
+    trials = [quote(a.name, dialect) for a in arms]
     builders = [_OptionSql(o, planner) for o in chosen]
     relevance = ", ".join(["*", *(col for b in builders for col in b.relevance())])
     masks = ", ".join(["*", *(m for b in builders for m in b.missing_mask())])
-    wide = ", ".join(["id AS case_id", *carry, *(col for b in builders for col in b.columns())])
+    wide = ", ".join(
+        [
+            "id AS case_id",
+            *carry,
+            # as an ENUM before the unpivot repeats it on each option's row (a byte a row)
+            *(
+                f"{sql}{f'::{_enum(TRIAL_VERDICTS)}' if enums else ''} AS {name}"
+                for sql, name in zip(trial_sql, trials, strict=True)
+            ),
+            *(col for b in builders for col in b.columns()),
+        ]
+    )
     ctes = [
         *planner.ctes(table),
         f"r AS (SELECT {relevance} FROM c)",
@@ -271,12 +367,15 @@ def screen_sql(
         "res AS "
         + ("MATERIALIZED " if dialect == "postgres" else "")
         + "("
-        + _unpivot(builders, dialect, carry)
+        + _unpivot(builders, dialect, carry, trials)
         + ")",
     ]
     carried = "".join(f"{c}, " for c in carry)
+    trailing = "".join(f", {t}" for t in trials)
     if dialect == "spark":
-        return "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {_OUTPUTS} FROM res"
+        return (
+            "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {_OUTPUTS}{trailing} FROM res"
+        )
     if dialect == "postgres":
         # Distinct masks are few: decode each once, then join.
         mask_words = [f"_mask{w}" for w in range(planner.words)]
@@ -291,7 +390,7 @@ def screen_sql(
         ]
         return (
             "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, option, verdict, "
-            "funding_pathway, registry_status, missing, pending_checks FROM res "
+            f"funding_pathway, registry_status, missing, pending_checks{trailing} FROM res "
             f"JOIN decoded USING ({', '.join(mask_words)}) "
             f"JOIN pdecoded USING ({', '.join(pmasks)})"
         )
@@ -311,7 +410,11 @@ def screen_sql(
         if enums
         else "missing::VARCHAR[] AS missing, pending_checks::VARCHAR[] AS pending_checks"
     )
-    return "WITH " + ",\n".join(ctes) + f"\nSELECT {carried}case_id, {columns}, {lists} FROM res"
+    return (
+        "WITH "
+        + ",\n".join(ctes)
+        + f"\nSELECT {carried}case_id, {columns}, {lists}{trailing} FROM res"
+    )
 
 
 def _enum(values: Iterable[str | None]) -> str:
@@ -324,18 +427,23 @@ _OUTPUTS = "option, verdict, funding_pathway, registry_status, missing, pending_
 SPARK_NO_MISSING = "CAST(array() AS ARRAY<STRING>)"
 
 
-def _unpivot(builders: list[_OptionSql], dialect: str, carry: tuple[str, ...]) -> str:
+def _unpivot(
+    builders: list[_OptionSql], dialect: str, carry: tuple[str, ...], trials: list[str]
+) -> str:
+    """Each option's columns of ``wide`` as a row; the case's columns (``case_id``,
+    ``carry``, the trial verdicts) on every row."""
     if dialect == "spark":  # STACK: Spark 3.4+ UNPIVOT takes no string labels
         rows = ", ".join(b.unpivot() for b in builders)
-        carried = "".join(f"{c}, " for c in carry)
+        carried = "".join(f"{c}, " for c in [*carry, *trials])
         stack = f"stack({len(builders)}, {rows}) AS ({_OUTPUTS})"
         return f"SELECT {carried}case_id, {stack} FROM wide"
     if dialect == "postgres":
         rows = ", ".join(f"({b.unpivot()})" for b in builders)
         words = range(builders[0].planner.words) if builders else range(1)
         masks = [f"_mask{w}" for w in words] + [f"_pmask{w}" for w in words]
+        kept = "".join(f"wide.{t}, " for t in trials)
         return (
-            f"SELECT wide.case_id, u.* FROM wide CROSS JOIN LATERAL (VALUES {rows}) "
+            f"SELECT wide.case_id, {kept}u.* FROM wide CROSS JOIN LATERAL (VALUES {rows}) "
             f"AS u(option, verdict, funding_pathway, registry_status, {', '.join(masks)})"
         )
     outputs = "verdict, funding_pathway, registry_status, missing, pending_checks"
