@@ -5,7 +5,10 @@ Each assess request sends another of 1,000 seeded, varied cases (``netmdt synth`
 app runs in its own process (``netmdt serve``: uvicorn, one worker, SQLite, request
 logging on as in production) on loopback; this process drives it with 1, 8 and 32
 concurrent keep-alive clients (asyncio, httpx2) for a fixed time per run, and prints
-requests/s, p50 and p99 latency, and assess's throughput as a share of healthz's.
+requests/s, p50 and p99 latency, assess's throughput as a share of healthz's, and the
+server's CPU time per request (user + system, from ``/proc``, with one worker): the
+client shares the machine's cores, and on a loaded machine the rates say more about the
+neighbours than about the server, while its CPU time per request holds still.
 
     python -m benchmarks.api [--seconds 5]
 """
@@ -28,7 +31,7 @@ from typing import Any
 import httpx2
 
 SERVE = [sys.executable, "-m", "netmdt.cli", "serve"]
-ROW = "{:>7}  {:<16} {:>8} {:>8} {:>8} {:>6}"
+ROW = "{:>7}  {:<16} {:>8} {:>8} {:>8} {:>6} {:>11}"
 
 
 def free_port() -> int:
@@ -86,6 +89,15 @@ async def run(
     return len(latencies) / elapsed, latencies, errors
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of process ``pid`` so far (Linux), else None."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] * 1000 if len(values) > 1 else 0.0
 
@@ -120,7 +132,7 @@ def main() -> None:
         bodies = varied_cases()
         print(f"netmdt API on loopback, {args.workers} uvicorn worker(s), {args.seconds:g} s a run")
         print(f"load average {os.getloadavg()[0]:.2f} (1 min) at the start")
-        print(ROW.format("clients", "endpoint", "req/s", "p50 ms", "p99 ms", "errors"))
+        print(ROW.format("clients", "endpoint", "req/s", "p50 ms", "p99 ms", "errors", "server µs"))
         assess = {"bodies": bodies, "headers": headers}
         for clients in (int(c) for c in args.clients.split(",")):
             rates = {}
@@ -130,12 +142,17 @@ def main() -> None:
                 ("  ?view=summary", "POST", "/api/assess?view=summary", dict(assess)),
             ):
                 asyncio.run(run(base, method, path, clients, 0.5, **kw))  # warm up
+                cpu_before = cpu_seconds(server.pid) if args.workers == 1 else None
                 rate, lat, errors = asyncio.run(
                     run(base, method, path, clients, args.seconds, **kw)
                 )
+                cpu_after = cpu_seconds(server.pid) if args.workers == 1 else None
                 rates[label] = rate
                 p50, p99 = f"{pct(lat, 50):.1f}", f"{pct(lat, 99):.1f}"
-                print(ROW.format(clients, label, f"{rate:.0f}", p50, p99, errors))
+                cpu = "n/a"
+                if cpu_before is not None and cpu_after is not None and lat:
+                    cpu = f"{(cpu_after - cpu_before) / len(lat) * 1e6:.0f}"
+                print(ROW.format(clients, label, f"{rate:.0f}", p50, p99, errors, cpu))
             full, summary = rates["POST /api/assess"], rates["  ?view=summary"]
             healthz = rates["GET /healthz"]
             print(

@@ -66,7 +66,41 @@ def _key(key: Any) -> str:
 def text_problems(data: Any, where: str = "", max_depth: int = MAX_DEPTH) -> list[Problem]:
     """Every string (key or value) in ``data`` that is not strict text, and nesting
     deeper than ``max_depth``, each located by its dotted path. Iterative: a document
-    nested 100,000 deep is reported, not a RecursionError."""
+    nested 100,000 deep is reported, not a RecursionError.
+
+    Almost every document is clean: one pass checks that, building no paths, and only a
+    document with a problem is walked again to locate it (``_located``)."""
+    if _clean(data, max_depth):
+        return []
+    return _located(data, where, max_depth)
+
+
+def _clean(data: Any, max_depth: int) -> bool:
+    """True when ``text_problems`` would find nothing: no container at ``max_depth`` or
+    deeper, and every string (dict keys included) strict text, checked all at once."""
+    if isinstance(data, str):
+        return text_fault(data) is None
+    texts: list[str] = []
+    stack: list[tuple[Any, int]] = [(data, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if not isinstance(node, dict | list | tuple):
+            continue
+        if depth >= max_depth:
+            return False
+        if isinstance(node, dict):
+            texts += [k for k in node if isinstance(k, str)]
+            node = node.values()
+        depth += 1
+        for value in node:
+            if isinstance(value, str):
+                texts.append(value)
+            elif isinstance(value, dict | list | tuple):
+                stack.append((value, depth))
+    return text_fault("".join(texts)) is None
+
+
+def _located(data: Any, where: str, max_depth: int) -> list[Problem]:
     problems: list[Problem] = []
     stack: list[tuple[Any, str, int]] = [(data, where, 0)]
     while stack and len(problems) < 20:

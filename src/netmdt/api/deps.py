@@ -142,7 +142,8 @@ def require(*roles: str) -> Callable[[Actor | None], Coroutine[Any, Any, Actor]]
 
 Coordinator = Annotated[Actor, Depends(require("coordinator"))]
 Clinician = Annotated[Actor, Depends(require("clinician"))]
-CareTeam = Annotated[Actor, Depends(require("coordinator", "clinician"))]
+care_team = require("coordinator", "clinician")
+CareTeam = Annotated[Actor, Depends(care_team)]
 Auditor = Annotated[Actor, Depends(require("auditor"))]
 Admin = Annotated[Actor, Depends(require("admin"))]
 ClinicalLead = Annotated[Actor, Depends(require("clinical_lead"))]
