@@ -52,10 +52,10 @@ unmet (``if_false: consider``). A ``recommended`` option has none.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 from netmdt.assessment import (
     NEGATIVE,
@@ -78,6 +78,7 @@ from netmdt.assessment import (
     Status,
     TrialMatch,
     TrialSummary,
+    TrialVerdict,
     Verdict,
     View,
 )
@@ -207,9 +208,7 @@ def _trials(kb: KnowledgeBase, facts: dict[str, Any]) -> list[TrialMatch]:
     is eligible, unknown when one is possibly eligible (else it stays false)."""
     if not kb.trials:
         return []
-    from netmdt.trials.match import match_trials
-
-    found = match_trials(kb, facts, local=kb.trials_local)
+    found = _trial_matchers().full(kb, facts, local=kb.trials_local)
     _open_trial(facts, {m.verdict for m in found if m.open_here})
     return found
 
@@ -221,11 +220,25 @@ def _trial_summary_list(kb: KnowledgeBase, facts: dict[str, Any]) -> list[TrialS
         return []
     if kb.statuses is None:
         return _trial_summaries(_trials(kb, facts))
-    from netmdt.trials.compiled import trial_summaries_compiled
-
-    found, here = trial_summaries_compiled(kb, facts, local=kb.trials_local)
+    found, here = _trial_matchers().summary(kb, facts, local=kb.trials_local)
     _open_trial(facts, here)
     return found
+
+
+class _Matchers(NamedTuple):
+    """The trial matchers, imported once on first use (the trials package imports the
+    engine)."""
+
+    full: Callable[..., list[TrialMatch]]
+    summary: Callable[..., tuple[list[TrialSummary], set[TrialVerdict]]]
+
+
+@cache
+def _trial_matchers() -> _Matchers:
+    from netmdt.trials.compiled import trial_summaries_compiled
+    from netmdt.trials.match import match_trials
+
+    return _Matchers(match_trials, trial_summaries_compiled)
 
 
 def _open_trial(facts: dict[str, Any], here: Collection[str]) -> None:
