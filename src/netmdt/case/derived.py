@@ -33,6 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from netmdt.case.model import Case, iter_dates
 
@@ -70,8 +71,14 @@ class Derived:
     gep_primary: bool | None
     embryological_group: str | None
     nec_like: bool | None
-    months_since: dict[str, float] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    case: Case | None = field(default=None, repr=False, compare=False)  # for months_since
+
+    @cached_property
+    def months_since(self) -> dict[str, float]:
+        """Months from each recorded date to ``assessed_on``, by field path (computed on
+        first use: only the assessment's date warnings read it)."""
+        return {} if self.case is None else _months_since(self.case)
 
 
 def ki67_grade(ki67: float | None) -> str | None:
@@ -129,8 +136,8 @@ def derive(case: Case) -> Derived:
         gep_primary=_gep_primary(case),
         embryological_group=_embryological_group(case),
         nec_like=nec_like,
-        months_since=_months_since(case),
         warnings=tuple(warnings),
+        case=case,
     )
 
 

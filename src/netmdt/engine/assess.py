@@ -52,9 +52,11 @@ unmet (``if_false: consider``). A ``recommended`` option has none.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
+from itertools import chain
 from typing import Any, NamedTuple, Protocol, cast
 
 from netmdt.assessment import (
@@ -387,10 +389,8 @@ class _Plan:
         """The funding answer of an option that applies, when the health system alone
         decides it (no system, none of our rules, or a first rule without a condition);
         None when the rules read other facts (``_funding_rule`` per case)."""
-        try:
+        if system in self.funding:
             return self.funding[system]
-        except KeyError:
-            pass
         found: Funding | None = None
         if system is None:
             found = _NO_SYSTEM
@@ -489,21 +489,40 @@ def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionAssessme
 
 
 def _summaries(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionSummary]:
-    """Every option's summary; a quick core's straight from its summaries (as
-    ``_records``)."""
+    """Every option's summary: built once per status vector and what the case adds to it
+    (the funding answer, the unknown fields of relevant and pending criteria), and kept
+    by those (at most RECORDS_PER_CORE per status vector). The hot loop of the summary
+    view, so written out here rather than per option."""
     system = facts.get(HEALTH_SYSTEM)
-    dna = id(_fixed_summary(_DOES_NOT_APPLY))
     out = []
     for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
-        core = plan.cores.get(values)
-        if core is not None and core.quick:
-            found = core.summaries.get(
-                dna if core.does_not_apply else plan.summary_keys.get(system)
+        core = plan.cores.get(values) or plan.core(values)
+        if core.does_not_apply:
+            funding, cached = _DNA_SUMMARY, True
+        elif (fixed := plan.fixed_funding(system)) is not None:
+            funding, cached = _fixed_summary(fixed), True
+        else:
+            funding, cached = _funding_summary(plan.option, facts, False)
+        key: Any = id(funding)
+        mask = 0
+        pending: tuple[int, ...] = ()
+        if not core.quick:
+            for trace in core.traces:
+                mask |= trace(facts)[1]
+            pending = tuple([c.trace(facts)[1] for c in core.pending])
+            key = (key, mask, pending)
+        found = core.summaries.get(key)
+        if found is None:
+            found = _option_summary(
+                plan.option,
+                core,
+                list(paths_of(mask)),
+                _pending_of(core.pending, pending, kb),
+                funding,
             )
-            if found is not None:
-                out.append(found)
-                continue
-        out.append(_summarise_option(plan, facts, kb, values, system))
+            if cached and len(core.summaries) < RECORDS_PER_CORE:
+                core.summaries[key] = found
+        out.append(found)
     return out
 
 
@@ -554,39 +573,6 @@ def _assess_option(
     if _is_fixed(funding) and len(core.records) < RECORDS_PER_CORE:
         core.records[key] = record
     return record
-
-
-def _summarise_option(
-    plan: _Plan,
-    facts: Mapping[str, Any],
-    kb: KnowledgeBase,
-    values: tuple[bool | None, ...],
-    system: Any,
-) -> OptionSummary:
-    """The summary: as ``_assess_option``, built once and kept by what the case adds."""
-    core = plan.core(values)
-    fixed = _DOES_NOT_APPLY if core.does_not_apply else plan.fixed_funding(system)
-    if fixed is not None:
-        funding, cached = _fixed_summary(fixed), True
-    else:
-        funding, cached = _funding_summary(plan.option, facts, False)
-    mask = 0
-    pending: tuple[int, ...] = ()
-    key: Any = id(funding)
-    if core.traces or core.pending:
-        for trace in core.traces:
-            mask |= trace(facts)[1]
-        pending = tuple([c.trace(facts)[1] for c in core.pending])
-        key = (key, mask, pending)
-    found = core.summaries.get(key)
-    if found is not None:
-        return found
-    summary = _option_summary(
-        plan.option, core, list(paths_of(mask)), _pending_of(core.pending, pending, kb), funding
-    )
-    if cached and len(core.summaries) < RECORDS_PER_CORE:
-        core.summaries[key] = summary
-    return summary
 
 
 def _option_summary(
@@ -887,6 +873,9 @@ def _fixed_summary(funding: Funding) -> FundingSummary:
     return found
 
 
+_DNA_SUMMARY = _fixed_summary(_DOES_NOT_APPLY)
+
+
 def _funding_rule(
     option: Option, facts: Mapping[str, Any], does_not_apply: bool
 ) -> Funding | tuple[FundingRule, list[str]]:
@@ -1012,17 +1001,13 @@ def _next_investigation_summaries(
     missing: Iterable[tuple[str, Iterable[str]]], kb: KnowledgeBase
 ) -> list[InvestigationSummary]:
     """As ``_next_investigations``, in the same order, without the options each settles."""
-    counts: dict[str, int] = {}
-    for _, fields in missing:
-        for path in fields:
-            counts[path] = counts.get(path, 0) + 1
+    counts = Counter(chain.from_iterable(fields for _, fields in missing))
     if not counts:
         return []
+    ranked = sorted(counts)  # by path, then (a stable sort) by how many options it settles
+    ranked.sort(key=counts.__getitem__, reverse=True)
     made = _investigation_summaries(kb)
-    return [
-        made.get(path) or _investigation_summary(kb, path)
-        for path in sorted(counts, key=lambda p: (-counts[p], p))
-    ]
+    return [made.get(path) or _investigation_summary(kb, path) for path in ranked]
 
 
 @lru_cache(maxsize=16)
