@@ -55,8 +55,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache, lru_cache
-from itertools import chain
 from typing import Any, NamedTuple, Protocol, cast
 
 from netmdt.assessment import (
@@ -84,7 +84,7 @@ from netmdt.assessment import (
     Verdict,
     View,
 )
-from netmdt.case.derived import DAYS_PER_MONTH
+from netmdt.case.derived import DAYS_PER_MONTH, months_between
 from netmdt.case.model import Case
 from netmdt.engine.expr import Tracer, unknowns
 from netmdt.engine.facts import OPEN_TRIAL, facts_of
@@ -132,18 +132,16 @@ def assess_summary(case: Case, kb: KnowledgeBase | None = None) -> AssessmentSum
         kb = _default_kb()
     facts = facts_of(case)
     trials = _trial_summary_list(kb, facts)
-    options = _summaries(kb, facts)
+    options, missing, prrt = _summaries(kb, facts)
     return AssessmentSummary.trusted(
         view="summary",
         knowledge_base=_kb_version(kb),
         case_id=case.id,
         assessed_on=case.assessed_on,
         options=options,
-        next_investigations=_next_investigation_summaries(
-            [(o.option, o.missing) for o in options], kb
-        ),
+        next_investigations=_next_investigation_summaries(missing, kb),
         trials=trials,
-        warnings=_case_warnings(case, options, kb),
+        warnings=_case_warnings_of(case, prrt, kb),
     )
 
 
@@ -371,6 +369,7 @@ class _Plan:
     option: Option
     cores: dict[tuple[bool | None, ...], _Core] = field(default_factory=dict)
     funding: dict[Any, Funding | None] = field(default_factory=dict)
+    prrt: bool = False  # a PRRT option (``_case_warnings``)
     # by health system, the keys of a quick core's records (``_Core.records``,
     # ``_Core.summaries``) when the option applies: the ids of the fixed funding answer
     # and of its summary (None: the rules read other facts)
@@ -408,7 +407,7 @@ class _Plan:
 
 @lru_cache(maxsize=16)
 def _plans(kb: KnowledgeBase) -> tuple[_Plan, ...]:
-    return tuple(_Plan(option) for option in kb.options.values())
+    return tuple(_Plan(option, prrt=option.id in PRRT) for option in kb.options.values())
 
 
 def _by_group(option: Option, values: tuple[bool | None, ...]) -> Groups:
@@ -488,13 +487,18 @@ def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionAssessme
     return out
 
 
-def _summaries(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionSummary]:
+def _summaries(
+    kb: KnowledgeBase, facts: Mapping[str, Any]
+) -> tuple[list[OptionSummary], list[str], bool]:
     """Every option's summary: built once per status vector and what the case adds to it
     (the funding answer, the unknown fields of relevant and pending criteria), and kept
-    by those (at most RECORDS_PER_CORE per status vector). The hot loop of the summary
-    view, so written out here rather than per option."""
+    by those (at most RECORDS_PER_CORE per status vector). Also every option's missing
+    fields, one after the other, and whether PRRT is in question (``_case_warnings``).
+    The hot loop of the summary view, so written out here rather than per option."""
     system = facts.get(HEALTH_SYSTEM)
     out = []
+    missing: list[str] = []
+    prrt = False
     for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
         core = plan.cores.get(values) or plan.core(values)
         if core.does_not_apply:
@@ -523,7 +527,11 @@ def _summaries(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionSummar
             if cached and len(core.summaries) < RECORDS_PER_CORE:
                 core.summaries[key] = found
         out.append(found)
-    return out
+        if mask:
+            missing += found.missing
+        if plan.prrt and core.verdict in PRRT_IN_QUESTION:
+            prrt = True
+    return out, missing, prrt
 
 
 def _assess_option(
@@ -998,10 +1006,11 @@ def _next_investigations(
 
 
 def _next_investigation_summaries(
-    missing: Iterable[tuple[str, Iterable[str]]], kb: KnowledgeBase
+    missing: Iterable[str], kb: KnowledgeBase
 ) -> list[InvestigationSummary]:
-    """As ``_next_investigations``, in the same order, without the options each settles."""
-    counts = Counter(chain.from_iterable(fields for _, fields in missing))
+    """As ``_next_investigations``, in the same order, without the options each settles:
+    from every option's missing fields, one after the other."""
+    counts = Counter(missing)
     if not counts:
         return []
     ranked = sorted(counts)  # by path, then (a stable sort) by how many options it settles
@@ -1040,19 +1049,24 @@ def _case_warnings(
     case: Case, options: Sequence[OptionAssessment | OptionSummary], kb: KnowledgeBase
 ) -> list[str]:
     """Data conflicts (from the derived facts) and facts too old to act on."""
+    prrt = any(o.option in PRRT and o.verdict in PRRT_IN_QUESTION for o in options)
+    return _case_warnings_of(case, prrt, kb)
+
+
+# The verdicts of a PRRT option that put it in question (its imaging must be recent).
+PRRT_IN_QUESTION = frozenset(("recommended", "consider", "insufficient_information"))
+
+
+def _case_warnings_of(case: Case, prrt_in_question: bool, kb: KnowledgeBase) -> list[str]:
     out = list(case.derived.warnings)
-    months = case.derived.months_since
-    prrt_in_question = any(
-        o.option in PRRT and o.verdict in ("recommended", "consider", "insufficient_information")
-        for o in options
-    )
-    sstr_age = months.get("imaging.sstr.date")
+    sstr = case.imaging.sstr if case.imaging else None
+    sstr_age = _months_ago(case, sstr.date if sstr else None)
     if prrt_in_question and sstr_age is not None and sstr_age > kb.sstr_imaging_months:
         out.append(
             f"SSTR imaging is {sstr_age:.0f} months old; PRRT needs imaging within "
             f"{kb.sstr_imaging_months:g} months of the first dose: repeat it."
         )
-    labs_age = months.get("labs.date")
+    labs_age = _months_ago(case, case.labs.date if case.labs else None)
     if labs_age is not None and labs_age * DAYS_PER_MONTH > kb.labs_weeks * DAYS_PER_WEEK:
         out.append(
             f"Blood results are {labs_age * DAYS_PER_MONTH / DAYS_PER_WEEK:.0f} weeks old; "
@@ -1062,6 +1076,13 @@ def _case_warnings(
     if case.labs is not None and case.labs.date is None:
         out.append("The date of the blood results is not recorded (labs.date).")
     return out
+
+
+def _months_ago(case: Case, day: date | None) -> float | None:
+    """Months from a date of the case to its assessment (as ``Derived.months_since``)."""
+    if day is None or case.assessed_on is None:
+        return None
+    return months_between(day, case.assessed_on)
 
 
 @lru_cache(maxsize=1024)
