@@ -60,11 +60,12 @@ from netmdt.assessment import (
     Reason,
     SourceRef,
     Status,
+    TrialMatch,
     Verdict,
 )
 from netmdt.case.derived import DAYS_PER_MONTH
 from netmdt.case.model import Case
-from netmdt.engine.assess import _name_the_trials, _trials
+from netmdt.engine.assess import _trials
 from netmdt.engine.expr import unknowns
 from netmdt.engine.facts import reference_facts_of as facts_of
 from netmdt.engine.schema import paths_of
@@ -142,6 +143,19 @@ def _view(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBase) ->
         criterion_warnings=tuple(_criterion_warnings(results, verdict, kb, _deferred(by_group))),
         does_not_apply=does_not_apply,
     )
+
+
+def _name_the_trials(o: OptionAssessment, trials: list[TrialMatch]) -> OptionAssessment:
+    """``clinical_trial`` recommended because of matched trials says which."""
+    if o.option != "clinical_trial" or o.verdict != "recommended":
+        return o
+    names = [
+        m.acronym + (f" (arm {m.arm})" if m.arm else "")
+        for m in trials
+        if m.open_here and m.verdict == "eligible"
+    ]
+    line = "Eligible for a trial open at our centre: " + ", ".join(names) + "."
+    return o.model_copy(update={"warnings": [line, *o.warnings]})
 
 
 def _assess_option(option: Option, facts: Mapping[str, Any], kb: KnowledgeBase) -> OptionAssessment:

@@ -88,6 +88,7 @@ from netmdt.case.derived import DAYS_PER_MONTH, months_between
 from netmdt.case.model import Case
 from netmdt.engine.expr import Tracer, unknowns
 from netmdt.engine.facts import OPEN_TRIAL, facts_of
+from netmdt.engine.pycode import PyGen
 from netmdt.engine.schema import paths_of
 from netmdt.kb.model import Criterion, FundingRule, KnowledgeBase, Option
 
@@ -103,25 +104,22 @@ def assess(case: Case, kb: KnowledgeBase | None = None) -> Assessment:
         kb = _default_kb()
     facts = facts_of(case)
     trials = _trials(kb, facts)
-    options = _records(kb, facts)
+    options, settles, funding_sources, prrt = _records(kb, facts)
     if trials:
-        options = [_name_the_trials(o, trials) for o in options]
-    funding_sources = frozenset(s for o in options for s in o.funding.sources)
+        options = _name_the_trials(options, trials)
     return Assessment.trusted(
         knowledge_base=KnowledgeBaseRef.trusted(
             version=kb.version,
             fingerprint=kb.fingerprint,
             updated=kb.updated,
-            sources=list(_cited_refs(kb, funding_sources)),
+            sources=list(_cited_refs(kb, frozenset(funding_sources))),
         ),
         case_id=case.id,
         assessed_on=case.assessed_on,
         options=options,
-        next_investigations=_next_investigations(
-            [(o.option, [m.field for m in o.missing]) for o in options], kb
-        ),
+        next_investigations=_next_investigations(settles, kb),
         trials=trials,
-        warnings=_case_warnings(case, options, kb),
+        warnings=_case_warnings_of(case, prrt, kb),
     )
 
 
@@ -249,17 +247,25 @@ def _open_trial(facts: dict[str, Any], here: Collection[str]) -> None:
         del facts[OPEN_TRIAL]  # unknown
 
 
-def _name_the_trials(o: OptionAssessment, trials: list[TrialMatch]) -> OptionAssessment:
+def _name_the_trials(
+    options: list[OptionAssessment], trials: list[TrialMatch]
+) -> list[OptionAssessment]:
     """``clinical_trial`` recommended because of matched trials says which."""
-    if o.option != "clinical_trial" or o.verdict != "recommended":
-        return o
-    names = [
-        m.acronym + (f" (arm {m.arm})" if m.arm else "")
-        for m in trials
-        if m.open_here and m.verdict == "eligible"
-    ]
-    line = "Eligible for a trial open at our centre: " + ", ".join(names) + "."
-    return o.model_copy(update={"warnings": [line, *o.warnings]})
+    for i, o in enumerate(options):
+        if o.option != "clinical_trial":
+            continue
+        if o.verdict != "recommended":
+            break
+        names = [
+            m.acronym + (f" (arm {m.arm})" if m.arm else "")
+            for m in trials
+            if m.open_here and m.verdict == "eligible"
+        ]
+        line = "Eligible for a trial open at our centre: " + ", ".join(names) + "."
+        options = list(options)
+        options[i] = o.model_copy(update={"warnings": [line, *o.warnings]})
+        break
+    return options
 
 
 def _deciding_of(reason: Reason | None) -> DecidingReason | None:
@@ -370,6 +376,9 @@ class _Plan:
     cores: dict[tuple[bool | None, ...], _Core] = field(default_factory=dict)
     funding: dict[Any, Funding | None] = field(default_factory=dict)
     prrt: bool = False  # a PRRT option (``_case_warnings``)
+    # which of the option's own warnings hold (generated Python on a compiled knowledge
+    # base: ``_shown``)
+    shown: Callable[[Mapping[str, Any]], tuple[bool, ...]] = lambda facts: ()
     # by health system, the keys of a quick core's records (``_Core.records``,
     # ``_Core.summaries``) when the option applies: the ids of the fixed funding answer
     # and of its summary (None: the rules read other facts)
@@ -407,7 +416,25 @@ class _Plan:
 
 @lru_cache(maxsize=16)
 def _plans(kb: KnowledgeBase) -> tuple[_Plan, ...]:
-    return tuple(_Plan(option, prrt=option.id in PRRT) for option in kb.options.values())
+    compiled = kb.statuses is not None
+    return tuple(
+        _Plan(option, prrt=option.id in PRRT, shown=_shown(option, compiled))
+        for option in kb.options.values()
+    )
+
+
+def _shown(option: Option, compiled: bool) -> Callable[[Mapping[str, Any]], tuple[bool, ...]]:
+    """Which of the option's warnings hold, in one call: generated Python on a compiled
+    knowledge base (``PyGen.truths``), the closures on a reference one."""
+    if compiled and option.warnings:
+        gen = PyGen()
+        name = gen.truths([w.expr for w in option.warnings])
+        fn: Callable[[Mapping[str, Any]], tuple[bool, ...]] = gen.build(
+            f"option {option.id} warnings"
+        )[name]
+        return fn
+    warnings = option.warnings
+    return lambda facts: tuple([w.evaluate is None or w.evaluate(facts) is True for w in warnings])
 
 
 def _by_group(option: Option, values: tuple[bool | None, ...]) -> Groups:
@@ -470,21 +497,40 @@ def _funding_of(plan: _Plan, core: _Core, facts: Mapping[str, Any], system: Any)
     return plan.fixed_funding(system) or _funding(plan.option, facts, False)
 
 
-def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> list[OptionAssessment]:
-    """Every option's full record; a quick core's (nothing per case but the funding, an
-    answer the health system alone decides) straight from its records."""
+class _Records(NamedTuple):
+    """Every option's full record, and what the whole assessment needs of them."""
+
+    records: list[OptionAssessment]
+    settles: list[tuple[str, list[str]]]  # (option, its missing fields), where some are
+    funding_sources: set[str]  # the sources of the funding answers
+    prrt: bool  # PRRT is in question (``_case_warnings``)
+
+
+def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> _Records:
+    """Every option's full record (``_assess_option``); a quick core's that is not in
+    play (nothing per case but the funding, an answer the health system alone decides)
+    straight from its records. The hot loop of the full view."""
     system = facts.get(HEALTH_SYSTEM)
     dna = id(_DOES_NOT_APPLY)
     out = []
+    settles: list[tuple[str, list[str]]] = []
+    sources: set[str] = set()
+    prrt = False
     for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
-        core = plan.cores.get(values)
-        if core is not None and core.quick and not core.in_play:
-            found = core.records.get(dna if core.does_not_apply else plan.record_keys.get(system))
-            if found is not None:
-                out.append(found)
-                continue
-        out.append(_assess_option(plan, facts, kb, values, system))
-    return out
+        core = plan.cores.get(values) or plan.core(values)
+        record = None
+        if core.quick and not core.in_play:
+            record = core.records.get(dna if core.does_not_apply else plan.record_keys.get(system))
+        if record is None:
+            record = _assess_option(plan, core, facts, kb, values, system)
+        out.append(record)
+        if core.traces and record.missing:
+            settles.append((plan.option.id, [m.field for m in record.missing]))
+        if not core.does_not_apply and record.funding.sources:
+            sources.update(record.funding.sources)
+        if plan.prrt and core.verdict in PRRT_IN_QUESTION:
+            prrt = True
+    return _Records(out, settles, sources, prrt)
 
 
 def _summaries(
@@ -536,6 +582,7 @@ def _summaries(
 
 def _assess_option(
     plan: _Plan,
+    core: _Core,
     facts: Mapping[str, Any],
     kb: KnowledgeBase,
     values: tuple[bool | None, ...],
@@ -544,16 +591,11 @@ def _assess_option(
     """The full record: built once per status vector and what the case adds to it (the
     funding answer, the unknown fields of relevant and pending criteria, the option's
     own warnings shown), and kept by those."""
-    core = plan.core(values)
     option = plan.option
     funding = _funding_of(plan, core, facts, system)
     masks = tuple([trace(facts)[1] for trace in core.traces]) if core.traces else ()
     pending = tuple([c.trace(facts)[1] for c in core.pending]) if core.pending else ()
-    shown = (
-        tuple([w.evaluate is None or w.evaluate(facts) is True for w in option.warnings])
-        if core.in_play
-        else ()
-    )
+    shown = plan.shown(facts) if core.in_play else ()
     key = (id(funding), masks, pending, shown) if masks or pending or shown else id(funding)
     found = core.records.get(key)
     if found is not None:

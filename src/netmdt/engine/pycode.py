@@ -149,6 +149,22 @@ class PyGen:
 
         return self.function(body)
 
+    def truths(self, nodes: Sequence[Node | None]) -> str:
+        """One function returning, per node, whether its value is true (``True`` where
+        there is no node: an unconditional one)."""
+
+        def body() -> str:
+            return (
+                "("
+                + "".join(
+                    "\n        True," if n is None else f"\n        ({self.expr(n)}) is True,"
+                    for n in nodes
+                )
+                + "\n    )"
+            )
+
+        return self.function(body)
+
     def source(self) -> str:
         consts = "".join(f"{name} = {src}\n" for src, name in self._consts.items())
         return consts + "\n" + "\n".join(self._functions)
