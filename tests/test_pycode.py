@@ -18,6 +18,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from netmdt import Case, KnowledgeBase, assess, load_kb, parse_case
+from netmdt.engine.assess import _plans
 from netmdt.engine.expr import Literal, parse
 from netmdt.engine.facts import facts_of, reference_facts_of
 from netmdt.engine.pycode import PyGen, compile_nodes, trace_nodes
@@ -55,6 +56,7 @@ def differences(case: Case) -> list[str]:
     found = [] if facts == reference else ["facts_of"]
     assert KB.statuses is not None and REFERENCE.statuses is None
     all_at_once = KB.statuses(facts)
+    plans = {plan.option.id: plan for plan in _plans(KB)}
     for option in KB.options.values():
         ref = REFERENCE.options[option.id]
         assert option.statuses is not None and ref.statuses is not None
@@ -77,6 +79,9 @@ def differences(case: Case) -> list[str]:
                 and not _same((w.evaluate(facts),), (rw.evaluate(facts),))
             ):
                 found.append(f"{option.id}: warning {w.id}")
+        shown = tuple(w.evaluate is None or w.evaluate(facts) is True for w in ref.warnings)
+        if plans[option.id].shown(facts) != shown:  # one generated call for all warnings
+            found.append(f"{option.id}: warnings shown")
         for system, rules in option.funding.items():
             for i, (r, rr) in enumerate(zip(rules, ref.funding[system], strict=True)):
                 if (r.evaluate is None) != (rr.evaluate is None) or (
@@ -89,6 +94,11 @@ def differences(case: Case) -> list[str]:
 
 
 def test_the_knowledge_base_runs_on_generated_code_and_the_reference_on_closures() -> None:
+    for plan in _plans(KB):
+        if plan.option.warnings:
+            assert plan.shown.__code__.co_filename.startswith("<netmdt option ")
+    for plan in _plans(REFERENCE):
+        assert not plan.shown.__code__.co_filename.startswith("<netmdt")
     for option in KB.options.values():
         for c in option.criteria:
             assert c.evaluate.__code__.co_filename.startswith("<netmdt option ")

@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 
 from netmdt import Case, KnowledgeBase, assess, load_kb, parse_case
 from netmdt.assessment import AssessmentSummary
+from netmdt.engine import assess as engine
 from netmdt.engine.assess import assess_summary, assess_view, summarize
 from netmdt.synth import synthetic_cases
 from tests.strategies import case_dicts
@@ -130,3 +131,40 @@ def test_deciding_reason_follows_the_verdict() -> None:
             assert decided_by in allowed[o.verdict]
             seen.add(o.verdict)
     assert seen == set(allowed)
+
+
+def test_answers_from_the_caches_equal_answers_built_afresh(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The engine keeps what it built per option (by status vector, then by what the case
+    adds: the funding answer, the unknown fields, the warnings shown). A cohort assessed
+    twice (the second time from those records), and again with the caches so small that
+    they are cleared over and over, gives the engine's answers as they were before issue
+    16, every time."""
+    cases = [parse_case(d) for d in synthetic_cases(150, 41)]
+    expected = [baseline.assess(c, REFERENCE) for c in cases]
+    first = [assess(c, KB) for c in cases]
+    again = [assess(c, KB) for c in cases]
+    assert first == again == expected
+    # the second pass did come from the records: the same objects, but for a funding
+    # answer that depends on unknown facts (never kept) and the named clinical-trial option
+    kept = [
+        a is b
+        for x, y in zip(first, again, strict=True)
+        for a, b in zip(x.options, y.options, strict=True)
+        if a.option != "clinical_trial"
+        and (a.funding.pathway != "unknown" or a.funding.missing == ["context.health_system"])
+    ]
+    assert kept and all(kept)
+    summaries = [assess_summary(c, KB) for c in cases]
+    assert summaries == [assess_summary(c, KB) for c in cases] == [summarize(e) for e in expected]
+    monkeypatch.setattr(engine, "CORES_PER_OPTION", 2)
+    monkeypatch.setattr(engine, "RECORDS_PER_CORE", 1)
+    engine._plans.cache_clear()
+    try:
+        assert [assess(c, KB) for c in cases] == expected
+        assert [assess_summary(c, KB) for c in cases] == summaries
+        assert max(len(p.cores) for p in engine._plans(KB)) <= 2
+        assert max(len(c.records) for p in engine._plans(KB) for c in p.cores.values()) <= 1
+    finally:
+        engine._plans.cache_clear()
