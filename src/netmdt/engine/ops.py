@@ -663,6 +663,14 @@ class HasPrior(_TreatmentFn):
     ) -> Any:
         return any(e.therapy in therapies for e in entries)
 
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        """The therapies of the history as a set, once per generated function; then one
+        set operation per call (the closures keep ``apply``)."""
+        therapies = gen.const("frozenset", sorted(_therapies(args)))
+        entries = gen.field(TREATMENTS)
+        had = gen.local(f"None if {entries} is None else frozenset([e.therapy for e in {entries}])")
+        return f"(None if {had} is None else not {had}.isdisjoint({therapies}))"
+
     def sql(self, args: list[Node], dialect: str) -> str:
         if dialect == "postgres":
             return self._pg_case(self._pg_exists(args))

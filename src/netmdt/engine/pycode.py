@@ -50,6 +50,7 @@ class PyGen:
         self._functions: list[str] = []
         self._temps = itertools.count()
         self._reads: dict[str, str] = {}  # the fields the function being written reads
+        self._locals: dict[str, str] = {}  # values it computes once from them (``local``)
 
     # -- pieces of expressions ------------------------------------------------
 
@@ -67,10 +68,19 @@ class PyGen:
             name = self._reads[path] = f"_v{len(self._reads)}"
         return name
 
+    def local(self, source: str) -> str:
+        """A value computed once, at the top of the function being written, after its
+        field reads: ``source`` is Python written by this module or by ``ops.py`` from
+        field locals (``field``), never text from a case. Returns its local name."""
+        name = self._locals.get(source)
+        if name is None:
+            name = self._locals[source] = f"_d{len(self._locals)}"
+        return name
+
     @staticmethod
     def is_local(source: str) -> bool:
         """Whether an expression is a plain local (safe to repeat, no need for a temp)."""
-        return re.fullmatch(r"_[tv][0-9]+", source) is not None
+        return re.fullmatch(r"_[tvd][0-9]+", source) is not None
 
     def literal(self, value: Any) -> str:
         if isinstance(value, bool) or value is None:
@@ -110,9 +120,11 @@ class PyGen:
     def function(self, body: Callable[[], str]) -> str:
         """A function of the facts returning what ``body()`` writes; returns its name."""
         self._reads = {}
+        self._locals = {}
         returned = body()
         name = f"_f{len(self._functions)}"
         reads = "".join(f"    {v} = _g({p!r})\n" for p, v in self._reads.items())
+        reads += "".join(f"    {v} = {src}\n" for src, v in self._locals.items())
         self._functions.append(
             f"def {name}(facts):\n    _g = facts.get\n{reads}    return {returned}\n"
         )
