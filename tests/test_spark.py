@@ -59,29 +59,30 @@ def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def test_screening_on_spark_equals_the_engine(spark: Any) -> None:
-    cases = [parse_case({**d, "id": f"s{i}"}) for i, d in enumerate(generate_cases(300, 37))]
+def _screened_on_spark(spark: Any, kb: KnowledgeBase, seed: int, prefix: str) -> None:
+    """300 generated cases screened on Spark: every option row and every trial column
+    equal to the engine's answers."""
+    cases = [
+        parse_case({**d, "id": f"{prefix}{i}"}) for i, d in enumerate(generate_cases(300, seed))
+    ]
     schema = ", ".join(f"`{c}` {t}" for c, t in COLUMNS.items())
     rows = [[spark_value(c, v) for c, v in case_row(case).items()] for case in cases]
     spark.createDataFrame(rows, schema=schema).createOrReplaceTempView("cases")
-    frame = spark.sql(screen_sql(KB, dialect="spark"))
+    frame = spark.sql(screen_sql(kb, dialect="spark"))
     result = frame.collect()
-    assert_rows_match_the_engine(result, cases, KB)
-    assert_trials_match_the_engine(frame.columns, result, cases, KB)
+    assert_rows_match_the_engine(result, cases, kb)
+    assert_trials_match_the_engine(frame.columns, result, cases, kb)
+
+
+def test_screening_on_spark_equals_the_engine(spark: Any) -> None:
+    _screened_on_spark(spark, KB, 37, "s")
 
 
 def test_trials_open_here_on_spark(spark: Any) -> None:
     """Every trial that is not closed opened here: clinical_trial and the trial columns."""
     from tests.test_screen_trials import ALL_HERE
 
-    cases = [parse_case({**d, "id": f"h{i}"}) for i, d in enumerate(generate_cases(300, 39))]
-    schema = ", ".join(f"`{c}` {t}" for c, t in COLUMNS.items())
-    rows = [[spark_value(c, v) for c, v in case_row(case).items()] for case in cases]
-    spark.createDataFrame(rows, schema=schema).createOrReplaceTempView("cases")
-    frame = spark.sql(screen_sql(ALL_HERE, dialect="spark"))
-    result = frame.collect()
-    assert_rows_match_the_engine(result, cases, ALL_HERE)
-    assert_trials_match_the_engine(frame.columns, result, cases, ALL_HERE)
+    _screened_on_spark(spark, ALL_HERE, 39, "h")
 
 
 def test_before_treatment_and_more_than_63_fields_on_spark(spark: Any) -> None:
