@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from netmdt import Assessment, Case, KnowledgeBase, assess, parse_case
 from netmdt.assessment import NEGATIVE, POSITIVE
+from netmdt.engine.schema import DERIVED
 from netmdt.kb import load_kb
 from tests.kbfixture import before_treatment_kb
 from tests.strategies import case_dicts
@@ -22,14 +23,10 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
-# Fields whose values feed one derived fact: removing one while another is present is a
-# change of data (a conflict), not the learning of a missing fact (brief 1.8).
-LINKED = [
-    {"labs.creatinine_clearance_ml_min", "labs.egfr_ml_min"},
-    {"performance.ecog", "performance.karnofsky"},
-    {"tumour.grade", "tumour.ki67_percent", "tumour.mitotic_count_per_2mm2"},
-    {"tumour.type", "tumour.lung_subtype", "tumour.nec_subtype", "tumour.primary_site"},
-]
+# Fields whose values feed one derived fact (``netmdt.engine.schema.DERIVED``, so a new
+# source of a derived fact is linked here too): removing one while another is present is
+# a change of data (a conflict), not the learning of a missing fact (brief 1.8).
+LINKED = [set(reads) for _, reads, _ in DERIVED.values() if len(reads) > 1]
 
 
 def leaves(data: dict[str, Any], prefix: str = "") -> list[str]:

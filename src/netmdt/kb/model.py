@@ -178,6 +178,13 @@ class KnowledgeBase:
     # what the texts' references ({option:..}, {field:..}, {criterion:..}) stand for
     references: References = field(repr=False, default_factory=References)
 
+    def __repr__(self) -> str:
+        """Short: a knowledge base is megabytes of text (test reports print arguments)."""
+        return (
+            f"KnowledgeBase(version={self.version!r}, fingerprint={self.fingerprint!r}, "
+            f"options={len(self.options)}, trials={len(self.trials)})"
+        )
+
     @property
     def settings(self) -> dict[str, int | float]:
         """The local values that differ from the defaults."""
