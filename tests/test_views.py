@@ -141,6 +141,7 @@ def test_answers_from_the_caches_equal_answers_built_afresh(
     twice (the second time from those records), and again with the caches so small that
     they are cleared over and over, gives the engine's answers as they were before issue
     16, every time."""
+    engine._plans.cache_clear()  # fresh records (other tests may have filled the bounds)
     cases = [parse_case(d) for d in synthetic_cases(150, 41)]
     expected = [baseline.assess(c, REFERENCE) for c in cases]
     first = [assess(c, KB) for c in cases]
@@ -160,11 +161,41 @@ def test_answers_from_the_caches_equal_answers_built_afresh(
     assert summaries == [assess_summary(c, KB) for c in cases] == [summarize(e) for e in expected]
     monkeypatch.setattr(engine, "CORES_PER_OPTION", 2)
     monkeypatch.setattr(engine, "RECORDS_PER_CORE", 1)
+    monkeypatch.setattr(engine, "RECORDS_PER_OPTION", 3)
     engine._plans.cache_clear()
     try:
         assert [assess(c, KB) for c in cases] == expected
         assert [assess_summary(c, KB) for c in cases] == summaries
-        assert max(len(p.cores) for p in engine._plans(KB)) <= 2
-        assert max(len(c.records) for p in engine._plans(KB) for c in p.cores.values()) <= 1
+        plans = engine._plans(KB)
+        assert max(len(p.cores) for p in plans) <= 2
+        assert max(len(c.records) for p in plans for c in p.cores.values()) <= 1
+        kept = [sum(len(c.records) + len(c.summaries) for c in p.cores.values()) for p in plans]
+        assert max(kept) <= 3 and [p.records for p in plans] == kept
     finally:
         engine._plans.cache_clear()
+
+
+def test_records_are_kept_only_by_funding_answers_that_are_kept() -> None:
+    """Records are kept by the id of their funding answer, which is safe only while that
+    answer lives: every answer used as a key is held for good, and an answer that depends
+    on unknown facts (built per case) is never one."""
+    engine._plans.cache_clear()
+    for data in synthetic_cases(100, 43):
+        case = parse_case(data)
+        assess(case, KB)
+        assess_summary(case, KB)
+    for plan in engine._plans(KB):
+        for core in plan.cores.values():
+            for key in core.records:
+                funding_id = key if isinstance(key, int) else key[0]
+                assert engine._KEPT[funding_id] is not None
+            for key in core.summaries:
+                summary_id = key if isinstance(key, int) else key[0]
+                assert summary_id in {id(s) for _, s in engine._FIXED_SUMMARY.values()}
+        for system, found in plan.funding.items():
+            assert found is None or engine._is_fixed(found)
+            assert plan.record_keys[system] == (None if found is None else id(found))
+    unknown = engine._unknown_funding(
+        next(iter(KB.options["everolimus"].funding["nhs_england"])), ["labs.alt_x_uln"]
+    )
+    assert not engine._is_fixed(unknown)

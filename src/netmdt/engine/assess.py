@@ -361,10 +361,11 @@ class _Explained:
 
 Groups = Mapping[str, list[tuple[Criterion, bool | None]]]
 
-# How many status vectors an option keeps the built records of (then it starts again),
-# and how many records (per view) one status vector keeps.
-CORES_PER_OPTION = 16384
-RECORDS_PER_CORE = 256
+# The bounds of what an option keeps: status vectors, and records (both views) in all
+# and per status vector. Past either of the first two it starts again.
+CORES_PER_OPTION = 4096
+RECORDS_PER_OPTION = 8192
+RECORDS_PER_CORE = 64
 
 
 @dataclass(eq=False)
@@ -375,23 +376,30 @@ class _Plan:
     option: Option
     cores: dict[tuple[bool | None, ...], _Core] = field(default_factory=dict)
     funding: dict[Any, Funding | None] = field(default_factory=dict)
-    prrt: bool = False  # a PRRT option (``_case_warnings``)
+    prrt: bool = False  # a PRRT option (``_case_warnings_of``)
     # which of the option's own warnings hold (generated Python on a compiled knowledge
     # base: ``_shown``)
     shown: Callable[[Mapping[str, Any]], tuple[bool, ...]] = lambda facts: ()
-    # by health system, the keys of a quick core's records (``_Core.records``,
-    # ``_Core.summaries``) when the option applies: the ids of the fixed funding answer
-    # and of its summary (None: the rules read other facts)
+    # by health system, the key of a quick core's full record (``_Core.records``) when
+    # the option applies: the id of the fixed funding answer (None: the rules read other
+    # facts)
     record_keys: dict[Any, int | None] = field(default_factory=dict)
-    summary_keys: dict[Any, int | None] = field(default_factory=dict)
+    records: int = 0  # how many records its cores keep, both views
 
     def core(self, values: tuple[bool | None, ...]) -> _Core:
         found = self.cores.get(values)
         if found is None:
-            if len(self.cores) >= CORES_PER_OPTION:
+            if len(self.cores) >= CORES_PER_OPTION or self.records >= RECORDS_PER_OPTION:
                 self.cores.clear()  # bounded: a cohort of unusual cases cannot grow it
+                self.records = 0
             found = self.cores[values] = _core(self.option, values)
         return found
+
+    def keep(self, kept: dict[Any, Any], key: Any, record: Any) -> None:
+        """Keep a core's record (``_Core.records`` or ``_Core.summaries``), within bounds."""
+        if len(kept) < RECORDS_PER_CORE and self.records < RECORDS_PER_OPTION:
+            kept[key] = record
+            self.records += 1
 
     def fixed_funding(self, system: Any) -> Funding | None:
         """The funding answer of an option that applies, when the health system alone
@@ -408,13 +416,13 @@ class _Plan:
                 found = _no_rules(system)
             elif rules[0].evaluate is None:
                 found = _rule_funding(rules[0])
-        self.funding[system] = found
+        # one answer per system even when threads race here: its id is the records' key
+        found = self.funding.setdefault(system, found)
         self.record_keys[system] = None if found is None else id(found)
-        self.summary_keys[system] = None if found is None else id(_fixed_summary(found))
         return found
 
 
-@lru_cache(maxsize=16)
+@lru_cache(maxsize=4)
 def _plans(kb: KnowledgeBase) -> tuple[_Plan, ...]:
     compiled = kb.statuses is not None
     return tuple(
@@ -503,7 +511,7 @@ class _Records(NamedTuple):
     records: list[OptionAssessment]
     settles: list[tuple[str, list[str]]]  # (option, its missing fields), where some are
     funding_sources: set[str]  # the sources of the funding answers
-    prrt: bool  # PRRT is in question (``_case_warnings``)
+    prrt: bool  # PRRT is in question (``_case_warnings_of``)
 
 
 def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> _Records:
@@ -539,7 +547,7 @@ def _summaries(
     """Every option's summary: built once per status vector and what the case adds to it
     (the funding answer, the unknown fields of relevant and pending criteria), and kept
     by those (at most RECORDS_PER_CORE per status vector). Also every option's missing
-    fields, one after the other, and whether PRRT is in question (``_case_warnings``).
+    fields, one after the other, and whether PRRT is in question (``_case_warnings_of``).
     The hot loop of the summary view, so written out here rather than per option."""
     system = facts.get(HEALTH_SYSTEM)
     out = []
@@ -570,8 +578,8 @@ def _summaries(
                 _pending_of(core.pending, pending, kb),
                 funding,
             )
-            if cached and len(core.summaries) < RECORDS_PER_CORE:
-                core.summaries[key] = found
+            if cached:
+                plan.keep(core.summaries, key, found)
         out.append(found)
         if mask:
             missing += found.missing
@@ -620,8 +628,8 @@ def _assess_option(
         funding=funding,
         review_needed=option.review_needed,
     )
-    if _is_fixed(funding) and len(core.records) < RECORDS_PER_CORE:
-        core.records[key] = record
+    if _is_fixed(funding):
+        plan.keep(core.records, key, record)
     return record
 
 
@@ -911,18 +919,36 @@ def _funding_summary_of(f: Funding) -> FundingSummary:
     )
 
 
-# The summaries of the fixed funding answers, by the answer's id: every fixed answer is
-# a module constant or cached for good (``_no_rules``), so its id is never reused.
-_FIXED_SUMMARY: dict[int, FundingSummary] = {}
+# Records and summaries are kept by the id of their funding answer (or of its summary).
+# An id is unique only while its object lives, so every answer used as a key is held
+# here for good: the fixed answers (``_keep``: constants, ``_no_rules``,
+# ``_rule_funding``) and their summaries (``_fixed_summary``). ``setdefault`` makes each
+# one answer even when threads race. A funding answer that depends on unknown facts is
+# never kept, and nothing is kept by its id.
+_KEPT: dict[int, Funding] = {}
+_FIXED_SUMMARY: dict[int, tuple[Funding, FundingSummary]] = {}
+
+
+def _keep(funding: Funding) -> Funding:
+    return _KEPT.setdefault(id(funding), funding)
+
+
+def _is_fixed(funding: Funding) -> bool:
+    """Whether this funding answer is one kept for good (``_keep``), so that its id can
+    be a key: every answer but one that depends on unknown facts."""
+    return _KEPT.get(id(funding)) is funding
 
 
 def _fixed_summary(funding: Funding) -> FundingSummary:
+    """The summary of a kept funding answer, built once and kept with it."""
     found = _FIXED_SUMMARY.get(id(funding))
-    if found is None:
-        found = _FIXED_SUMMARY[id(funding)] = _funding_summary_of(funding)
-    return found
+    if found is None or found[0] is not funding:
+        found = _FIXED_SUMMARY.setdefault(id(funding), (funding, _funding_summary_of(funding)))
+    return found[1]
 
 
+_keep(_DOES_NOT_APPLY)
+_keep(_NO_SYSTEM)
 _DNA_SUMMARY = _fixed_summary(_DOES_NOT_APPLY)
 
 
@@ -960,12 +986,6 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
     return _unknown_funding(rule, unknown)
 
 
-def _is_fixed(funding: Funding) -> bool:
-    """Whether this funding answer is one built once and kept for good (never freed, so
-    its id is never reused): every answer but one that depends on unknown facts."""
-    return funding.pathway != "unknown" or funding is _NO_SYSTEM
-
-
 def _unknown_funding(rule: FundingRule, unknown: list[str]) -> Funding:
     named = "; ".join(rule.labels.get(f, f) for f in unknown)  # the fields' labels
     return Funding.trusted(
@@ -990,9 +1010,8 @@ def _funding_summary(
     return FundingSummary.trusted(pathway="unknown", registry_status=None, missing=unknown), False
 
 
-@cache
 def _rule_funding_summary(rule: FundingRule) -> FundingSummary:
-    return _funding_summary_of(_rule_funding(rule))
+    return _fixed_summary(_rule_funding(rule))
 
 
 # Health systems netmdt has no funding rules for, and who decides there. No funding
@@ -1010,25 +1029,29 @@ NO_RULES_NOTE = {
 
 @cache
 def _no_rules(system: str) -> Funding:
-    return Funding.trusted(
-        pathway="not_applicable",
-        registry_status=None,
-        sources=[],
-        missing=[],
-        note=NO_RULES_NOTE.get(
-            system, "Funding is jurisdiction-specific; netmdt knows NHS England only."
-        ),
+    return _keep(
+        Funding.trusted(
+            pathway="not_applicable",
+            registry_status=None,
+            sources=[],
+            missing=[],
+            note=NO_RULES_NOTE.get(
+                system, "Funding is jurisdiction-specific; netmdt knows NHS England only."
+            ),
+        )
     )
 
 
 @cache
 def _rule_funding(rule: FundingRule) -> Funding:
-    return Funding.trusted(
-        pathway=cast(Pathway, rule.pathway),
-        registry_status=cast(Any, rule.registry_status),
-        note=rule.note,
-        sources=list(rule.sources),
-        missing=[],
+    return _keep(
+        Funding.trusted(
+            pathway=cast(Pathway, rule.pathway),
+            registry_status=cast(Any, rule.registry_status),
+            note=rule.note,
+            sources=list(rule.sources),
+            missing=[],
+        )
     )
 
 
@@ -1085,14 +1108,6 @@ def _investigation(kb: KnowledgeBase, path: str, settles: tuple[str, ...]) -> In
 
 
 PRRT = ("prrt_lu177_dotatate", "prrt_y90_dotatoc")
-
-
-def _case_warnings(
-    case: Case, options: Sequence[OptionAssessment | OptionSummary], kb: KnowledgeBase
-) -> list[str]:
-    """Data conflicts (from the derived facts) and facts too old to act on."""
-    prrt = any(o.option in PRRT and o.verdict in PRRT_IN_QUESTION for o in options)
-    return _case_warnings_of(case, prrt, kb)
 
 
 # The verdicts of a PRRT option that put it in question (its imaging must be recent).
