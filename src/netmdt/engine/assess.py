@@ -52,12 +52,13 @@ unmet (``if_false: consider``). A ``recommended`` option has none.
 
 from __future__ import annotations
 
+import weakref
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache, lru_cache
-from typing import Any, NamedTuple, Protocol, cast
+from typing import Any, ClassVar, NamedTuple, Protocol, cast
 
 from netmdt.assessment import (
     NEGATIVE,
@@ -361,11 +362,30 @@ class _Explained:
 
 Groups = Mapping[str, list[tuple[Criterion, bool | None]]]
 
-# The bounds of what an option keeps: status vectors, and records (both views) in all
-# and per status vector. Past either of the first two it starts again.
-CORES_PER_OPTION = 4096
-RECORDS_PER_OPTION = 8192
-RECORDS_PER_CORE = 64
+# The bounds of what the engine keeps, over every option of every knowledge base: status
+# vectors (``_Core``) and records (full records and summaries). Past either, every plan
+# starts again. After 10,000 varied cases about 33,000 vectors and 101,000 records are
+# kept (about 320 MB with the trial caches). And at most RECORDS_PER_CORE records per
+# view and status vector.
+CORES_KEPT = 65536
+RECORDS_KEPT = 131072
+RECORDS_PER_CORE = 256
+
+
+class _Budget:
+    """How much every plan keeps, together (approximate under threads: a bound may be
+    passed by a few before the next check)."""
+
+    cores: ClassVar[int] = 0
+    records: ClassVar[int] = 0
+    plans: ClassVar[weakref.WeakSet[_Plan]] = weakref.WeakSet()
+
+    @classmethod
+    def reset_if_full(cls) -> None:
+        if cls.cores >= CORES_KEPT or cls.records >= RECORDS_KEPT:
+            for plan in list(cls.plans):
+                plan.cores.clear()
+            cls.cores = cls.records = 0
 
 
 @dataclass(eq=False)
@@ -384,22 +404,23 @@ class _Plan:
     # the option applies: the id of the fixed funding answer (None: the rules read other
     # facts)
     record_keys: dict[Any, int | None] = field(default_factory=dict)
-    records: int = 0  # how many records its cores keep, both views
+
+    def __post_init__(self) -> None:
+        _Budget.plans.add(self)
 
     def core(self, values: tuple[bool | None, ...]) -> _Core:
         found = self.cores.get(values)
         if found is None:
-            if len(self.cores) >= CORES_PER_OPTION or self.records >= RECORDS_PER_OPTION:
-                self.cores.clear()  # bounded: a cohort of unusual cases cannot grow it
-                self.records = 0
+            _Budget.reset_if_full()  # bounded: a cohort of unusual cases cannot grow it
             found = self.cores[values] = _core(self.option, values)
+            _Budget.cores += 1
         return found
 
     def keep(self, kept: dict[Any, Any], key: Any, record: Any) -> None:
         """Keep a core's record (``_Core.records`` or ``_Core.summaries``), within bounds."""
-        if len(kept) < RECORDS_PER_CORE and self.records < RECORDS_PER_OPTION:
+        if len(kept) < RECORDS_PER_CORE and _Budget.records < RECORDS_KEPT:
             kept[key] = record
-            self.records += 1
+            _Budget.records += 1
 
     def fixed_funding(self, system: Any) -> Funding | None:
         """The funding answer of an option that applies, when the health system alone
