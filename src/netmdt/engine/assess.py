@@ -790,17 +790,8 @@ def missing_facts(
 ) -> list[Missing]:
     """The unknown fields that keep the ``relevant`` criteria unknown, each with the
     criteria it decides and how to find it out (options and trial cards alike)."""
-    why = _missing_fields(relevant, facts)
-    return [_missing_entry(kb, path, ", ".join(ids)) for path, ids in sorted(why.items())]
-
-
-def _missing_fields(relevant: Iterable[Traced], facts: Mapping[str, Any]) -> dict[str, list[str]]:
-    """Each unknown field that keeps a relevant criterion unknown, with those criteria."""
-    why: dict[str, list[str]] = {}
-    for c in relevant:
-        for path in paths_of(c.trace(facts)[1]):
-            why.setdefault(path, []).append(c.id)
-    return why
+    relevant = list(relevant)
+    return _missing_of(relevant, [c.trace(facts)[1] for c in relevant], kb)
 
 
 @lru_cache(maxsize=8192)
@@ -828,7 +819,7 @@ def _pending_of(
 
 
 def _missing_of(
-    relevant: Sequence[Criterion], masks: Sequence[int], kb: KnowledgeBase
+    relevant: Sequence[Traced], masks: Sequence[int], kb: KnowledgeBase
 ) -> list[Missing]:
     """``missing_facts`` from each relevant criterion's unknown fields (bit masks)."""
     if not relevant:
