@@ -170,7 +170,11 @@ def test_answers_from_the_caches_equal_answers_built_afresh(
         # every knowledge base's plans together: 30 vectors (one more may be added after
         # the check), 40 records, one per view and vector
         assert sum(len(p.cores) for p in engine._Budget.plans) <= 31
-        kept = sum(len(c.records) + len(c.summaries) for p in plans for c in p.cores.values())
+        kept = sum(
+            len(c.records) + len(c.summaries) + len(c.by_system) + len(c.records_by_system)
+            for p in plans
+            for c in p.cores.values()
+        )
         assert kept <= 40
         assert max(len(c.records) for p in plans for c in p.cores.values()) <= 1
     finally:
@@ -194,9 +198,17 @@ def test_records_are_kept_only_by_funding_answers_that_are_kept() -> None:
             for key in core.summaries:
                 summary_id = key if isinstance(key, int) else key[0]
                 assert summary_id in {id(s) for _, s in engine._FIXED_SUMMARY.values()}
-        for system, found in plan.funding.items():
+            # kept by health system: a quick core whose funding that system alone decides
+            for system, summary in core.by_system.items():
+                assert core.quick
+                fixed = engine._DOES_NOT_APPLY if core.does_not_apply else plan.funding[system]
+                assert fixed is not None and summary.funding is engine._fixed_summary(fixed)
+            for system, (record, cited) in core.records_by_system.items():
+                assert core.quick and not core.in_play
+                fixed = engine._DOES_NOT_APPLY if core.does_not_apply else plan.funding[system]
+                assert record.funding is fixed and list(cited) == fixed.sources
+        for found in plan.funding.values():
             assert found is None or engine._is_fixed(found)
-            assert plan.record_keys[system] == (None if found is None else id(found))
     unknown = engine._unknown_funding(
         next(iter(KB.options["everolimus"].funding["nhs_england"])), ["labs.alt_x_uln"]
     )

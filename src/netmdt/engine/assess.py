@@ -53,7 +53,6 @@ unmet (``if_false: consider``). A ``recommended`` option has none.
 from __future__ import annotations
 
 import weakref
-from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -87,6 +86,7 @@ from netmdt.assessment import (
 )
 from netmdt.case.derived import DAYS_PER_MONTH, months_between
 from netmdt.case.model import Case
+from netmdt.engine.absence import presence_fields
 from netmdt.engine.expr import Tracer, unknowns
 from netmdt.engine.facts import OPEN_TRIAL, facts_of
 from netmdt.engine.pycode import PyGen
@@ -339,6 +339,10 @@ class _Core:
     does_not_apply: bool
     # the relevant criteria's tracers (their unknown fields are the missing facts)
     traces: tuple[Tracer, ...] = ()
+    # the facts whose presence decides the unknown fields of the relevant and pending
+    # criteria (``netmdt.engine.absence``): the records' key in place of the tracers'
+    # masks; None where some criterion's depend on values (the tracers are called)
+    presence: tuple[str, ...] | None = None
     # whether the option's own warnings are shown (a positive or open verdict that applies)
     in_play: bool = False
     # nothing per case but the funding: no relevant unknown, no pending check
@@ -349,6 +353,15 @@ class _Core:
     # are shown. At most RECORDS_PER_CORE of each.
     summaries: dict[Any, OptionSummary] = field(default_factory=dict, compare=False, repr=False)
     records: dict[Any, OptionAssessment] = field(default_factory=dict, compare=False, repr=False)
+    # a PRRT option whose verdict puts it in question (``_case_warnings_of``)
+    prrt: bool = False
+    # A quick core whose funding the health system alone decides (or that does not
+    # apply) reads nothing else of the case: its summary, and its full record (with the
+    # funding's sources) when not in play, by health system: one lookup per option.
+    by_system: dict[Any, OptionSummary] = field(default_factory=dict, compare=False, repr=False)
+    records_by_system: dict[Any, tuple[OptionAssessment, tuple[str, ...]]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -396,14 +409,9 @@ class _Plan:
     option: Option
     cores: dict[tuple[bool | None, ...], _Core] = field(default_factory=dict)
     funding: dict[Any, Funding | None] = field(default_factory=dict)
-    prrt: bool = False  # a PRRT option (``_case_warnings_of``)
     # which of the option's own warnings hold (generated Python on a compiled knowledge
     # base: ``_shown``)
     shown: Callable[[Mapping[str, Any]], tuple[bool, ...]] = lambda facts: ()
-    # by health system, the key of a quick core's full record (``_Core.records``) when
-    # the option applies: the id of the fixed funding answer (None: the rules read other
-    # facts)
-    record_keys: dict[Any, int | None] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         _Budget.plans.add(self)
@@ -438,18 +446,13 @@ class _Plan:
             elif rules[0].evaluate is None:
                 found = _rule_funding(rules[0])
         # one answer per system even when threads race here: its id is the records' key
-        found = self.funding.setdefault(system, found)
-        self.record_keys[system] = None if found is None else id(found)
-        return found
+        return self.funding.setdefault(system, found)
 
 
 @lru_cache(maxsize=4)
 def _plans(kb: KnowledgeBase) -> tuple[_Plan, ...]:
     compiled = kb.statuses is not None
-    return tuple(
-        _Plan(option, prrt=option.id in PRRT, shown=_shown(option, compiled))
-        for option in kb.options.values()
-    )
+    return tuple(_Plan(option, shown=_shown(option, compiled)) for option in kb.options.values())
 
 
 def _shown(option: Option, compiled: bool) -> Callable[[Mapping[str, Any]], tuple[bool, ...]]:
@@ -489,9 +492,28 @@ def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
         pending=pending,
         does_not_apply=does_not_apply,
         traces=tuple(c.trace for c in relevant),
+        presence=_presence_of((*relevant, *pending)),
         in_play=bool(option.warnings) and not does_not_apply and verdict not in NEGATIVE,
         quick=not relevant and not pending,
+        prrt=option.id in PRRT and verdict in PRRT_IN_QUESTION,
     )
+
+
+def _presence_of(criteria: Sequence[Criterion]) -> tuple[str, ...] | None:
+    """``_Core.presence``: the fact paths whose presence decides every criterion's
+    unknown fields, together and sorted; None where some criterion's depend on values."""
+    found: set[str] = set()
+    for c in criteria:
+        fields = _presence_fields(c)
+        if fields is None:
+            return None
+        found.update(fields)
+    return tuple(sorted(found))
+
+
+@cache
+def _presence_fields(c: Criterion) -> tuple[str, ...] | None:
+    return presence_fields([c.expr])
 
 
 @lru_cache(maxsize=65536)
@@ -536,28 +558,29 @@ class _Records(NamedTuple):
 
 
 def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> _Records:
-    """Every option's full record (``_assess_option``); a quick core's that is not in
-    play (nothing per case but the funding, an answer the health system alone decides)
-    straight from its records. The hot loop of the full view."""
+    """Every option's full record (``_assess_option``); that of a quick core not in play
+    whose funding the health system alone decides straight from ``records_by_system``.
+    The hot loop of the full view."""
     system = facts.get(HEALTH_SYSTEM)
-    dna = id(_DOES_NOT_APPLY)
     out = []
     settles: list[tuple[str, list[str]]] = []
     sources: set[str] = set()
     prrt = False
     for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
         core = plan.cores.get(values) or plan.core(values)
-        record = None
-        if core.quick and not core.in_play:
-            record = core.records.get(dna if core.does_not_apply else plan.record_keys.get(system))
-        if record is None:
+        kept = core.records_by_system.get(system)
+        if kept is None:
             record = _assess_option(plan, core, facts, kb, values, system)
+            if core.traces and record.missing:
+                settles.append((plan.option.id, [m.field for m in record.missing]))
+            if not core.does_not_apply and record.funding.sources:
+                sources.update(record.funding.sources)
+        else:
+            record, cited = kept
+            if cited:
+                sources.update(cited)
         out.append(record)
-        if core.traces and record.missing:
-            settles.append((plan.option.id, [m.field for m in record.missing]))
-        if not core.does_not_apply and record.funding.sources:
-            sources.update(record.funding.sources)
-        if plan.prrt and core.verdict in PRRT_IN_QUESTION:
+        if core.prrt:
             prrt = True
     return _Records(out, settles, sources, prrt)
 
@@ -565,48 +588,78 @@ def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> _Records:
 def _summaries(
     kb: KnowledgeBase, facts: Mapping[str, Any]
 ) -> tuple[list[OptionSummary], list[str], bool]:
-    """Every option's summary: built once per status vector and what the case adds to it
-    (the funding answer, the unknown fields of relevant and pending criteria), and kept
-    by those (at most RECORDS_PER_CORE per status vector). Also every option's missing
+    """Every option's summary (``_summary``); that of a quick core whose funding the
+    health system alone decides straight from ``by_system``. Also every option's missing
     fields, one after the other, and whether PRRT is in question (``_case_warnings_of``).
-    The hot loop of the summary view, so written out here rather than per option."""
+    The hot loop of the summary view."""
     system = facts.get(HEALTH_SYSTEM)
     out = []
     missing: list[str] = []
     prrt = False
     for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
         core = plan.cores.get(values) or plan.core(values)
-        if core.does_not_apply:
-            funding, cached = _DNA_SUMMARY, True
-        elif (fixed := plan.fixed_funding(system)) is not None:
-            funding, cached = _fixed_summary(fixed), True
-        else:
-            funding, cached = _funding_summary(plan.option, facts, False)
-        key: Any = id(funding)
-        mask = 0
-        pending: tuple[int, ...] = ()
-        if not core.quick:
-            for trace in core.traces:
-                mask |= trace(facts)[1]
-            pending = tuple([c.trace(facts)[1] for c in core.pending])
-            key = (key, mask, pending)
-        found = core.summaries.get(key)
+        found = core.by_system.get(system)
         if found is None:
-            found = _option_summary(
-                plan.option,
-                core,
-                list(paths_of(mask)),
-                _pending_of(core.pending, pending, kb),
-                funding,
-            )
-            if cached:
-                plan.keep(core.summaries, key, found)
+            found = _summary(plan, core, facts, system, kb)
+            if found.missing:
+                missing += found.missing
         out.append(found)
-        if mask:
-            missing += found.missing
-        if plan.prrt and core.verdict in PRRT_IN_QUESTION:
+        if core.prrt:
             prrt = True
     return out, missing, prrt
+
+
+def _summary(
+    plan: _Plan, core: _Core, facts: Mapping[str, Any], system: Any, kb: KnowledgeBase
+) -> OptionSummary:
+    """One option's summary: built once per status vector and what the case adds to it
+    (the funding answer, the unknown fields of relevant and pending criteria), and kept
+    by those: in ``by_system`` where that is the health system alone (a quick core, a
+    funding answer the system decides), else in ``summaries`` (at most
+    RECORDS_PER_CORE per status vector), never with a funding answer that depends on
+    unknown facts."""
+    by_system = True
+    if core.does_not_apply:
+        funding, cached = _DNA_SUMMARY, True
+    elif (fixed := plan.fixed_funding(system)) is not None:
+        funding, cached = _fixed_summary(fixed), True
+    else:
+        (funding, cached), by_system = _funding_summary(plan.option, facts, False), False
+    if core.quick and by_system:
+        line = _option_summary(plan.option, core, [], [], funding)
+        plan.keep(core.by_system, system, line)
+        return line
+    key: Any = id(funding)
+    masks: tuple[int, tuple[int, ...]] | None = (0, ())
+    if core.quick:
+        pass
+    elif core.presence is not None:  # the masks only if the line is built
+        key, masks = (key, tuple(map(facts.__contains__, core.presence))), None
+    else:
+        masks = _summary_masks(core, facts)
+        key = (key, *masks)
+    found = core.summaries.get(key)
+    if found is None:
+        mask, pending = masks or _summary_masks(core, facts)
+        found = _option_summary(
+            plan.option,
+            core,
+            list(paths_of(mask)),
+            _pending_of(core.pending, pending, kb),
+            funding,
+        )
+        if cached:
+            plan.keep(core.summaries, key, found)
+    return found
+
+
+def _summary_masks(core: _Core, facts: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
+    """The unknown fields (bit masks) of the relevant criteria together, and of each
+    pending criterion."""
+    mask = 0
+    for trace in core.traces:
+        mask |= trace(facts)[1]
+    return mask, tuple([c.trace(facts)[1] for c in core.pending])
 
 
 def _assess_option(
@@ -619,16 +672,32 @@ def _assess_option(
 ) -> OptionAssessment:
     """The full record: built once per status vector and what the case adds to it (the
     funding answer, the unknown fields of relevant and pending criteria, the option's
-    own warnings shown), and kept by those."""
+    own warnings shown), and kept by those: in ``records_by_system`` where that is the
+    health system alone (a quick core not in play, a funding answer the system
+    decides), else in ``records``, never with a funding answer that depends on unknown
+    facts."""
     option = plan.option
     funding = _funding_of(plan, core, facts, system)
+    by_system = (
+        core.quick
+        and not core.in_play
+        and (core.does_not_apply or plan.fixed_funding(system) is not None)
+    )
+    shown = plan.shown(facts) if core.in_play else ()
+    traced = core.traces or core.pending
+    key: Any
+    if core.presence is not None and traced:  # the masks only if the record is built
+        key = (id(funding), tuple(map(facts.__contains__, core.presence)), shown)
+        found = None if by_system else core.records.get(key)
+        if found is not None:
+            return found
     masks = tuple([trace(facts)[1] for trace in core.traces]) if core.traces else ()
     pending = tuple([c.trace(facts)[1] for c in core.pending]) if core.pending else ()
-    shown = plan.shown(facts) if core.in_play else ()
-    key = (id(funding), masks, pending, shown) if masks or pending or shown else id(funding)
-    found = core.records.get(key)
-    if found is not None:
-        return found
+    if core.presence is None or not traced:
+        key = (id(funding), masks, pending, shown) if masks or pending or shown else id(funding)
+        found = None if by_system else core.records.get(key)
+        if found is not None:
+            return found
     explained = _explained(option, values, kb)
     warnings = list(explained.criterion_warnings)
     warnings += [
@@ -649,7 +718,10 @@ def _assess_option(
         funding=funding,
         review_needed=option.review_needed,
     )
-    if _is_fixed(funding):
+    if by_system:
+        cited = () if core.does_not_apply else tuple(funding.sources)
+        plan.keep(core.records_by_system, system, (record, cited))
+    elif _is_fixed(funding):
         plan.keep(core.records, key, record)
     return record
 
@@ -1083,13 +1155,15 @@ def _next_investigations(
 
 
 def _next_investigation_summaries(
-    missing: Iterable[str], kb: KnowledgeBase
+    missing: Sequence[str], kb: KnowledgeBase
 ) -> list[InvestigationSummary]:
     """As ``_next_investigations``, in the same order, without the options each settles:
     from every option's missing fields, one after the other."""
-    counts = Counter(missing)
-    if not counts:
+    if not missing:
         return []
+    counts: dict[str, int] = {}
+    for path in missing:  # a plain dict: Counter costs more on a few paths
+        counts[path] = counts.get(path, 0) + 1
     ranked = sorted(counts)  # by path, then (a stable sort) by how many options it settles
     ranked.sort(key=counts.__getitem__, reverse=True)
     made = _investigation_summaries(kb)
