@@ -11,7 +11,8 @@ the same run, rounds interleaved:
 * ``netmdt.assess`` (full view) and ``assess_summary`` as they run (the knowledge base
   compiled to Python).
 
-It also reports the JSON size of each view (median, p99) and the load average. It prints
+It also reports the JSON size of each view (median, p99), on these cases and on the cases
+written by hand (the public scenarios and the bundled examples), and the load average. It prints
 figures only (no assertions, no thresholds). Run from the repository root::
 
     .venv/bin/python -m benchmarks.assess [--n 10000] [--seed 2026] [--profile]
@@ -36,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any, get_args
 
 from pydantic import ValidationError
@@ -485,6 +487,21 @@ def json_sizes(
     return sizes
 
 
+def written_cases() -> list[netmdt.Case]:
+    """The cases written by hand: every public scenario (tests/scenarios) and bundled
+    example (src/netmdt/examples), for the JSON sizes of a typical case."""
+    import yaml
+
+    root = Path(__file__).resolve().parent.parent
+    found = []
+    for path in sorted((root / "tests/scenarios").glob("*.yaml")) + sorted(
+        (root / "src/netmdt/examples").glob("*.yaml")
+    ):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        found.append(netmdt.Case.model_validate(data["case"] if "expect" in data else data))
+    return found
+
+
 def verdict_counts(checked: list[netmdt.Case], kb: KnowledgeBase) -> dict[str, Counter[str]]:
     verdicts: dict[str, Counter[str]] = {o: Counter() for o in kb.options}
     for case in checked:
@@ -673,6 +690,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         for label, per_round in rounds.items()
     }
     sizes = json_sizes(checked, kb, views())
+    written = written_cases()
+    sizes |= {
+        f"{view}, the {len(written)} written cases": values
+        for view, values in json_sizes(written, kb, views()).items()
+    }
     verdicts = verdict_counts(checked, kb)
     report(args, kb, timings, sizes, verdicts, (load_before, os.getloadavg()))
 
