@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from netmdt.engine.schema import all_fields
 
 if TYPE_CHECKING:
-    from netmdt.engine.expr import Evaluator, Node, Tracer
+    from netmdt.engine.expr import Evaluator, Masker, Node, Tracer
 
 _PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 _counter = itertools.count()
@@ -138,10 +138,17 @@ class PyGen:
         absent case fields that keep the value unknown (0 when it is known)."""
 
         def body() -> str:
-            value = self.expr(node)
-            return f"(_r, 0) if (_r := {value}) is not None else (None, {node.py_mask(self)})"
+            value, mask = node.py_traced(self)  # the mask reads what the value computed
+            return f"(_r, 0) if (_r := {value}) is not None else (None, {mask()})"
 
         return self.function(body)
+
+    def masker(self, node: Node) -> str:
+        """A function returning the tracer's mask alone, valid only where the value is
+        unknown (the callers ask it of the criteria whose status is ``None``): it never
+        evaluates the value, only the tests of which operands are unknown and their masks,
+        each operand once."""
+        return self.function(lambda: node.py_mask(self))
 
     def statuses(self, nodes: Sequence[Node]) -> str:
         """One function returning the tuple of every node's value, in order."""
@@ -207,5 +214,13 @@ def trace_nodes(nodes: Sequence[Node], label: str) -> list[Tracer]:
     """Each node's generated tracer (for tests)."""
     gen = PyGen()
     names = [gen.tracer(n) for n in nodes]
+    namespace = gen.build(label)
+    return [namespace[n] for n in names]
+
+
+def mask_nodes(nodes: Sequence[Node], label: str) -> list[Masker]:
+    """Each node's generated mask (for tests; valid only where the node is unknown)."""
+    gen = PyGen()
+    names = [gen.masker(n) for n in nodes]
     namespace = gen.build(label)
     return [namespace[n] for n in names]

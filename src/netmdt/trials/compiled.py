@@ -455,7 +455,7 @@ def match_trials_compiled(
         values = statuses[arm.index]
         e = arm.entries.get(values) or _entry(arm, values)
         if e.unknown:
-            masks = tuple([c.trace(facts)[1] for c in e.unknown])
+            masks = tuple([c.mask(facts) for c in e.unknown])
             key: tuple[Any, ...] = (e, w, e.shown(keys) if e.shown else None, masks)
         elif e.shown:
             key = (e, w, e.shown(keys))
@@ -491,7 +491,7 @@ def trial_summaries_compiled(
         if e.summary is not None:
             out.append(e.summary)
         elif e.unknown:
-            key = (e, tuple([c.trace(facts)[1] for c in e.unknown]))
+            key = (e, tuple([c.mask(facts) for c in e.unknown]))
             found = _SUMMARIES.get(key)
             if found is None:
                 if len(_SUMMARIES) >= _SUMMARIES_MAX:
