@@ -57,24 +57,29 @@ def mask_differences(facts: dict[str, Any]) -> tuple[list[str], int]:
     many unknown ones were checked (a test over none would prove nothing)."""
     found: list[str] = []
     checked = 0
-    pairs: list[tuple[str, Any, Any, Any]] = []  # name, generated, its mask, reference
+    # name, generated tracer, mask and constant mask (None: none), reference tracer and mask
+    pairs: list[tuple[str, Any, Any, int | None, Any]] = []
     for option in KB.options.values():
         ref = REFERENCE.options[option.id]
         for c, rc in zip(option.criteria, ref.criteria, strict=True):
-            pairs.append((f"{option.id}.{c.id}", c.trace, c.mask, (rc.trace, rc.mask)))
+            assert rc.mask_constant is None
+            pairs.append(
+                (f"{option.id}.{c.id}", c.trace, c.mask, c.mask_constant, (rc.trace, rc.mask))
+            )
         for system, rules in option.funding.items():
             for i, (r, rr) in enumerate(zip(rules, ref.funding[system], strict=True)):
                 if r.expr is not None:
                     assert rr.expr is not None and rr.trace is None and rr.mask is None
                     reference = rr.expr.tracer()
-                    pairs.append(
-                        (f"{option.id}: funding {system}[{i}]", r.trace, r.mask, (reference, None))
-                    )
+                    name = f"{option.id}: funding {system}[{i}]"
+                    pairs.append((name, r.trace, r.mask, None, (reference, None)))
     for trial in KB.trials.values():
         ref_trial = REFERENCE.trials[trial.id]
         for c, rc in zip(trial.criteria, ref_trial.criteria, strict=True):
-            pairs.append((f"trial {trial.id}.{c.id}", c.trace, c.mask, (rc.trace, rc.mask)))
-    for name, trace, mask, (ref_trace, ref_mask) in pairs:
+            assert rc.mask_constant is None
+            name = f"trial {trial.id}.{c.id}"
+            pairs.append((name, c.trace, c.mask, c.mask_constant, (rc.trace, rc.mask)))
+    for name, trace, mask, constant, (ref_trace, ref_mask) in pairs:
         value, expected = trace(facts)
         if value is not None:
             continue
@@ -83,6 +88,8 @@ def mask_differences(facts: dict[str, Any]) -> tuple[list[str], int]:
             found.append(f"{name}: reference trace")
         if mask(facts) != expected:
             found.append(f"{name}: mask")
+        if constant is not None and constant != expected:
+            found.append(f"{name}: constant mask")
         if ref_mask is not None and ref_mask(facts) != expected:
             found.append(f"{name}: reference mask")
     return found, checked
@@ -189,6 +196,9 @@ def test_masks_are_checked_on_many_unknown_criteria() -> None:
         assert found == []
         checked += n
     assert checked > 1000
+    constants = [c for o in KB.options.values() for c in o.criteria if c.mask_constant is not None]
+    constants += [c for t in KB.trials.values() for c in t.criteria if c.mask_constant is not None]
+    assert len(constants) > 50  # single fields, mostly: their bit
 
 
 @given(case_dicts())

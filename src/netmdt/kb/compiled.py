@@ -28,9 +28,12 @@ def compile_statuses(options: list[Option]) -> Callable[[Facts], tuple[tuple[Tri
     return fn
 
 
-def _with_trace(criterion: Criterion, trace: Tracer, mask: Masker) -> Criterion:
+def _with_trace(
+    criterion: Criterion, trace: Tracer, mask: Masker, constant: int | None
+) -> Criterion:
     object.__setattr__(criterion, "trace", trace)  # derived fields (init=False)
     object.__setattr__(criterion, "mask", mask)
+    object.__setattr__(criterion, "mask_constant", constant)
     return criterion
 
 
@@ -57,7 +60,12 @@ def compile_option(option: Option) -> Option:
         option,
         groups={
             group: tuple(
-                _with_trace(dataclasses.replace(c, evaluate=fns[name]), fns[trace], fns[mask])
+                _with_trace(
+                    dataclasses.replace(c, evaluate=fns[name]),
+                    fns[trace],
+                    fns[mask],
+                    gen.constant_masks.get(mask),
+                )
                 for c, (name, trace, mask) in zip(items, criteria[group], strict=True)
             )
             for group, items in option.groups.items()

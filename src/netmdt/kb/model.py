@@ -58,11 +58,15 @@ class Criterion:
     # trace's mask alone, asked only where the criterion is unknown (generated: without
     # evaluating the value, netmdt.kb.compiled; reference: trace(facts)[1])
     mask: Masker = field(init=False)
+    # mask's value where it reads nothing of the case (the same on every case where the
+    # criterion is unknown); None: call mask (always None on the reference)
+    mask_constant: int | None = field(init=False)
 
     def __post_init__(self) -> None:
         trace = self.expr.tracer()
         object.__setattr__(self, "trace", trace)
         object.__setattr__(self, "mask", mask_of(trace))
+        object.__setattr__(self, "mask_constant", None)
 
 
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable

@@ -51,6 +51,7 @@ from pydantic import BaseModel
 
 from netmdt.assessment import TrialMatch, TrialReason, TrialSite, TrialSummary, TrialVerdict
 from netmdt.engine.assess import missing_facts
+from netmdt.engine.expr import Masker
 from netmdt.engine.logic import Tri
 from netmdt.engine.pycode import PyGen
 from netmdt.kb.model import KnowledgeBase
@@ -210,17 +211,22 @@ class _Entry:
     # several, a tuple), each field once; None where no reason shows the case's values
     shown: Callable[[_Keys], Any] | None
     summary: TrialSummary | None  # eligible: the summary line (nothing of the case in it)
+    # the masks of the unknown criteria that read the case (the others' are constants,
+    # the same for every case of this entry): with the entry, what a cached match is by
+    masks: tuple[Masker, ...] = ()
 
 
 def _entry(arm: _Arm, values: tuple[Tri, ...]) -> _Entry:
     o = _outcome(arm.trial, arm.picks, values)
     reads = dict.fromkeys(p for r in o.reasons if isinstance(r, tuple) for p in r[1].reads)
+    unknown = o.unknown if o.verdict == "possibly_eligible" else ()
     e = _Entry(
         arm,
         o,
-        o.unknown if o.verdict == "possibly_eligible" else (),
+        unknown,
         itemgetter(*reads) if reads else None,
         _summary(arm, o.verdict, []) if o.verdict == "eligible" else None,
+        tuple(c.mask for c in unknown if c.mask_constant is None),
     )
     if len(arm.entries) >= _ENTRIES_MAX:
         arm.entries.clear()
@@ -401,9 +407,9 @@ def _warnings_on(plan: _Plan, today: Any) -> tuple[tuple[str, ...], ...]:
 
 
 # whole records: by entry (an arm of a plan, a status vector), warnings, the numbers of
-# the values shown and the tracers' masks
+# the values shown and the unknown criteria's masks (``_Entry.masks``)
 _MATCHES: dict[tuple[Any, ...], TrialMatch] = {}
-# summary lines of possibly eligible matches: by entry and the tracers' masks
+# summary lines of possibly eligible matches: by entry and the unknown criteria's masks
 _SUMMARIES: dict[tuple[_Entry, tuple[int, ...]], TrialSummary] = {}
 
 
@@ -455,7 +461,7 @@ def match_trials_compiled(
         values = statuses[arm.index]
         e = arm.entries.get(values) or _entry(arm, values)
         if e.unknown:
-            masks = tuple([c.mask(facts) for c in e.unknown])
+            masks = tuple([m(facts) for m in e.masks])
             key: tuple[Any, ...] = (e, w, e.shown(keys) if e.shown else None, masks)
         elif e.shown:
             key = (e, w, e.shown(keys))
@@ -491,7 +497,7 @@ def trial_summaries_compiled(
         if e.summary is not None:
             out.append(e.summary)
         elif e.unknown:
-            key = (e, tuple([c.mask(facts) for c in e.unknown]))
+            key = (e, tuple([m(facts) for m in e.masks]))
             found = _SUMMARIES.get(key)
             if found is None:
                 if len(_SUMMARIES) >= _SUMMARIES_MAX:

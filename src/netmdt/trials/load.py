@@ -46,6 +46,9 @@ class TrialCriterion:
     review: bool
     arms: tuple[str, ...] | None  # None: every arm
     implicit: bool = False  # made from the card's age or sex limit
+    # mask's value where it reads nothing of the case (the same on every case where the
+    # criterion is unknown); None: call mask (always None on the reference)
+    mask_constant: int | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -274,6 +277,12 @@ def _generated(criteria: list[TrialCriterion], trial_id: str) -> list[TrialCrite
     import dataclasses
 
     return [
-        dataclasses.replace(c, evaluate=fns[ev], trace=fns[tr], mask=fns[ma])
+        dataclasses.replace(
+            c,
+            evaluate=fns[ev],
+            trace=fns[tr],
+            mask=fns[ma],
+            mask_constant=gen.constant_masks.get(ma),
+        )
         for c, (ev, tr, ma) in zip(criteria, names, strict=True)
     ]
