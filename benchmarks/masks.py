@@ -14,8 +14,12 @@ rounds (each round in a rotated order):
   caller ORs the constants once per status vector, or leaves them out of a cache key).
 
 Prints the total per case (µs) of each, the best round and the median over rounds.
+With ``--engine``, only the criteria the engine asks: every option's relevant and pending
+criteria (``_Core.relevant``, ``_Core.pending``: the summary view's calls) and the
+unknown criteria of the possibly eligible trial arms (``_Entry.unknown``, the summary
+view's trial lines), instead of every unknown one.
 
-    python -m benchmarks.masks [--cases 3000] [--seed 11] [--rounds 7]
+    python -m benchmarks.masks [--cases 3000] [--seed 11] [--rounds 7] [--engine]
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from netmdt import Case, load_kb
+from netmdt import Case, KnowledgeBase, load_kb
 from netmdt.engine.expr import Apply, DefRef, Node
 from netmdt.engine.facts import facts_of
 from netmdt.engine.ops import IsKnown, _TreatmentFn
@@ -61,24 +65,52 @@ def _old_tracers(nodes: list[Node]) -> list[Callable[[Any], tuple[Any, int]]]:
     return [namespace[n] for n in names]
 
 
+def _asked(kb: KnowledgeBase, facts: dict[str, Any]) -> list[Any]:
+    """The criteria whose masks the summary view asks on this case (all unknown)."""
+    from netmdt.engine.assess import _all_statuses, _plans
+    from netmdt.trials.compiled import _NO_LOCAL, _NOWHERE, _entry, _plan
+
+    asked: list[Any] = []
+    for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
+        core = plan.cores.get(values) or plan.core(values)
+        if not core.quick:
+            asked += core.relevant
+            asked += core.pending
+    trials = _plan(kb, _NO_LOCAL, _NOWHERE, False)
+    statuses = trials.statuses(facts)
+    for arm in trials.arms:
+        values = statuses[arm.index]
+        e = arm.entries.get(values) or _entry(arm, values)
+        if e.summary is None:
+            asked += e.unknown
+    return asked
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--cases", type=int, default=3000)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--engine", action="store_true", help="only what the engine asks")
     args = parser.parse_args()
     kb = load_kb()
     items: list[Any] = [c for o in kb.options.values() for c in o.criteria]
     items += [r for o in kb.options.values() for rs in o.funding.values() for r in rs if r.expr]
     items += [c for t in kb.trials.values() for c in t.criteria]
     old = _old_tracers([c.expr for c in items])
+    before = {id(c): o for o, c in zip(old, items, strict=True)}
     cases = []
     unknown_total = 0
     for data in synthetic_cases(args.cases, args.seed):
         facts = facts_of(Case.model_validate(data))
-        unknown = [(o, c) for o, c in zip(old, items, strict=True) if c.trace(facts)[0] is None]
+        if args.engine:
+            asked = _asked(kb, facts)
+            unknown = [(before[id(c)], c) for c in asked]
+        else:
+            unknown = [(o, c) for o, c in zip(old, items, strict=True) if c.trace(facts)[0] is None]
         for o, c in unknown:
             expected = c.trace(facts)
+            assert expected[0] is None, "a mask is valid only where the value is unknown"
             assert o(facts) == expected and c.mask(facts) == expected[1]
         unknown_total += len(unknown)
         cases.append(

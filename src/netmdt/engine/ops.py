@@ -733,6 +733,9 @@ class HasPrior(_TreatmentFn):
     ) -> Any:
         return any(e.therapy in therapies for e in entries)
 
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return f"{gen.field(TREATMENTS)} is None"  # else true or false
+
     def py(self, args: list[Node], gen: PyGen) -> str:
         """The therapies of the history as a set, once per generated function; then one
         set operation per call (the closures keep ``apply``)."""
@@ -788,6 +791,9 @@ class Ongoing(_TreatmentFn):
             e.therapy in therapies and (e.end is None or (today is not None and e.end >= today))
             for e in entries
         )
+
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return f"{gen.field(TREATMENTS)} is None"  # else true or false
 
     def sql(self, args: list[Node], dialect: str) -> str:
         if dialect == "postgres":
