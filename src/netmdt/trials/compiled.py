@@ -18,22 +18,24 @@ differential over random cases, cache hits against misses) by
   arm, what depends on the card and our centre only (open, opening soon, status note,
   sites, manual checks), and the freshness warnings per ``assessed_on``;
 * per trial, arm and status vector (``_outcome``, cached): the verdict, the unknown
-  criteria (whose tracers name the missing facts, per case), the reasons that do not
+  criteria (whose masks name the missing facts, per case), the reasons that do not
   show the case's values, in order; and, per arm of a plan (``_Entry``), the summary line
   of an eligible match, which reads nothing of the case;
 * the whole ``TrialMatch`` (and the summary line of a possibly eligible match), cached
   by everything of the case it shows: the status vector, the freshness warnings, the
   values shown by the failing reasons (when they can be keyed exactly: text, numbers by
-  type, dates, lists and case-model objects of those) and the unknown fields the tracers
-  name. Those records are shared between calls, like the engine's other cached records:
-  immutable (frozen models; nothing changes their lists in place), as are an arm's
-  registry ids, manual checks and sites, and the set of fields set of the records made
-  here (every field given: one set for all; about half of a cached record's memory).
+  type, dates, lists and case-model objects of those) and the unknown fields the masks
+  name (those that are not constants: the entry fixes the constants). Those records are
+  shared between calls, like the engine's other cached records: immutable (frozen
+  models; nothing changes their lists in place), as are an arm's registry ids, manual
+  checks and sites, and the set of fields set of the records made here (every field
+  given: one set for all; about half of a cached record's memory).
 
-What still reads the case per match: the generated function, the tracers of a possibly
-eligible match's unknown criteria, and the key of the values a failing reason shows
-(each field once per case). A value that cannot be keyed exactly (any other type) is
-shown by building the records for that case.
+What still reads the case per match: the generated function, the masks of a possibly
+eligible match's unknown criteria (``mask``: valid only where they are unknown, as they
+are), and the key of the values a failing reason shows (each field once per case). A
+value that cannot be keyed exactly (any other type) is shown by building the records
+for that case.
 """
 
 from __future__ import annotations
