@@ -2,8 +2,10 @@
 
 Differential: every public scenario and example, seeded synthetic cohorts and Hypothesis
 cases; every criterion, option (all statuses at once), warning and funding rule, and the
-whole assessment. Kleene truth tables for the generated ``and``/``or``/``not``. The
-generated flattener equals the reference one. And the generator only ever writes
+whole assessment; and wherever a criterion, funding rule or trial card criterion is
+unknown, its mask alone (``mask``) equals its tracer's, generated and reference. Kleene
+truth tables for the generated ``and``/``or``/``not``. The generated flattener equals the
+reference one. And the generator only ever writes
 schema paths and ``repr`` literals.
 """
 
@@ -48,6 +50,51 @@ def _same(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
     )
 
 
+def mask_differences(facts: dict[str, Any]) -> tuple[list[str], int]:
+    """Where an option's criterion, a funding rule or a trial card's criterion is unknown
+    (the only place the callers ask its mask alone), ``mask(facts)`` equals the tracer's
+    mask, on generated code and on the reference; and the two tracers agree. Also how
+    many unknown ones were checked (a test over none would prove nothing)."""
+    found: list[str] = []
+    checked = 0
+    # name, generated tracer, mask and constant mask (None: none), reference tracer and mask
+    pairs: list[tuple[str, Any, Any, int | None, Any]] = []
+    for option in KB.options.values():
+        ref = REFERENCE.options[option.id]
+        for c, rc in zip(option.criteria, ref.criteria, strict=True):
+            assert rc.mask_constant is None
+            pairs.append(
+                (f"{option.id}.{c.id}", c.trace, c.mask, c.mask_constant, (rc.trace, rc.mask))
+            )
+        for system, rules in option.funding.items():
+            for i, (r, rr) in enumerate(zip(rules, ref.funding[system], strict=True)):
+                if r.expr is not None:
+                    assert rr.expr is not None and rr.trace is None and rr.mask is None
+                    reference = rr.expr.tracer()
+                    name = f"{option.id}: funding {system}[{i}]"
+                    pairs.append((name, r.trace, r.mask, None, (reference, None)))
+    for trial in KB.trials.values():
+        ref_trial = REFERENCE.trials[trial.id]
+        for c, rc in zip(trial.criteria, ref_trial.criteria, strict=True):
+            assert rc.mask_constant is None
+            name = f"trial {trial.id}.{c.id}"
+            pairs.append((name, c.trace, c.mask, c.mask_constant, (rc.trace, rc.mask)))
+    for name, trace, mask, constant, (ref_trace, ref_mask) in pairs:
+        value, expected = trace(facts)
+        if value is not None:
+            continue
+        checked += 1
+        if ref_trace(facts) != (None, expected):
+            found.append(f"{name}: reference trace")
+        if mask(facts) != expected:
+            found.append(f"{name}: mask")
+        if constant is not None and constant != expected:
+            found.append(f"{name}: constant mask")
+        if ref_mask is not None and ref_mask(facts) != expected:
+            found.append(f"{name}: reference mask")
+    return found, checked
+
+
 def differences(case: Case) -> list[str]:
     """Every place where generated Python and the reference closures disagree on a case."""
     facts = facts_of(case)
@@ -90,6 +137,7 @@ def differences(case: Case) -> list[str]:
                     and not _same((r.evaluate(facts),), (rr.evaluate(facts),))
                 ):
                     found.append(f"{option.id}: funding {system}[{i}]")
+    found += mask_differences(facts)[0]
     return found
 
 
@@ -103,9 +151,21 @@ def test_the_knowledge_base_runs_on_generated_code_and_the_reference_on_closures
         for c in option.criteria:
             assert c.evaluate.__code__.co_filename.startswith("<netmdt option ")
             assert c.trace.__code__.co_filename.startswith("<netmdt option ")
+            assert c.mask.__code__.co_filename.startswith("<netmdt option ")
+        for rules in option.funding.values():
+            for r in rules:
+                if r.expr is not None:
+                    assert r.mask is not None
+                    assert r.mask.__code__.co_filename.startswith("<netmdt option ")
         ref = REFERENCE.options[option.id]
         for c in ref.criteria:
             assert not c.evaluate.__code__.co_filename.startswith("<netmdt")
+            assert not c.mask.__code__.co_filename.startswith("<netmdt")
+    for trial in KB.trials.values():
+        for tc in trial.criteria:
+            assert tc.mask.__code__.co_filename.startswith("<netmdt trial ")
+        for tc in REFERENCE.trials[trial.id].criteria:
+            assert not tc.mask.__code__.co_filename.startswith("<netmdt")
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=[p.stem for p in CASE_FILES])
@@ -121,6 +181,24 @@ def test_synthetic_cohorts_evaluate_the_same(seed: int) -> None:
         case = parse_case(data)
         assert (case.id, differences(case)) == (case.id, [])
         assert assess(case, KB) == assess(case, REFERENCE)
+
+
+def test_masks_are_checked_on_many_unknown_criteria() -> None:
+    """The mask differential is not vacuous: the scenarios and a synthetic cohort leave
+    hundreds of criteria, funding rules and trial criteria unknown, each checked."""
+    checked = 0
+    for path in CASE_FILES:
+        found, n = mask_differences(facts_of(parse_case(_case_data(path))))
+        assert (path.stem, found) == (path.stem, [])
+        checked += n
+    for data in synthetic_cases(100, 7):
+        found, n = mask_differences(facts_of(parse_case(data)))
+        assert found == []
+        checked += n
+    assert checked > 1000
+    constants = [c for o in KB.options.values() for c in o.criteria if c.mask_constant is not None]
+    constants += [c for t in KB.trials.values() for c in t.criteria if c.mask_constant is not None]
+    assert len(constants) > 50  # single fields, mostly: their bit
 
 
 @given(case_dicts())

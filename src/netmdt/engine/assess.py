@@ -87,7 +87,7 @@ from netmdt.assessment import (
 from netmdt.case.derived import DAYS_PER_MONTH, months_between
 from netmdt.case.model import Case
 from netmdt.engine.absence import presence_fields
-from netmdt.engine.expr import Tracer, unknowns
+from netmdt.engine.expr import Masker, Tracer, unknowns
 from netmdt.engine.facts import OPEN_TRIAL, facts_of
 from netmdt.engine.pycode import PyGen
 from netmdt.engine.schema import paths_of
@@ -856,14 +856,18 @@ class Traced(Protocol):
     @property
     def trace(self) -> Tracer: ...
 
+    @property
+    def mask(self) -> Masker: ...  # trace's mask alone, where the criterion is unknown
+
 
 def missing_facts(
     relevant: Iterable[Traced], facts: Mapping[str, Any], kb: KnowledgeBase
 ) -> list[Missing]:
     """The unknown fields that keep the ``relevant`` criteria unknown, each with the
-    criteria it decides and how to find it out (options and trial cards alike)."""
+    criteria it decides and how to find it out (options and trial cards alike). The
+    ``relevant`` criteria are unknown on these facts (their masks are valid only there)."""
     relevant = list(relevant)
-    return _missing_of(relevant, [c.trace(facts)[1] for c in relevant], kb)
+    return _missing_of(relevant, [c.mask(facts) for c in relevant], kb)
 
 
 @lru_cache(maxsize=8192)

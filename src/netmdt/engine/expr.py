@@ -39,6 +39,11 @@ Evaluator = Callable[[Facts], Any]
 # Evaluates and, when the result is unknown, says which absent case fields keep it so
 # (a bit mask over schema.field_bits()); the mask is 0 when the result is known.
 Tracer = Callable[[Facts], tuple[Any, int]]
+# The mask alone, valid only where the result is known to be unknown (a tracer's ``[1]``
+# there; generated without evaluating the result, see ``PyGen.masker``).
+Masker = Callable[[Facts], int]
+# Generated Python of a node's mask, written on demand (see ``Node.py_traced``).
+MaskSource = Callable[[], str]
 
 
 class ExprError(Exception):
@@ -53,6 +58,18 @@ class ExprError(Exception):
 
 
 class Node(Protocol):
+    """A node of the tree. Its generated Python (``netmdt.engine.pycode``):
+
+    * ``py``: the value; ``py_unknown``: true exactly when the value is unknown;
+    * ``py_mask``: the tracer's mask, valid where the value is unknown, evaluated from
+      the field locals alone;
+    * ``py_traced``: the value and the source of its mask written later, valid after the
+      value was evaluated (in the same expression) and found unknown: it may read the
+      temporaries the value bound, so that children are not evaluated twice;
+    * ``py_unknown_traced``: the same for ``py_unknown`` (the mask valid after the test
+      was evaluated and found true).
+    """
+
     type: Type
 
     def compile(self) -> Evaluator: ...
@@ -63,6 +80,13 @@ class Node(Protocol):
     def py(self, gen: PyGen) -> str: ...
     def py_mask(self, gen: PyGen) -> str: ...
     def py_unknown(self, gen: PyGen) -> str: ...
+    def py_traced(self, gen: PyGen) -> tuple[str, MaskSource]: ...
+    def py_unknown_traced(self, gen: PyGen) -> tuple[str, MaskSource]: ...
+
+
+def mask_of(trace: Tracer) -> Masker:
+    """The mask of a tracer alone (the reference for a generated ``PyGen.masker``)."""
+    return lambda facts: trace(facts)[1]
 
 
 def unknowns(node: Node, facts: Facts) -> tuple[str, ...]:
@@ -133,6 +157,12 @@ class FieldRef:
             "(" + " | ".join(f"({bits[p]!r} if {gen.field(p)} is None else 0)" for p in reads) + ")"
         )
 
+    def py_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return self.py(gen), lambda: self.py_mask(gen)
+
+    def py_unknown_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return self.py_unknown(gen), lambda: self.py_mask(gen)
+
 
 @dataclass
 class Literal:
@@ -168,6 +198,16 @@ class Literal:
 
     def py_mask(self, gen: PyGen) -> str:
         return "0"
+
+    def py_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return self.py(gen), _no_mask
+
+    def py_unknown_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return "False", _no_mask
+
+
+def _no_mask() -> str:
+    return "0"
 
 
 def sql_literal(value: Any) -> str:
@@ -212,6 +252,12 @@ class ListLit:
 
     def py_mask(self, gen: PyGen) -> str:
         return "0"
+
+    def py_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return self.py(gen), _no_mask
+
+    def py_unknown_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return "False", _no_mask
 
 
 @dataclass(frozen=True)
@@ -303,6 +349,13 @@ class DefRef:
     def py_unknown(self, gen: PyGen) -> str:
         return self.definition.expr.py_unknown(gen)
 
+    def py_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        value, mask = self.definition.expr.py_traced(gen)
+        return "(" + value + ")", mask
+
+    def py_unknown_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return self.definition.expr.py_unknown_traced(gen)
+
 
 @dataclass
 class Apply:
@@ -352,6 +405,12 @@ class Apply:
         shortcut = self.op.py_unknown(self.args, gen)
         return shortcut if shortcut is not None else f"{self.py(gen)} is None"
 
+    def py_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return self.op.py_traced(self.args, gen)
+
+    def py_unknown_traced(self, gen: PyGen) -> tuple[str, MaskSource]:
+        return self.op.py_unknown_traced(self.args, gen)
+
     def uses_definitions(self) -> list[Definition]:
         return [d for a in self.args for d in definitions_used(a)]
 
@@ -384,6 +443,8 @@ class Operator(Protocol):
     def py(self, args: list[Node], gen: PyGen) -> str: ...
     def py_mask(self, args: list[Node], gen: PyGen) -> str: ...
     def py_unknown(self, args: list[Node], gen: PyGen) -> str | None: ...
+    def py_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]: ...
+    def py_unknown_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]: ...
 
 
 # ------------------------------------------------------------------------- parser

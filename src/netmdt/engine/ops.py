@@ -26,6 +26,7 @@ from netmdt.engine.expr import (
     FieldRef,
     ListLit,
     Literal,
+    MaskSource,
     Node,
     Operator,
     Tracer,
@@ -95,18 +96,38 @@ class _Base:
     def py_mask(self, args: list[Node], gen: PyGen) -> str:
         """Python twin of ``tracer``'s mask, valid where the node is unknown: the union of
         the masks of its unknown arguments. (For ``and``/``or`` too: a junction is unknown
-        only when no operand decided it, and then ``tracer`` joins every unknown one's.)"""
+        only when no operand decided it, and then ``tracer`` joins every unknown one's.)
+        Each argument's mask reads what its own test of unknown evaluated (``py_unknown_
+        traced``) rather than evaluating it again."""
         parts = []
         for a in args:
-            mask = a.py_mask(gen)
+            unknown, mask_of = a.py_unknown_traced(gen)
+            mask = mask_of()
             if mask != "0":
-                parts.append(f"({mask} if {a.py_unknown(gen)} else 0)")
+                parts.append(f"({mask} if {unknown} else 0)")
         return "(" + " | ".join(parts) + ")" if parts else "0"
 
     def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
         """Python source true exactly when the node is unknown, cheaper than evaluating it
         (``None``: no shortcut; the node is evaluated and compared with ``None``)."""
         return None
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        raise NotImplementedError
+
+    def py_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
+        """``py``, and its mask written later (``Node.py_traced``): here ``py_mask``,
+        which evaluates what it needs itself (ops whose mask can read the value's own
+        temporaries override this)."""
+        return self.py(args, gen), lambda: self.py_mask(args, gen)
+
+    def py_unknown_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
+        """``py_unknown``, and the mask written later, valid where it was true."""
+        shortcut = self.py_unknown(args, gen)
+        if shortcut is not None:
+            return shortcut, lambda: self.py_mask(args, gen)
+        value, mask = self.py_traced(args, gen)
+        return f"{value} is None", mask
 
     def sql_mask(
         self, args: list[Node], masks: list[str], node: str, bits: Mapping[str, str]
@@ -117,6 +138,31 @@ class _Base:
         if not parts:
             return "0"
         return f"CASE WHEN {node} IS NULL THEN {' | '.join(parts)} ELSE 0 END"
+
+
+class _OnFirst(_Base):
+    """An op unknown exactly when its first argument is, its other arguments literals
+    (mask 0): its mask is the first argument's, and ``py`` is ``then`` of that argument's
+    value unless it is unknown."""
+
+    def then(self, args: list[Node], gen: PyGen) -> Callable[[str], str]:
+        raise NotImplementedError
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        return _unless_none(gen, gen.expr(args[0]), self.then(args, gen))
+
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return args[0].py_unknown(gen)  # unknown exactly when its argument is
+
+    def py_mask(self, args: list[Node], gen: PyGen) -> str:
+        return args[0].py_mask(gen)  # valid where the node, so the argument, is unknown
+
+    def py_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
+        value, mask = args[0].py_traced(gen)
+        return _unless_none(gen, value, self.then(args, gen)), mask
+
+    def py_unknown_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
+        return args[0].py_unknown_traced(gen)
 
 
 # ----------------------------------------------------------------------- logic
@@ -184,12 +230,31 @@ class _Junction(_Base):
         return trace
 
     def py(self, args: list[Node], gen: PyGen) -> str:
+        return self._py(gen, [gen.expr(a) for a in args])[0]
+
+    def py_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
+        """When the junction is unknown, every operand was evaluated (none decided it):
+        its mask joins the masks of the unknown ones, read from their values' locals."""
+        traced = [a.py_traced(gen) for a in args]
+        source, temps = self._py(gen, [value for value, _ in traced])
+
+        def mask() -> str:
+            parts = []
+            for t, (_, mask_of) in zip(temps, traced, strict=True):
+                m = mask_of()
+                if m != "0":
+                    parts.append(f"({m} if {t} is None else 0)")
+            return "(" + " | ".join(parts) + ")" if parts else "0"
+
+        return source, mask
+
+    def _py(self, gen: PyGen, values: list[str]) -> tuple[str, list[str]]:
         """``X if (a := A) is X else X if (b := B) is X else (None if a is None or b is None
-        else N)``: operands in order, stopping at the absorbing value, like ``compile``."""
+        else N)``: operands in order, stopping at the absorbing value, like ``compile``.
+        Also the local holding each operand's value (bound where the junction is unknown)."""
         x, n = repr(self.absorbing), repr(not self.absorbing)
         tests, temps = "", []
-        for a in args:
-            value = gen.expr(a)
+        for value in values:
             if gen.is_local(value):
                 tests += f"{x} if {value} is {x} else "
                 temps.append(value)
@@ -198,7 +263,7 @@ class _Junction(_Base):
                 tests += f"{x} if ({t} := {value}) is {x} else "
                 temps.append(t)
         unknown = " or ".join(f"{t} is None" for t in temps)
-        return f"({tests}(None if {unknown} else {n}))"
+        return f"({tests}(None if {unknown} else {n}))", temps
 
     def describe(self, args: list[Node]) -> str:
         return f" {self.name} ".join(_paren(a, self.name) for a in args)
@@ -217,15 +282,15 @@ class Or(_Junction):
     absorbing = True
 
 
-class Not(_Base):
+class Not(_OnFirst):
     name = "not"
 
     def check(self, args: list[Node]) -> Type:
         _expect(args[0], "bool", what="'not'")
         return BOOL
 
-    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
-        return args[0].py_unknown(gen)  # unknown exactly when its argument is
+    def then(self, args: list[Node], gen: PyGen) -> Callable[[str], str]:
+        return lambda v: f"not {v}"
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         (f,) = fns
@@ -239,9 +304,6 @@ class Not(_Base):
             return (None, m) if v is None else (not v, 0)
 
         return trace
-
-    def py(self, args: list[Node], gen: PyGen) -> str:
-        return _unless_none(gen, gen.expr(args[0]), lambda v: f"not {v}")
 
     def describe(self, args: list[Node]) -> str:
         return f"not ({args[0].describe()})"
@@ -296,9 +358,29 @@ class Compare(_Base):
 
         return compare
 
+    def py_mask(self, args: list[Node], gen: PyGen) -> str:
+        if isinstance(args[1], Literal):  # unknown exactly when the left side is
+            return args[0].py_mask(gen)
+        return super().py_mask(args, gen)
+
+    def py_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
+        if isinstance(args[1], Literal):  # unknown only when the left side, evaluated, is
+            left, mask = args[0].py_traced(gen)
+            return self._py(args, gen, left), mask
+        return super().py_traced(args, gen)
+
+    def py_unknown_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
+        if isinstance(args[1], Literal):
+            return args[0].py_unknown_traced(gen)
+        return super().py_unknown_traced(args, gen)
+
     def py(self, args: list[Node], gen: PyGen) -> str:
+        return self._py(args, gen, gen.expr(args[0]))
+
+    def _py(self, args: list[Node], gen: PyGen, left: str) -> str:
+        """``py`` with the left side's value written already (``left``)."""
         op = _PY_COMPARE[self.name]
-        left, right = gen.expr(args[0]), gen.expr(args[1])
+        right = gen.expr(args[1])
         if _case_bool(args[0]) and isinstance(args[1], Literal) and args[1].type == BOOL:
             if (self.name == "==") is (args[1].value is True):  # the field's own value
                 return left
@@ -320,16 +402,13 @@ class Compare(_Base):
 
 
 @dataclass
-class In(_Base):
+class In(_OnFirst):
     name: str
     negate: bool
 
     def check(self, args: list[Node]) -> Type:
         _expect(args[0], "enum", "number", what=f"'{self.name}'")
         return BOOL
-
-    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
-        return args[0].py_unknown(gen)  # unknown exactly when its argument is
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         assert isinstance(args[1], ListLit)
@@ -344,11 +423,11 @@ class In(_Base):
             return lambda facts: None if (v := f(facts)) is None else v not in values
         return lambda facts: None if (v := f(facts)) is None else v in values
 
-    def py(self, args: list[Node], gen: PyGen) -> str:
+    def then(self, args: list[Node], gen: PyGen) -> Callable[[str], str]:
         assert isinstance(args[1], ListLit)
         values = gen.const("frozenset", args[1].values)
         test = "not in" if self.negate else "in"
-        return _unless_none(gen, gen.expr(args[0]), lambda v: f"{v} {test} {values}")
+        return lambda v: f"{v} {test} {values}"
 
     def describe(self, args: list[Node]) -> str:
         words = "is none of" if self.negate else "is one of"
@@ -359,7 +438,7 @@ class In(_Base):
         return f"({args[0].sql(dialect)} {words} {args[1].sql(dialect)})"
 
 
-class Contains(_Base):
+class Contains(_OnFirst):
     name = "contains"
 
     def check(self, args: list[Node]) -> Type:
@@ -368,18 +447,15 @@ class Contains(_Base):
             raise ExprError("'contains' needs a value on its right")
         return BOOL
 
-    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
-        return args[0].py_unknown(gen)  # unknown exactly when its argument is
-
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         assert isinstance(args[1], Literal)
         value = args[1].value
         f = fns[0]
         return lambda facts: None if (v := f(facts)) is None else value in v
 
-    def py(self, args: list[Node], gen: PyGen) -> str:
+    def then(self, args: list[Node], gen: PyGen) -> Callable[[str], str]:
         value = gen.expr(args[1])
-        return _unless_none(gen, gen.expr(args[0]), lambda v: f"{value} in {v}")
+        return lambda v: f"{value} in {v}"
 
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()} includes {args[1].describe()}"
@@ -393,15 +469,12 @@ class Contains(_Base):
         return f"list_contains({col}, {value})"
 
 
-class ContainsAny(_Base):
+class ContainsAny(_OnFirst):
     name = "contains_any"
 
     def check(self, args: list[Node]) -> Type:
         _expect(args[0], "list", what="'contains_any'")
         return BOOL
-
-    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
-        return args[0].py_unknown(gen)  # unknown exactly when its argument is
 
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         assert isinstance(args[1], ListLit)
@@ -409,10 +482,10 @@ class ContainsAny(_Base):
         f = fns[0]
         return lambda facts: None if (v := f(facts)) is None else not values.isdisjoint(v)
 
-    def py(self, args: list[Node], gen: PyGen) -> str:
+    def then(self, args: list[Node], gen: PyGen) -> Callable[[str], str]:
         assert isinstance(args[1], ListLit)
         values = gen.const("frozenset", args[1].values)
-        return _unless_none(gen, gen.expr(args[0]), lambda v: f"not {values}.isdisjoint({v})")
+        return lambda v: f"not {values}.isdisjoint({v})"
 
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()} includes any of {args[1].describe()}"
@@ -428,22 +501,19 @@ class ContainsAny(_Base):
         return f"list_has_any({col}, [{array}])"
 
 
-class IsEmpty(_Base):
+class IsEmpty(_OnFirst):
     name = "is empty"
 
     def check(self, args: list[Node]) -> Type:
         _expect(args[0], "list", "treatments", what="'is empty'")
         return BOOL
 
-    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
-        return args[0].py_unknown(gen)  # unknown exactly when its argument is
-
     def compile(self, args: list[Node], fns: list[Evaluator]) -> Evaluator:
         f = fns[0]
         return lambda facts: None if (v := f(facts)) is None else len(v) == 0
 
-    def py(self, args: list[Node], gen: PyGen) -> str:
-        return _unless_none(gen, gen.expr(args[0]), lambda v: f"len({v}) == 0")
+    def then(self, args: list[Node], gen: PyGen) -> Callable[[str], str]:
+        return lambda v: f"len({v}) == 0"
 
     def describe(self, args: list[Node]) -> str:
         return f"{args[0].describe()}: none"
@@ -663,6 +733,9 @@ class HasPrior(_TreatmentFn):
     ) -> Any:
         return any(e.therapy in therapies for e in entries)
 
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return f"{gen.field(TREATMENTS)} is None"  # else true or false
+
     def py(self, args: list[Node], gen: PyGen) -> str:
         """The therapies of the history as a set, once per generated function; then one
         set operation per call (the closures keep ``apply``)."""
@@ -718,6 +791,9 @@ class Ongoing(_TreatmentFn):
             e.therapy in therapies and (e.end is None or (today is not None and e.end >= today))
             for e in entries
         )
+
+    def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
+        return f"{gen.field(TREATMENTS)} is None"  # else true or false
 
     def sql(self, args: list[Node], dialect: str) -> str:
         if dialect == "postgres":

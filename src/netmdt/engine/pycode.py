@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from netmdt.engine.schema import all_fields
 
 if TYPE_CHECKING:
-    from netmdt.engine.expr import Evaluator, Node, Tracer
+    from netmdt.engine.expr import Evaluator, Masker, Node, Tracer
 
 _PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 _counter = itertools.count()
@@ -51,6 +51,8 @@ class PyGen:
         self._temps = itertools.count()
         self._reads: dict[str, str] = {}  # the fields the function being written reads
         self._locals: dict[str, str] = {}  # values it computes once from them (``local``)
+        # the masks (``masker``) that read nothing of the case: their value, by name
+        self.constant_masks: dict[str, int] = {}
 
     # -- pieces of expressions ------------------------------------------------
 
@@ -123,11 +125,12 @@ class PyGen:
         self._locals = {}
         returned = body()
         name = f"_f{len(self._functions)}"
-        reads = "".join(f"    {v} = _g({p!r})\n" for p, v in self._reads.items())
+        # facts.get once in a local when it reads several fields (none: a constant)
+        get = "_g" if len(self._reads) > 1 else "facts.get"
+        reads = "    _g = facts.get\n" if len(self._reads) > 1 else ""
+        reads += "".join(f"    {v} = {get}({p!r})\n" for p, v in self._reads.items())
         reads += "".join(f"    {v} = {src}\n" for src, v in self._locals.items())
-        self._functions.append(
-            f"def {name}(facts):\n    _g = facts.get\n{reads}    return {returned}\n"
-        )
+        self._functions.append(f"def {name}(facts):\n{reads}    return {returned}\n")
         return name
 
     def evaluator(self, node: Node) -> str:
@@ -138,10 +141,28 @@ class PyGen:
         absent case fields that keep the value unknown (0 when it is known)."""
 
         def body() -> str:
-            value = self.expr(node)
-            return f"(_r, 0) if (_r := {value}) is not None else (None, {node.py_mask(self)})"
+            value, mask = node.py_traced(self)  # the mask reads what the value computed
+            return f"(_r, 0) if (_r := {value}) is not None else (None, {mask()})"
 
         return self.function(body)
+
+    def masker(self, node: Node) -> str:
+        """A function returning the tracer's mask alone, valid only where the value is
+        unknown (the callers ask it of the criteria whose status is ``None``): it never
+        evaluates the value, only the tests of which operands are unknown and their masks,
+        each operand once. One that reads nothing of the case (every unknown operand's
+        mask a constant, e.g. a single field's bit) is also in ``constant_masks``."""
+        written = ""
+
+        def body() -> str:
+            nonlocal written
+            written = node.py_mask(self)
+            return written
+
+        name = self.function(body)
+        if re.fullmatch(r"\(*[0-9]+\)*", written):
+            self.constant_masks[name] = int(written.strip("()"))
+        return name
 
     def statuses(self, nodes: Sequence[Node]) -> str:
         """One function returning the tuple of every node's value, in order."""
@@ -207,5 +228,13 @@ def trace_nodes(nodes: Sequence[Node], label: str) -> list[Tracer]:
     """Each node's generated tracer (for tests)."""
     gen = PyGen()
     names = [gen.tracer(n) for n in nodes]
+    namespace = gen.build(label)
+    return [namespace[n] for n in names]
+
+
+def mask_nodes(nodes: Sequence[Node], label: str) -> list[Masker]:
+    """Each node's generated mask (for tests; valid only where the node is unknown)."""
+    gen = PyGen()
+    names = [gen.masker(n) for n in nodes]
     namespace = gen.build(label)
     return [namespace[n] for n in names]

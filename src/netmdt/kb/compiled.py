@@ -1,7 +1,8 @@
 """An option's rules compiled to Python (``netmdt.engine.pycode``) when the knowledge base
-loads: one generated module per option holds a function per criterion (its value, and
-its tracer: the value with the unknown fields that keep it unknown), warning and funding
-rule, and ``statuses``, all the criteria at once.
+loads: one generated module per option holds a function per criterion (its value; its
+tracer: the value with the unknown fields that keep it unknown; its mask: those fields
+alone, for a criterion already found unknown), warning and funding rule, and
+``statuses``, all the criteria at once.
 
 The closures the loader builds first (``Node.compile()``) stay the reference: with
 ``reference=True`` an option keeps them, which is how the differential tests and the
@@ -13,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from netmdt.engine.expr import Facts, Tracer
+from netmdt.engine.expr import Facts, Masker, Tracer
 from netmdt.engine.logic import Tri
 from netmdt.engine.pycode import PyGen
 from netmdt.kb.model import Criterion, Option
@@ -27,8 +28,12 @@ def compile_statuses(options: list[Option]) -> Callable[[Facts], tuple[tuple[Tri
     return fn
 
 
-def _with_trace(criterion: Criterion, trace: Tracer) -> Criterion:
-    object.__setattr__(criterion, "trace", trace)  # a derived field (init=False)
+def _with_trace(
+    criterion: Criterion, trace: Tracer, mask: Masker, constant: int | None
+) -> Criterion:
+    object.__setattr__(criterion, "trace", trace)  # derived fields (init=False)
+    object.__setattr__(criterion, "mask", mask)
+    object.__setattr__(criterion, "mask_constant", constant)
     return criterion
 
 
@@ -36,13 +41,16 @@ def compile_option(option: Option) -> Option:
     """The same option, evaluated by generated Python instead of closures."""
     gen = PyGen()
     criteria = {
-        group: [(gen.evaluator(c.expr), gen.tracer(c.expr)) for c in items]
+        group: [(gen.evaluator(c.expr), gen.tracer(c.expr), gen.masker(c.expr)) for c in items]
         for group, items in option.groups.items()
     }
     warnings = [None if w.expr is None else gen.evaluator(w.expr) for w in option.warnings]
     funding = {
         system: [
-            None if r.expr is None else (gen.evaluator(r.expr), gen.tracer(r.expr)) for r in rules
+            None
+            if r.expr is None
+            else (gen.evaluator(r.expr), gen.tracer(r.expr), gen.masker(r.expr))
+            for r in rules
         ]
         for system, rules in option.funding.items()
     }
@@ -52,8 +60,13 @@ def compile_option(option: Option) -> Option:
         option,
         groups={
             group: tuple(
-                _with_trace(dataclasses.replace(c, evaluate=fns[name]), fns[trace])
-                for c, (name, trace) in zip(items, criteria[group], strict=True)
+                _with_trace(
+                    dataclasses.replace(c, evaluate=fns[name]),
+                    fns[trace],
+                    fns[mask],
+                    gen.constant_masks.get(mask),
+                )
+                for c, (name, trace, mask) in zip(items, criteria[group], strict=True)
             )
             for group, items in option.groups.items()
         },
@@ -65,7 +78,9 @@ def compile_option(option: Option) -> Option:
             system: tuple(
                 r
                 if names is None
-                else dataclasses.replace(r, evaluate=fns[names[0]], trace=fns[names[1]])
+                else dataclasses.replace(
+                    r, evaluate=fns[names[0]], trace=fns[names[1]], mask=fns[names[2]]
+                )
                 for r, names in zip(rules, funding[system], strict=True)
             )
             for system, rules in option.funding.items()

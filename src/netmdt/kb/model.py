@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from netmdt.engine.expr import Definition, Evaluator, Facts, Node, Tracer
+from netmdt.engine.expr import Definition, Evaluator, Facts, Masker, Node, Tracer, mask_of
 from netmdt.engine.logic import Tri
 from netmdt.kb.refs import References
 
@@ -55,9 +55,18 @@ class Criterion:
     # found on the day, e.g. a positive pregnancy test), or consider (a relative one).
     if_false: str = "not_recommended"
     trace: Tracer = field(init=False)  # evaluate, with the unknown fields as a bit mask
+    # trace's mask alone, asked only where the criterion is unknown (generated: without
+    # evaluating the value, netmdt.kb.compiled; reference: trace(facts)[1])
+    mask: Masker = field(init=False)
+    # mask's value where it reads nothing of the case (the same on every case where the
+    # criterion is unknown); None: call mask (always None on the reference)
+    mask_constant: int | None = field(init=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "trace", self.expr.tracer())
+        trace = self.expr.tracer()
+        object.__setattr__(self, "trace", trace)
+        object.__setattr__(self, "mask", mask_of(trace))
+        object.__setattr__(self, "mask_constant", None)
 
 
 @dataclass(frozen=True, eq=False)  # identity: hashable, cacheable
@@ -80,6 +89,8 @@ class FundingRule:
     note: str
     sources: tuple[str, ...]
     trace: Tracer | None = None  # generated (netmdt.kb.compiled); else expr.tracer() is used
+    # trace's mask alone, valid only where the rule is unknown (generated with trace)
+    mask: Masker | None = None
     # the labels of the case fields the rule reads (a note on an unknown pathway names them)
     labels: dict[str, str] = field(default_factory=dict)
 

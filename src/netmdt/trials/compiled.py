@@ -18,22 +18,24 @@ differential over random cases, cache hits against misses) by
   arm, what depends on the card and our centre only (open, opening soon, status note,
   sites, manual checks), and the freshness warnings per ``assessed_on``;
 * per trial, arm and status vector (``_outcome``, cached): the verdict, the unknown
-  criteria (whose tracers name the missing facts, per case), the reasons that do not
+  criteria (whose masks name the missing facts, per case), the reasons that do not
   show the case's values, in order; and, per arm of a plan (``_Entry``), the summary line
   of an eligible match, which reads nothing of the case;
 * the whole ``TrialMatch`` (and the summary line of a possibly eligible match), cached
   by everything of the case it shows: the status vector, the freshness warnings, the
   values shown by the failing reasons (when they can be keyed exactly: text, numbers by
-  type, dates, lists and case-model objects of those) and the unknown fields the tracers
-  name. Those records are shared between calls, like the engine's other cached records:
-  immutable (frozen models; nothing changes their lists in place), as are an arm's
-  registry ids, manual checks and sites, and the set of fields set of the records made
-  here (every field given: one set for all; about half of a cached record's memory).
+  type, dates, lists and case-model objects of those) and the unknown fields the masks
+  name (those that are not constants: the entry fixes the constants). Those records are
+  shared between calls, like the engine's other cached records: immutable (frozen
+  models; nothing changes their lists in place), as are an arm's registry ids, manual
+  checks and sites, and the set of fields set of the records made here (every field
+  given: one set for all; about half of a cached record's memory).
 
-What still reads the case per match: the generated function, the tracers of a possibly
-eligible match's unknown criteria, and the key of the values a failing reason shows
-(each field once per case). A value that cannot be keyed exactly (any other type) is
-shown by building the records for that case.
+What still reads the case per match: the generated function, the masks of a possibly
+eligible match's unknown criteria (``mask``: valid only where they are unknown, as they
+are), and the key of the values a failing reason shows (each field once per case). A
+value that cannot be keyed exactly (any other type) is shown by building the records
+for that case.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from pydantic import BaseModel
 
 from netmdt.assessment import TrialMatch, TrialReason, TrialSite, TrialSummary, TrialVerdict
 from netmdt.engine.assess import missing_facts
+from netmdt.engine.expr import Masker
 from netmdt.engine.logic import Tri
 from netmdt.engine.pycode import PyGen
 from netmdt.kb.model import KnowledgeBase
@@ -210,17 +213,22 @@ class _Entry:
     # several, a tuple), each field once; None where no reason shows the case's values
     shown: Callable[[_Keys], Any] | None
     summary: TrialSummary | None  # eligible: the summary line (nothing of the case in it)
+    # the masks of the unknown criteria that read the case (the others' are constants,
+    # the same for every case of this entry): with the entry, what a cached match is by
+    masks: tuple[Masker, ...] = ()
 
 
 def _entry(arm: _Arm, values: tuple[Tri, ...]) -> _Entry:
     o = _outcome(arm.trial, arm.picks, values)
     reads = dict.fromkeys(p for r in o.reasons if isinstance(r, tuple) for p in r[1].reads)
+    unknown = o.unknown if o.verdict == "possibly_eligible" else ()
     e = _Entry(
         arm,
         o,
-        o.unknown if o.verdict == "possibly_eligible" else (),
+        unknown,
         itemgetter(*reads) if reads else None,
         _summary(arm, o.verdict, []) if o.verdict == "eligible" else None,
+        tuple(c.mask for c in unknown if c.mask_constant is None),
     )
     if len(arm.entries) >= _ENTRIES_MAX:
         arm.entries.clear()
@@ -401,9 +409,9 @@ def _warnings_on(plan: _Plan, today: Any) -> tuple[tuple[str, ...], ...]:
 
 
 # whole records: by entry (an arm of a plan, a status vector), warnings, the numbers of
-# the values shown and the tracers' masks
+# the values shown and the unknown criteria's masks (``_Entry.masks``)
 _MATCHES: dict[tuple[Any, ...], TrialMatch] = {}
-# summary lines of possibly eligible matches: by entry and the tracers' masks
+# summary lines of possibly eligible matches: by entry and the unknown criteria's masks
 _SUMMARIES: dict[tuple[_Entry, tuple[int, ...]], TrialSummary] = {}
 
 
@@ -455,7 +463,7 @@ def match_trials_compiled(
         values = statuses[arm.index]
         e = arm.entries.get(values) or _entry(arm, values)
         if e.unknown:
-            masks = tuple([c.trace(facts)[1] for c in e.unknown])
+            masks = tuple([m(facts) for m in e.masks])
             key: tuple[Any, ...] = (e, w, e.shown(keys) if e.shown else None, masks)
         elif e.shown:
             key = (e, w, e.shown(keys))
@@ -491,7 +499,7 @@ def trial_summaries_compiled(
         if e.summary is not None:
             out.append(e.summary)
         elif e.unknown:
-            key = (e, tuple([c.trace(facts)[1] for c in e.unknown]))
+            key = (e, tuple([m(facts) for m in e.masks]))
             found = _SUMMARIES.get(key)
             if found is None:
                 if len(_SUMMARIES) >= _SUMMARIES_MAX:
