@@ -37,7 +37,7 @@ Speed (issue 16): an option's criteria are evaluated in one call of generated Py
 statuses alone (verdict, reasons, deciding reason, relevant and pending criteria,
 counterfactual, criterion warnings) is built once per distinct status vector
 (``_view``, cached), so what is left per case is what reads the facts: the missing
-facts and pending checks (generated tracers), the option warnings and the funding. The
+facts and pending checks (generated masks), the option warnings and the funding. The
 summary view skips the reasons, counterfactual and option warnings altogether.
 
 The deciding reason (summary view) is the criterion that settles the verdict, the first
@@ -337,11 +337,12 @@ class _Core:
     relevant: tuple[Criterion, ...]
     pending: tuple[Criterion, ...]  # unknown before_treatment criteria (not on negatives)
     does_not_apply: bool
-    # the relevant criteria's tracers (their unknown fields are the missing facts)
-    traces: tuple[Tracer, ...] = ()
+    # the relevant criteria's masks (their unknown fields are the missing facts;
+    # ``Criterion.mask``, valid where the criterion is unknown, as it is here)
+    masks: tuple[Masker, ...] = ()
     # the facts whose presence decides the unknown fields of the relevant and pending
-    # criteria (``netmdt.engine.absence``): the records' key in place of the tracers'
-    # masks; None where some criterion's depend on values (the tracers are called)
+    # criteria (``netmdt.engine.absence``): the records' key in place of their masks;
+    # None where some criterion's depend on values (the masks are computed)
     presence: tuple[str, ...] | None = None
     # whether the option's own warnings are shown (a positive or open verdict that applies)
     in_play: bool = False
@@ -491,7 +492,7 @@ def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
         relevant=relevant,
         pending=pending,
         does_not_apply=does_not_apply,
-        traces=tuple(c.trace for c in relevant),
+        masks=tuple(c.mask for c in relevant),
         presence=_presence_of((*relevant, *pending)),
         in_play=bool(option.warnings) and not does_not_apply and verdict not in NEGATIVE,
         quick=not relevant and not pending,
@@ -571,7 +572,7 @@ def _records(kb: KnowledgeBase, facts: Mapping[str, Any]) -> _Records:
         kept = core.records_by_system.get(system)
         if kept is None:
             record = _assess_option(plan, core, facts, kb, values, system)
-            if core.traces and record.missing:
+            if core.masks and record.missing:
                 settles.append((plan.option.id, [m.field for m in record.missing]))
             if not core.does_not_apply and record.funding.sources:
                 sources.update(record.funding.sources)
@@ -657,9 +658,9 @@ def _summary_masks(core: _Core, facts: Mapping[str, Any]) -> tuple[int, tuple[in
     """The unknown fields (bit masks) of the relevant criteria together, and of each
     pending criterion."""
     mask = 0
-    for trace in core.traces:
-        mask |= trace(facts)[1]
-    return mask, tuple([c.trace(facts)[1] for c in core.pending])
+    for unknown in core.masks:
+        mask |= unknown(facts)
+    return mask, tuple([c.mask(facts) for c in core.pending])
 
 
 def _assess_option(
@@ -684,15 +685,15 @@ def _assess_option(
         and (core.does_not_apply or plan.fixed_funding(system) is not None)
     )
     shown = plan.shown(facts) if core.in_play else ()
-    traced = core.traces or core.pending
+    traced = core.masks or core.pending
     key: Any
     if core.presence is not None and traced:  # the masks only if the record is built
         key = (id(funding), tuple(map(facts.__contains__, core.presence)), shown)
         found = None if by_system else core.records.get(key)
         if found is not None:
             return found
-    masks = tuple([trace(facts)[1] for trace in core.traces]) if core.traces else ()
-    pending = tuple([c.trace(facts)[1] for c in core.pending]) if core.pending else ()
+    masks = tuple([unknown(facts) for unknown in core.masks]) if core.masks else ()
+    pending = tuple([c.mask(facts) for c in core.pending]) if core.pending else ()
     if core.presence is None or not traced:
         key = (id(funding), masks, pending, shown) if masks or pending or shown else id(funding)
         found = None if by_system else core.records.get(key)
@@ -1056,6 +1057,8 @@ def _funding_rule(
     for rule in rules:
         value = True if rule.evaluate is None else rule.evaluate(facts)
         if value is None and rule.expr is not None:
+            if rule.mask is not None:  # generated: valid here, the rule is unknown
+                return rule, list(paths_of(rule.mask(facts)))
             if rule.trace is not None:
                 return rule, list(paths_of(rule.trace(facts)[1]))
             return rule, list(unknowns(rule.expr, facts))
