@@ -340,6 +340,10 @@ class _Core:
     # the relevant criteria's masks (their unknown fields are the missing facts;
     # ``Criterion.mask``, valid where the criterion is unknown, as it is here)
     masks: tuple[Masker, ...] = ()
+    # the same for the summary, which wants them together: those that read nothing of
+    # the case (``Criterion.mask_constant``) joined once, and the others
+    constant: int = 0
+    varying: tuple[Masker, ...] = ()
     # the facts whose presence decides the unknown fields of the relevant and pending
     # criteria (``netmdt.engine.absence``): the records' key in place of their masks;
     # None where some criterion's depend on values (the masks are computed)
@@ -493,11 +497,20 @@ def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
         pending=pending,
         does_not_apply=does_not_apply,
         masks=tuple(c.mask for c in relevant),
+        constant=_or(c.mask_constant or 0 for c in relevant),
+        varying=tuple(c.mask for c in relevant if c.mask_constant is None),
         presence=_presence_of((*relevant, *pending)),
         in_play=bool(option.warnings) and not does_not_apply and verdict not in NEGATIVE,
         quick=not relevant and not pending,
         prrt=option.id in PRRT and verdict in PRRT_IN_QUESTION,
     )
+
+
+def _or(masks: Iterable[int]) -> int:
+    found = 0
+    for mask in masks:
+        found |= mask
+    return found
 
 
 def _presence_of(criteria: Sequence[Criterion]) -> tuple[str, ...] | None:
@@ -657,8 +670,8 @@ def _summary(
 def _summary_masks(core: _Core, facts: Mapping[str, Any]) -> tuple[int, tuple[int, ...]]:
     """The unknown fields (bit masks) of the relevant criteria together, and of each
     pending criterion."""
-    mask = 0
-    for unknown in core.masks:
+    mask = core.constant
+    for unknown in core.varying:
         mask |= unknown(facts)
     return mask, tuple([c.mask(facts) for c in core.pending])
 
