@@ -328,7 +328,7 @@ def _kb_version(kb: KnowledgeBase) -> KnowledgeBaseVersion:
 # ----------------------------------------------------------------- one option
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class _Core:
     """What follows from an option's criterion statuses alone and every view needs."""
 
@@ -406,7 +406,7 @@ class _Budget:
             cls.cores = cls.records = 0
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True, weakref_slot=True)
 class _Plan:
     """One option of one knowledge base on the hot path: its records by status vector,
     and its funding answer per health system where no fact decides it."""
