@@ -49,10 +49,18 @@ def _expect(node: Node, *kinds: str, what: str) -> None:
         raise ExprError(f"{what} needs {' or '.join(kinds)}, got {node.type} ({node.describe()})")
 
 
-def _unless_none(gen: PyGen, value: str, then: Callable[[str], str]) -> str:
-    """Python source: unknown if ``value`` is, else ``then`` of it (held in a fresh local)."""
+def _unless_none(
+    gen: PyGen, value: str, then: Callable[[str], str], *, boolean: bool = False
+) -> str:
+    """Python source: unknown if ``value`` is, else ``then`` of it (held in a fresh local).
+    ``boolean``: ``then`` is always ``True`` or ``False``; on a local, the source is then
+    recorded as an atom (``PyGen.atom``), which ``and``/``or`` test without a temporary."""
     if gen.is_local(value):
-        return f"(None if {value} is None else {then(value)})"
+        known = then(value)
+        source = f"(None if {value} is None else {known})"
+        if boolean:
+            gen.atoms[source] = (value, known)
+        return source
     t = gen.temp()
     return f"(None if ({t} := {value}) is None else {then(t)})"
 
@@ -149,7 +157,7 @@ class _OnFirst(_Base):
         raise NotImplementedError
 
     def py(self, args: list[Node], gen: PyGen) -> str:
-        return _unless_none(gen, gen.expr(args[0]), self.then(args, gen))
+        return _unless_none(gen, gen.expr(args[0]), self.then(args, gen), boolean=True)
 
     def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
         return args[0].py_unknown(gen)  # unknown exactly when its argument is
@@ -159,7 +167,7 @@ class _OnFirst(_Base):
 
     def py_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
         value, mask = args[0].py_traced(gen)
-        return _unless_none(gen, value, self.then(args, gen)), mask
+        return _unless_none(gen, value, self.then(args, gen), boolean=True), mask
 
     def py_unknown_traced(self, args: list[Node], gen: PyGen) -> tuple[str, MaskSource]:
         return args[0].py_unknown_traced(gen)
@@ -236,14 +244,14 @@ class _Junction(_Base):
         """When the junction is unknown, every operand was evaluated (none decided it):
         its mask joins the masks of the unknown ones, read from their values' locals."""
         traced = [a.py_traced(gen) for a in args]
-        source, temps = self._py(gen, [value for value, _ in traced])
+        source, unknowns = self._py(gen, [value for value, _ in traced])
 
         def mask() -> str:
             parts = []
-            for t, (_, mask_of) in zip(temps, traced, strict=True):
+            for unknown, (_, mask_of) in zip(unknowns, traced, strict=True):
                 m = mask_of()
                 if m != "0":
-                    parts.append(f"({m} if {t} is None else 0)")
+                    parts.append(f"({m} if {unknown} else 0)")
             return "(" + " | ".join(parts) + ")" if parts else "0"
 
         return source, mask
@@ -251,19 +259,27 @@ class _Junction(_Base):
     def _py(self, gen: PyGen, values: list[str]) -> tuple[str, list[str]]:
         """``X if (a := A) is X else X if (b := B) is X else (None if a is None or b is None
         else N)``: operands in order, stopping at the absorbing value, like ``compile``.
-        Also the local holding each operand's value (bound where the junction is unknown)."""
+        An atom (``None if v is None else K``, ``K`` true or false: ``PyGen.atom``) is
+        tested as ``v is not None and K`` (``not K`` for ``and``), and is unknown when
+        ``v is None``: no temporary. Also each operand's test of unknown (true where the
+        junction is unknown, every operand evaluated)."""
         x, n = repr(self.absorbing), repr(not self.absorbing)
-        tests, temps = "", []
+        tests, unknowns = "", []
         for value in values:
-            if gen.is_local(value):
+            atom = gen.atom(value)
+            if atom is not None:
+                local, known = atom
+                decides = known if self.absorbing else f"not ({known})"
+                tests += f"{x} if {local} is not None and {decides} else "
+                unknowns.append(f"{local} is None")
+            elif gen.is_local(value):
                 tests += f"{x} if {value} is {x} else "
-                temps.append(value)
+                unknowns.append(f"{value} is None")
             else:
                 t = gen.temp()
                 tests += f"{x} if ({t} := {value}) is {x} else "
-                temps.append(t)
-        unknown = " or ".join(f"{t} is None" for t in temps)
-        return f"({tests}(None if {unknown} else {n}))", temps
+                unknowns.append(f"{t} is None")
+        return f"({tests}(None if {' or '.join(unknowns)} else {n}))", unknowns
 
     def describe(self, args: list[Node]) -> str:
         return f" {self.name} ".join(_paren(a, self.name) for a in args)
@@ -384,9 +400,9 @@ class Compare(_Base):
         if _case_bool(args[0]) and isinstance(args[1], Literal) and args[1].type == BOOL:
             if (self.name == "==") is (args[1].value is True):  # the field's own value
                 return left
-            return _unless_none(gen, left, lambda v: f"not {v}")
+            return _unless_none(gen, left, lambda v: f"not {v}", boolean=True)
         if isinstance(args[1], Literal):
-            return _unless_none(gen, left, lambda v: f"{v} {op} {right}")
+            return _unless_none(gen, left, lambda v: f"{v} {op} {right}", boolean=True)
         a, b = gen.temp(), gen.temp()
         return f"(None if ({a} := {left}) is None or ({b} := {right}) is None else {a} {op} {b})"
 

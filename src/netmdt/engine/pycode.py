@@ -51,6 +51,9 @@ class PyGen:
         self._temps = itertools.count()
         self._reads: dict[str, str] = {}  # the fields the function being written reads
         self._locals: dict[str, str] = {}  # values it computes once from them (``local``)
+        # sources of the form ``(None if v is None else K)``, ``v`` a local and ``K`` always
+        # true or false, by source: (v, K) (``atom``)
+        self.atoms: dict[str, tuple[str, str]] = {}
         # the masks (``masker``) that read nothing of the case: their value, by name
         self.constant_masks: dict[str, int] = {}
 
@@ -78,6 +81,11 @@ class PyGen:
         if name is None:
             name = self._locals[source] = f"_d{len(self._locals)}"
         return name
+
+    def atom(self, source: str) -> tuple[str, str] | None:
+        """``(v, K)`` where ``source`` is ``(None if v is None else K)`` with ``v`` a local
+        and ``K`` always true or false (recorded by the ops that write it), else None."""
+        return self.atoms.get(source)
 
     @staticmethod
     def is_local(source: str) -> bool:
