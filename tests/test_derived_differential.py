@@ -37,7 +37,7 @@ from netmdt.case.derived import (
     months_between,
 )
 from netmdt.case.model import iter_dates
-from netmdt.engine.facts import facts_of, reference_facts_of
+from netmdt.engine.facts import OPEN_TRIAL, facts_of, reference_facts_of
 from netmdt.synth import synthetic_cases
 from tests.strategies import ASSESSED_ON, DATES, case_dicts
 
@@ -186,11 +186,22 @@ def differences(data: dict[str, Any]) -> list[str]:
     direct = derive(Case.model_validate(data))
     if typed(_derived(direct)) != typed(expected):
         found.append("derive")
+    facts = facts_of(case)
     reference = reference_facts_of(case)
     reference.pop("derived", None)  # the cached Derived object itself, never a rule's fact
-    if typed(facts_of(case)) != typed(reference):
+    if typed(facts) != typed(reference):
         found.append("facts_of")
+    derived_facts = {k: v for k, v in facts.items() if k.startswith("derived.")}
+    if typed(derived_facts) != typed(_derived_facts(expected)):
+        found.append("facts_of: derived.*")
     return found
+
+
+def _derived_facts(expected: dict[str, Any]) -> dict[str, Any]:
+    """The ``derived.*`` facts: every derived value that is known, and no open trial."""
+    values = {k: v for k, v in expected.items() if k not in ("warnings", "months_since")}
+    known = {"derived." + k: v for k, v in values.items() if v is not None}
+    return {**known, OPEN_TRIAL: False}
 
 
 def _derived(d: Derived) -> dict[str, Any]:
