@@ -34,11 +34,20 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from netmdt.case.model import Case, iter_dates
+from netmdt.case.labs import Labs
+from netmdt.case.performance import Performance
+from netmdt.case.tumour import Tumour
+
+if TYPE_CHECKING:  # the case model imports this module (Case.derived)
+    from netmdt.case.model import Case
 
 DAYS_PER_MONTH = 365.25 / 12
 GRADES = ("G1", "G2", "G3")
+GRADE_RANK = {None: 0, "G1": 1, "G2": 2, "G3": 3}  # to take the highest grade recorded
+# The sources of a grade, in the order a disagreement warning names them.
+GRADE_SOURCES = ("recorded grade", "Ki-67 index", "mitotic count")
 # Thoracic carcinoids: the WHO subtype stands for the grade (Ki-67 is not a grading criterion).
 CARCINOID_GRADE = {"typical_carcinoid": "G1", "atypical_carcinoid": "G2"}
 GEP_SITES = frozenset(
@@ -110,116 +119,110 @@ def months_between(earlier: date, later: date) -> float:
 
 
 def derive(case: Case) -> Derived:
+    """The derived facts of a case, with the warnings met deriving them (module docstring).
+
+    The warnings come in this order: grade, ECOG and Karnofsky, pregnancy, NEC subtype.
+    """
     t, labs, perf = case.tumour, case.labs, case.performance
     warnings: list[str] = []
-    grade = _effective_grade(case, warnings)
-    crcl = labs.creatinine_clearance_ml_min if labs else None
-    egfr = labs.egfr_ml_min if labs else None
-    ecog = perf.ecog if perf else None
-    from_karnofsky = karnofsky_to_ecog(perf.karnofsky if perf else None)
-    if ecog is not None and from_karnofsky is not None and abs(ecog - from_karnofsky) > 1:
-        warnings.append(
-            f"ECOG {ecog} and Karnofsky {perf.karnofsky if perf else ''} disagree; ECOG is used."
-        )
+    grade = None if t is None else _effective_grade(t, warnings)
+    ecog = _ecog(perf, warnings)
     if case.pregnant and (case.sex == "male" or (case.age_years or 0) >= 55):
         warnings.append("pregnant: true is recorded for a man or a woman aged 55 or more; check.")
-    nec_like = _nec_like(case)
+    nec_like = None if t is None else _nec_like(t)
     if nec_like and t is not None and t.type == "net":
         warnings.append(
             "tumour.type is net but the subtype is a neuroendocrine carcinoma "
             "(LCNEC/SCLC or a NEC subtype); rules treat it as a NEC."
         )
-    return Derived(
-        effective_grade=grade,
-        renal_ml_min=crcl if crcl is not None else egfr,
-        ecog_effective=ecog if ecog is not None else from_karnofsky,
-        gep_primary=_gep_primary(case),
-        embryological_group=_embryological_group(case),
-        nec_like=nec_like,
-        warnings=tuple(warnings),
-        case=case,
-    )
+    renal = None if labs is None else _renal(labs)
+    gep_primary = None if t is None else _gep_primary(t)
+    group = None if t is None else _embryological_group(t)
+    # positional, in field order (keywords cost a third of building a Derived)
+    return Derived(grade, renal, ecog, gep_primary, group, nec_like, tuple(warnings), case)
 
 
-def _effective_grade(case: Case, warnings: list[str]) -> str | None:
-    t = case.tumour
-    if t is None:
-        return None
+def _effective_grade(t: Tumour, warnings: list[str]) -> str | None:
     if t.lung_subtype in CARCINOID_GRADE:
-        return _carcinoid_grade(t.lung_subtype, case, warnings)
-    found = {
-        "recorded grade": t.grade,
-        "Ki-67 index": ki67_grade(t.ki67_percent),
-        "mitotic count": mitotic_grade(t.mitotic_count_per_2mm2),
-    }
-    grades = {k: v for k, v in found.items() if v is not None}
-    if not grades:
-        return None
-    highest = max(grades.values(), key=GRADES.index)
-    if len(set(grades.values())) > 1:
-        parts = ", ".join(f"{k} {v}" for k, v in grades.items())
+        return _carcinoid_grade(t, t.lung_subtype, warnings)
+    grades = (t.grade, ki67_grade(t.ki67_percent), mitotic_grade(t.mitotic_count_per_2mm2))
+    highest = max(grades, key=GRADE_RANK.__getitem__)  # None (unrecorded) ranks lowest
+    if highest is not None and not {highest, None}.issuperset(grades):
+        named = zip(GRADE_SOURCES, grades, strict=True)
+        parts = ", ".join(f"{k} {v}" for k, v in named if v is not None)
         warnings.append(f"Grade sources disagree ({parts}); the higher grade {highest} is used.")
     return highest
 
 
-def _carcinoid_grade(subtype: str, case: Case, warnings: list[str]) -> str:
+def _carcinoid_grade(t: Tumour, subtype: str, warnings: list[str]) -> str:
     """Lung/thymic carcinoid: typical -> G1, atypical -> G2 (WHO thoracic), with warnings."""
-    t = case.tumour
-    assert t is not None
     grade = CARCINOID_GRADE[subtype]
     name = subtype.replace("_", " ")
     article = "an" if name.startswith("a") else "a"
-    if t.ki67_percent is not None and t.ki67_percent > 20:
+    ki67 = t.ki67_percent
+    if ki67 is not None and ki67 > 20:
         warnings.append(
-            f"Ki-67 {t.ki67_percent:g} % in {article} {name}: thoracic carcinoids are graded by "
+            f"Ki-67 {ki67:g} % in {article} {name}: thoracic carcinoids are graded by "
             f"subtype ({grade}-equivalent is used), not Ki-67; a carcinoid with a high Ki-67 "
             "behaves more aggressively: review the histology (mitoses, necrosis; LCNEC?) and "
             "consider FDG PET."
         )
-    others = {
-        "recorded grade": t.grade,
-        "mitotic count": mitotic_grade(t.mitotic_count_per_2mm2),
-    }
-    disagree = {k: v for k, v in others.items() if v is not None and v != grade}
+    others = (
+        ("recorded grade", t.grade),
+        ("mitotic count", mitotic_grade(t.mitotic_count_per_2mm2)),
+    )
+    disagree = [f"{k} {v}" for k, v in others if v is not None and v != grade]
     if disagree:
-        parts = ", ".join(f"{k} {v}" for k, v in disagree.items())
         warnings.append(
-            f"Grade sources disagree with the {name} subtype ({parts}); the subtype "
-            f"({grade}-equivalent) is used for a thoracic carcinoid."
+            f"Grade sources disagree with the {name} subtype ({', '.join(disagree)}); the "
+            f"subtype ({grade}-equivalent) is used for a thoracic carcinoid."
         )
     return grade
 
 
-def _gep_primary(case: Case) -> bool | None:
-    t = case.tumour
-    if t is None:
+def _ecog(perf: Performance | None, warnings: list[str]) -> int | None:
+    """ECOG as recorded, else from Karnofsky; a warning when the two are far apart."""
+    if perf is None:
         return None
+    ecog, karnofsky = perf.ecog, perf.karnofsky
+    from_karnofsky = karnofsky_to_ecog(karnofsky)
+    if ecog is None:
+        return from_karnofsky
+    if from_karnofsky is not None and abs(ecog - from_karnofsky) > 1:
+        warnings.append(f"ECOG {ecog} and Karnofsky {karnofsky} disagree; ECOG is used.")
+    return ecog
+
+
+def _renal(labs: Labs) -> float | None:
+    crcl = labs.creatinine_clearance_ml_min
+    return labs.egfr_ml_min if crcl is None else crcl
+
+
+def _gep_primary(t: Tumour) -> bool | None:
     if t.type in NON_GEP_TYPES:
         return False
-    if t.primary_site is None:
-        return None
-    return t.primary_site in GEP_SITES
+    site = t.primary_site
+    return None if site is None else site in GEP_SITES
 
 
-def _embryological_group(case: Case) -> str | None:
-    t = case.tumour
-    if t is None or t.primary_site is None:
+def _embryological_group(t: Tumour) -> str | None:
+    site = t.primary_site
+    if site is None:
         return None
-    if t.primary_site == "colon":
+    if site == "colon":
         return COLON_GROUP.get(t.colon_segment) if t.colon_segment else None
-    return SITE_GROUP.get(t.primary_site)
+    return SITE_GROUP.get(site)
 
 
-def _nec_like(case: Case) -> bool | None:
-    t = case.tumour
-    if t is None:
-        return None
+def _nec_like(t: Tumour) -> bool | None:
     if t.type == "nec" or t.nec_subtype is not None or t.lung_subtype in ("lcnec", "sclc"):
         return True
     return None if t.type is None else False
 
 
 def _months_since(case: Case) -> dict[str, float]:
+    from netmdt.case.model import iter_dates  # here: the case model imports this module
+
     if case.assessed_on is None:
         return {}
     return {path: months_between(d, case.assessed_on) for path, d in iter_dates(case)}

@@ -8,22 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
-from functools import cached_property
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from netmdt.case._base import IsoDate
 from netmdt.case.context import Context
+from netmdt.case.derived import Derived, derive
 from netmdt.case.disease import Disease
 from netmdt.case.history import History
 from netmdt.case.imaging import Imaging
 from netmdt.case.labs import Labs
 from netmdt.case.performance import Performance
 from netmdt.case.tumour import Tumour
-
-if TYPE_CHECKING:
-    from netmdt.case.derived import Derived
 
 CASE_FORMAT_VERSION = 1
 
@@ -36,7 +33,6 @@ class Case(BaseModel):
         extra="forbid",
         frozen=True,
         allow_inf_nan=False,
-        ignored_types=(cached_property,),
     )
 
     id: str | None = Field(default=None, max_length=200)
@@ -72,12 +68,18 @@ class Case(BaseModel):
         if syndromes and "none" in syndromes and len(set(syndromes)) > 1:
             yield "tumour.functional_syndrome: 'none' cannot be combined with a syndrome"
 
-    @cached_property
+    @property
     def derived(self) -> Derived:
-        """Facts derived from this case, computed once (see ``netmdt.case.derived``)."""
-        from netmdt.case.derived import derive
+        """Facts derived from this case, computed once (see ``netmdt.case.derived``).
 
-        return derive(self)
+        Kept in the instance ``__dict__`` (as ``functools.cached_property`` would, without
+        its lock: on Python 3.11 one lock shared by every case); ``setdefault`` keeps one
+        answer per case even when two threads derive it at once.
+        """
+        found: Derived | None = self.__dict__.get("derived")
+        if found is None:
+            found = self.__dict__.setdefault("derived", derive(self))
+        return found
 
 
 def iter_dates(case: Case) -> Iterator[tuple[str, date]]:

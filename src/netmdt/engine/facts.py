@@ -4,9 +4,10 @@ Absent fields are simply missing from the mapping (unknown). The value
 ``unknown`` of ``disease.progression`` is unknown too. Derived facts are added
 under ``derived.*``.
 
-``facts_of`` is generated from the case model when first used (straight-line code:
-one lookup in the model's ``__dict__`` and one test per field, no recursion, no
-``isinstance``);
+``facts_of`` is generated from the case model when this module is imported
+(straight-line code: one lookup in the model's ``__dict__`` and one test per field, no
+recursion, no ``isinstance``; called directly, with no wrapper in front: about 5 ms once,
+then a few hundred nanoseconds less per case);
 ``reference_facts_of`` walks the model and is what the tests hold it equal to.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 import keyword
 import re
 from collections.abc import Callable
-from functools import cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -62,11 +62,6 @@ def reference_facts_of(case: Case) -> dict[str, Any]:
     return facts
 
 
-def facts_of(case: Case) -> dict[str, Any]:
-    """The facts of a case (see the module docstring)."""
-    return _generated()(case)
-
-
 # From the case alone no trial is known to be open here; the engine sets it from trial
 # matching (netmdt.engine.assess, docs/trials.md).
 OPEN_TRIAL = "derived.open_trial_eligible"
@@ -103,10 +98,14 @@ def _lines(model: type[BaseModel], var: str, prefix: str, indent: str, depth: in
     return out
 
 
-@cache
 def _generated() -> Callable[[Case], dict[str, Any]]:
     """Generate, from the case model's field names only, the flattener's source."""
-    lines = ["def facts_of(case):", "    facts = {}", "    c = case.__dict__"]
+    lines = [
+        "def facts_of(case):",
+        '    """The facts of a case (see ``netmdt.engine.facts``)."""',
+        "    facts = {}",
+        "    c = case.__dict__",
+    ]
     lines += _lines(Case, "c", "", "    ", 0)
     lines.append("    d = case.derived")
     for name in DERIVED_FACTS:
@@ -117,9 +116,12 @@ def _generated() -> Callable[[Case], dict[str, Any]]:
         ]
     lines.append(f"    facts[{OPEN_TRIAL!r}] = False")
     lines.append("    return facts")
-    namespace: dict[str, Any] = {}
+    namespace: dict[str, Any] = {"__name__": __name__}
     exec(
         compile("\n".join(lines) + "\n", "<netmdt facts_of>", "exec"), namespace
     )  # generated from the case model's field names only
     fn: Callable[[Case], dict[str, Any]] = namespace["facts_of"]
     return fn
+
+
+facts_of = _generated()
