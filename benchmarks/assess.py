@@ -11,9 +11,12 @@ the same run, rounds interleaved:
 * ``netmdt.assess`` (full view) and ``assess_summary`` as they run (the knowledge base
   compiled to Python).
 
-It also reports the JSON size of each view (median, p99), on these cases and on the cases
-written by hand (the public scenarios and the bundled examples), and the load average. It prints
-figures only (no assertions, no thresholds). Run from the repository root::
+Then, per case, its first assessment by each engine from empty caches that has seen
+``--seen`` other cases (what a new patient costs; the rounds after the first are served
+largely from what the engine keeps of the cases it has seen). It also reports the JSON
+size of each view (median, p99), on these cases and on the cases written by hand (the
+public scenarios and the bundled examples), and the load average. It prints figures only
+(no assertions, no thresholds). Run from the repository root::
 
     .venv/bin/python -m benchmarks.assess [--n 10000] [--seed 2026] [--profile]
 
@@ -514,6 +517,7 @@ def report(
     args: argparse.Namespace,
     kb: KnowledgeBase,
     timings: dict[str, list[int]],
+    first: dict[str, list[int]],
     sizes: dict[str, list[int]],
     verdicts: dict[str, Counter[str]],
     load: tuple[tuple[float, float, float], tuple[float, float, float]],
@@ -526,14 +530,22 @@ def report(
     print(f"  python            {py}")
     print(f"  knowledge base    {_kb_label(kb)}")
     print(f"                    {len(kb.options)} options, {criteria} criteria")
-    print(f"  warm-up           {WARM_UP} cases per measure, not timed")
     print("  timing            time.perf_counter_ns per call; GC on, fixtures gc.freeze()d;")
-    print(f"                    {args.rounds} rounds, each case's best time")
+    print(f"                    {args.rounds} rounds, each case's best time ({WARM_UP} cases")
+    print("                    first, not timed); and each case's first assessment, by an")
+    print(f"                    engine that has seen {args.seen:,} other cases (seed {-args.seed})")
     print(f"  load average      {_load(load[0])} before, {_load(load[1])} after (os.getloadavg)")
     print()
     print(f"  {'per case':<44}{'median µs':>12}{'p99 µs':>12}{'x validate':>12}")
     base = percentile(sorted(timings[VALIDATE]), 0.5)
     for label, times in timings.items():
+        ordered = sorted(times)
+        med, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
+        print(f"  {label:<44}{_us(med):>12}{_us(p99):>12}{med / base:>11.1f}x")
+    print()
+    head = "first assessment of each case"
+    print(f"  {head:<44}{'median µs':>12}{'p99 µs':>12}{'x validate':>12}")
+    for label, times in first.items():
         ordered = sorted(times)
         med, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
         print(f"  {label:<44}{_us(med):>12}{_us(p99):>12}{med / base:>11.1f}x")
@@ -608,6 +620,22 @@ def profile(cases: list[dict[str, Any]], kb: KnowledgeBase) -> None:
 VALIDATE = "Case.model_validate"
 
 
+def forget() -> None:
+    """Empty what the engine and the trial matcher keep of the cases they have seen
+    (records by status vector, whole trial entries), as in a new process; what depends
+    on the knowledge base alone (its compiled functions) stays."""
+    from netmdt.engine import assess as engine
+    from netmdt.trials import compiled
+
+    engine._plans.cache_clear()
+    engine._explained.cache_clear()
+    compiled._plan.cache_clear()
+    compiled._outcome.cache_clear()
+    compiled._warnings.cache_clear()
+    for cache in (compiled._MATCHES, compiled._SUMMARIES, compiled._SHOWN, compiled._NUMBERS):
+        cache.clear()
+
+
 def measures(kb: KnowledgeBase, reference: KnowledgeBase) -> list[Measure]:
     """What is timed, in order: the yardstick, the baseline (the reference closures), and
     the engine as it runs."""
@@ -657,6 +685,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--rounds", type=int, default=3, help="timed rounds; each case's best is reported"
     )
+    parser.add_argument(
+        "--seen",
+        type=int,
+        default=2000,
+        help="other cases each engine assesses before each case's first assessment is "
+        "timed (default 2000)",
+    )
     args = parser.parse_args(argv)
     load_before = os.getloadavg()
 
@@ -672,6 +707,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     kb = netmdt.load_kb()
     reference = netmdt.load_kb(reference=True)
     timed = measures(kb, reference)
+    # Each engine from empty caches, warmed up on --seen other cases, then each timed case
+    # assessed once: what a new patient costs a server that has seen that many others.
+    others = [netmdt.Case.model_validate(d) for d in load_cases(args.source, args.seen, -args.seed)]
+    first: dict[str, list[int]] = {}
+    for m in timed:
+        if m.call is not None:
+            forget()
+            for case in others:
+                m.call(case)
+            first[m.label] = time_round(cases, m)
     for m in timed:  # warm up every path (caches, code objects)
         if m.call is None:
             time_validate(cases[:WARM_UP])
@@ -696,7 +741,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for view, values in json_sizes(written, kb, views()).items()
     }
     verdicts = verdict_counts(checked, kb)
-    report(args, kb, timings, sizes, verdicts, (load_before, os.getloadavg()))
+    report(args, kb, timings, first, sizes, verdicts, (load_before, os.getloadavg()))
 
     if args.profile:
         profile(cases, kb)

@@ -290,6 +290,25 @@ def _deciding_reason(verdict: Verdict, reasons: Iterable[Reason]) -> Reason | No
     return None
 
 
+def _deciding_in_groups(verdict: Verdict, by_group: Groups) -> Reason | None:
+    """``_deciding_reason`` of the option's reasons, from its criteria and statuses by
+    group, building only the reason that decides."""
+    if verdict == "recommended":
+        return None
+    for group, status in _DECIDING[verdict]:
+        for c, value in by_group.get(group, ()):
+            if _reason_status(c, value) == status:
+                return _reason(c, value)
+    return None
+
+
+def _reason_status(c: Criterion, value: bool | None) -> Status:
+    """A criterion's reason status: a contraindication that holds is a criterion unmet."""
+    if c.group == "contraindications" and value is not None:
+        return STATUS[not value]
+    return STATUS[value]
+
+
 # The (group, reason status) that decide each verdict, in order of precedence. A
 # contraindication that holds has the reason status "unmet".
 _DECIDING: dict[str, tuple[tuple[str, Status], ...]] = {
@@ -328,9 +347,11 @@ def _kb_version(kb: KnowledgeBase) -> KnowledgeBaseVersion:
 # ----------------------------------------------------------------- one option
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=False)
 class _Core:
-    """What follows from an option's criterion statuses alone and every view needs."""
+    """What follows from an option's criterion statuses alone and every view needs.
+    Never changed once built (not frozen: a frozen dataclass's constructor costs more,
+    and one is built for every new status vector)."""
 
     verdict: Verdict
     deciding: DecidingReason | None
@@ -486,13 +507,12 @@ def _core(option: Option, values: tuple[bool | None, ...]) -> _Core:
     patterns often."""
     by_group = _by_group(option, values)
     verdict = _verdict(by_group)
-    reasons = [_reason(c, v) for c, v in zip(option.criteria, values, strict=True)]
     relevant = tuple(_relevant(by_group)) if None in values else ()
     pending = tuple(_pending(by_group, verdict))
     does_not_apply = any(v is False for _, v in by_group["applies_to"])
     return _Core(
         verdict=verdict,
-        deciding=_deciding_of(_deciding_reason(verdict, reasons)),
+        deciding=_deciding_of(_deciding_in_groups(verdict, by_group)),
         relevant=relevant,
         pending=pending,
         does_not_apply=does_not_apply,
@@ -846,13 +866,10 @@ def _relevant(by_group: Groups) -> list[Criterion]:
 @cache
 def _reason(c: Criterion, value: bool | None) -> Reason:
     """A criterion's reason record for one status (immutable, so built once)."""
-    status = STATUS[value]
-    if c.group == "contraindications" and value is not None:
-        status = STATUS[not value]  # a contraindication that holds is a criterion unmet
     return Reason.trusted(
         criterion=c.id,
         group=c.group,
-        status=status,
+        status=_reason_status(c, value),
         text=c.text,
         sources=list(c.sources),
         evidence=c.evidence,

@@ -79,13 +79,17 @@ _ORDER = {"fails": 0, "unknown": 1, "passes": 2}
 _NO_LOCAL = Local()
 _NOWHERE = Where()
 
-# bounds of the caches (each is cleared when full: a cohort's patterns come back)
+# Bounds of the caches (each is cleared when full: a cohort's patterns come back). Sized,
+# like the engine's (netmdt.engine.assess.CORES_KEPT, RECORDS_KEPT), to hold what about
+# 10,000 distinct synthetic cases need (39,828 whole records and 27,228 shown reasons);
+# a smaller bound is cleared over and over by a cohort that size, and each clear costs
+# every case its entries again.
 _ENTRIES_MAX = 4096  # status vectors per arm of a plan
 _WARNINGS_MAX = 1024  # assessment dates per plan
-_MATCHES_MAX = 32768  # whole TrialMatch records (about 1.5 KB each)
-_SUMMARIES_MAX = 16384  # summary lines of possibly eligible matches
-_SHOWN_MAX = 16384  # failing reasons with the values they show (about 1 KB each)
-_NUMBERS_MAX = 65536  # keys of the case's values shown by failing reasons
+_MATCHES_MAX = 65536  # whole TrialMatch records (about 1.5 KB each)
+_SUMMARIES_MAX = 32768  # summary lines of possibly eligible matches
+_SHOWN_MAX = 32768  # failing reasons with the values they show (about 1 KB each)
+_NUMBERS_MAX = 131072  # keys of the case's values shown by failing reasons
 
 
 def compiled_statuses(trials: tuple[Trial, ...]) -> Statuses:
