@@ -536,20 +536,9 @@ def report(
     print(f"                    engine that has seen {args.seen:,} other cases (seed {-args.seed})")
     print(f"  load average      {_load(load[0])} before, {_load(load[1])} after (os.getloadavg)")
     print()
-    print(f"  {'per case':<44}{'median µs':>12}{'p99 µs':>12}{'x validate':>12}")
     base = percentile(sorted(timings[VALIDATE]), 0.5)
-    for label, times in timings.items():
-        ordered = sorted(times)
-        med, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
-        print(f"  {label:<44}{_us(med):>12}{_us(p99):>12}{med / base:>11.1f}x")
-    print()
-    head = "first assessment of each case"
-    print(f"  {head:<44}{'median µs':>12}{'p99 µs':>12}{'x validate':>12}")
-    for label, times in first.items():
-        ordered = sorted(times)
-        med, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
-        print(f"  {label:<44}{_us(med):>12}{_us(p99):>12}{med / base:>11.1f}x")
-    print()
+    _timing_table("per case", timings, base)
+    _timing_table("first assessment of each case", first, base)
     for label, times in timings.items():
         if label != VALIDATE:
             print(f"  {label:<44}{args.n / (sum(times) / 1e9):>10,.0f} cases/s (one thread)")
@@ -579,6 +568,16 @@ def report(
     print(f"  {'option':<26}" + "".join(f"{short[x]:>9}" for x in VERDICTS))
     for option, counts in verdicts.items():
         print(f"  {option:<26}" + "".join(f"{counts[x]:>9,}" for x in VERDICTS))
+
+
+def _timing_table(head: str, timings: dict[str, list[int]], base: float) -> None:
+    """Median and p99 of each measure's times, and the median as a multiple of ``base``."""
+    print(f"  {head:<44}{'median µs':>12}{'p99 µs':>12}{'x validate':>12}")
+    for label, times in timings.items():
+        ordered = sorted(times)
+        med, p99 = percentile(ordered, 0.5), percentile(ordered, 0.99)
+        print(f"  {label:<44}{_us(med):>12}{_us(p99):>12}{med / base:>11.1f}x")
+    print()
 
 
 def _load(avg: tuple[float, float, float]) -> str:
