@@ -213,3 +213,25 @@ def test_records_are_kept_only_by_funding_answers_that_are_kept() -> None:
         next(iter(KB.options["everolimus"].funding["nhs_england"])), ["labs.alt_x_uln"]
     )
     assert not engine._is_fixed(unknown)
+
+
+def test_a_funding_rule_unknown_with_no_field_to_name_stays_unknown() -> None:
+    """A funding rule can be unknown while its tracer names no absent case field (a derived
+    fact absent although the fields it is made of are present: here the GEP primary). The
+    answer is then 'unknown' (the baseline's), never the rule's pathway as if it held."""
+    facts: dict[str, Any] = {
+        "context.health_system": "nhs_england",
+        "tumour.type": "net",
+        "tumour.primary_site": "jejunum_ileum",  # derived.gep_primary left out
+        "disease.progression": "stable",
+        "history.prior_treatments": [],
+    }
+    for kb in (KB, REFERENCE):
+        option = kb.options["prrt_lu177_dotatate"]
+        rule = option.funding["nhs_england"][2]
+        assert rule.evaluate is not None and rule.evaluate(facts) is None
+        expected = baseline._funding(REFERENCE.options[option.id], facts, False)
+        assert expected.pathway == "unknown" and expected.missing == []
+        assert engine._funding(option, facts, False) == expected
+        summary, kept = engine._funding_summary(option, facts, False)
+        assert summary == engine._funding_summary_of(expected) and not kept

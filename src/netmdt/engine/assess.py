@@ -1073,9 +1073,10 @@ _DNA_SUMMARY = _fixed_summary(_DOES_NOT_APPLY)
 
 def _funding_rule(
     option: Option, facts: Mapping[str, Any], does_not_apply: bool
-) -> Funding | tuple[FundingRule, list[str]]:
+) -> Funding | tuple[FundingRule, list[str] | None]:
     """A fixed answer (built once), or the rule that applies with the unknown fields it
-    depends on (none when it holds)."""
+    depends on: None when it holds; a list, maybe empty, when it is unknown (a derived
+    fact can be unknown while the fields it is made of are all recorded)."""
     if does_not_apply:
         return _DOES_NOT_APPLY
     system = facts.get(HEALTH_SYSTEM)
@@ -1093,7 +1094,7 @@ def _funding_rule(
                 return rule, list(paths_of(rule.trace(facts)[1]))
             return rule, list(unknowns(rule.expr, facts))
         if value:
-            return rule, []
+            return rule, None
     raise AssertionError("the knowledge base guarantees an 'otherwise' funding rule")
 
 
@@ -1102,7 +1103,7 @@ def _funding(option: Option, facts: Mapping[str, Any], does_not_apply: bool) -> 
     if isinstance(found, Funding):
         return found
     rule, unknown = found
-    if not unknown:
+    if unknown is None:
         return _rule_funding(rule)
     return _unknown_funding(rule, unknown)
 
@@ -1126,7 +1127,7 @@ def _funding_summary(
     if isinstance(found, Funding):
         return _fixed_summary(found), True
     rule, unknown = found
-    if not unknown:
+    if unknown is None:
         return _rule_funding_summary(rule), True
     return FundingSummary.trusted(pathway="unknown", registry_status=None, missing=unknown), False
 
