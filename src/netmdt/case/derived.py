@@ -44,7 +44,6 @@ if TYPE_CHECKING:  # the case model imports this module (Case.derived)
     from netmdt.case.model import Case
 
 DAYS_PER_MONTH = 365.25 / 12
-GRADES = ("G1", "G2", "G3")
 GRADE_RANK = {None: 0, "G1": 1, "G2": 2, "G3": 3}  # to take the highest grade recorded
 # The sources of a grade, in the order a disagreement warning names them.
 GRADE_SOURCES = ("recorded grade", "Ki-67 index", "mitotic count")
@@ -138,8 +137,16 @@ def derive(case: Case) -> Derived:
     renal = None if labs is None else _renal(labs)
     gep_primary = None if t is None else _gep_primary(t)
     group = None if t is None else _embryological_group(t)
-    # positional, in field order (keywords cost a third of building a Derived)
-    return Derived(grade, renal, ecog, gep_primary, group, nec_like, tuple(warnings), case)
+    return Derived(
+        effective_grade=grade,
+        renal_ml_min=renal,
+        ecog_effective=ecog,
+        gep_primary=gep_primary,
+        embryological_group=group,
+        nec_like=nec_like,
+        warnings=tuple(warnings),
+        case=case,
+    )
 
 
 def _effective_grade(t: Tumour, warnings: list[str]) -> str | None:

@@ -663,15 +663,15 @@ def _summary(
         line = _option_summary(plan.option, core, [], [], funding)
         plan.keep(core.by_system, system, line)
         return line
-    key: Any = id(funding)
-    masks: tuple[int, tuple[int, ...]] | None = (0, ())
+    key: Any
+    masks: tuple[int, tuple[int, ...]] | None
     if core.quick:
-        pass
+        key, masks = id(funding), (0, ())
     elif core.presence is not None:  # the masks only if the line is built
-        key, masks = (key, tuple(map(facts.__contains__, core.presence))), None
+        key, masks = (id(funding), tuple(map(facts.__contains__, core.presence))), None
     else:
         masks = _summary_masks(core, facts)
-        key = (key, *masks)
+        key = (id(funding), *masks)
     found = core.summaries.get(key)
     if found is None:
         mask, pending = masks or _summary_masks(core, facts)
@@ -718,20 +718,19 @@ def _assess_option(
         and (core.does_not_apply or plan.fixed_funding(system) is not None)
     )
     shown = plan.shown(facts) if core.in_play else ()
-    traced = core.masks or core.pending
     key: Any
-    if core.presence is not None and traced:  # the masks only if the record is built
+    masks: tuple[tuple[int, ...], tuple[int, ...]] | None
+    if core.presence is not None and (core.masks or core.pending):
+        # the masks only if the record is built
         key = (id(funding), tuple(map(facts.__contains__, core.presence)), shown)
-        found = None if by_system else core.records.get(key)
-        if found is not None:
-            return found
-    masks = tuple([unknown(facts) for unknown in core.masks]) if core.masks else ()
-    pending = tuple([c.mask(facts) for c in core.pending]) if core.pending else ()
-    if core.presence is None or not traced:
-        key = (id(funding), masks, pending, shown) if masks or pending or shown else id(funding)
-        found = None if by_system else core.records.get(key)
-        if found is not None:
-            return found
+        masks = None
+    else:
+        masks = _record_masks(core, facts)
+        key = (id(funding), *masks, shown) if any(masks) or shown else id(funding)
+    found = None if by_system else core.records.get(key)
+    if found is not None:
+        return found
+    relevant, pending = masks or _record_masks(core, facts)
     explained = _explained(option, values, kb)
     warnings = list(explained.criterion_warnings)
     warnings += [
@@ -745,7 +744,7 @@ def _assess_option(
         verdict=core.verdict,
         summary=option.summary,
         reasons=list(explained.reasons),
-        missing=_missing_of(core.relevant, masks, kb),
+        missing=_missing_of(core.relevant, relevant, kb),
         pending_checks=_pending_of(core.pending, pending, kb),
         counterfactual=explained.counterfactual,
         warnings=list(dict.fromkeys(warnings)),
@@ -758,6 +757,11 @@ def _assess_option(
     elif _is_fixed(funding):
         plan.keep(core.records, key, record)
     return record
+
+
+def _record_masks(core: _Core, facts: Mapping[str, Any]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The unknown fields (bit masks) of each relevant and each pending criterion."""
+    return tuple([m(facts) for m in core.masks]), tuple([c.mask(facts) for c in core.pending])
 
 
 def _option_summary(

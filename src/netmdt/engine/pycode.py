@@ -134,8 +134,7 @@ class PyGen:
         returned = body()
         name = f"_f{len(self._functions)}"
         # facts.get once in a local when it reads several fields (none: a constant)
-        get = "_g" if len(self._reads) > 1 else "facts.get"
-        reads = "    _g = facts.get\n" if len(self._reads) > 1 else ""
+        get, reads = ("_g", "    _g = facts.get\n") if len(self._reads) > 1 else ("facts.get", "")
         reads += "".join(f"    {v} = {get}({p!r})\n" for p, v in self._reads.items())
         reads += "".join(f"    {v} = {src}\n" for src, v in self._locals.items())
         self._functions.append(f"def {name}(facts):\n{reads}    return {returned}\n")

@@ -28,7 +28,7 @@ def compile_statuses(options: list[Option]) -> Callable[[Facts], tuple[tuple[Tri
     return fn
 
 
-def _with_trace(
+def _with_generated(
     criterion: Criterion, trace: Tracer, mask: Masker, constant: int | None
 ) -> Criterion:
     object.__setattr__(criterion, "trace", trace)  # derived fields (init=False)
@@ -60,7 +60,7 @@ def compile_option(option: Option) -> Option:
         option,
         groups={
             group: tuple(
-                _with_trace(
+                _with_generated(
                     dataclasses.replace(c, evaluate=fns[name]),
                     fns[trace],
                     fns[mask],
