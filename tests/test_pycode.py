@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 
 from netmdt import Case, KnowledgeBase, assess, load_kb, parse_case
 from netmdt.engine.assess import _plans
-from netmdt.engine.expr import Literal, parse
+from netmdt.engine.expr import Definition, Literal, parse
 from netmdt.engine.facts import facts_of, reference_facts_of
 from netmdt.engine.pycode import PyGen, compile_nodes, trace_nodes
 from netmdt.engine.schema import BOOL, TEXT
@@ -263,6 +263,42 @@ def test_generated_and_or_not_follow_the_kleene_tables(n: int) -> None:
     assert table == expected
     for row in table.values():  # three-valued: exactly True, False or None
         assert all(v is True or v is False or v is None for v in row.values())
+
+
+def test_a_definition_used_by_several_criteria_is_computed_once_in_the_statuses() -> None:
+    """``statuses_of_all`` computes a definition used more than once at the top, once;
+    two different definitions with the same name (an option's own) stay apart; and every
+    value equals the closures' over the whole truth table of the fields read."""
+    first, second = _Scope({}), _Scope({})
+    first.definitions["d"] = Definition(
+        "d", "d", parse("not (disease.extrahepatic_metastases is empty)", first)
+    )
+    second.definitions["d"] = Definition("d", "d", parse("pregnant == true", second))
+    groups = [
+        [parse("d or breastfeeding == true", first), parse("d and pregnant == false", first)],
+        [parse("not d", first), parse("d or disease.liver_dominant == true", second)],
+    ]
+    gen = PyGen()
+    name = gen.statuses_of_all(groups)
+    fn = gen.build("shared definitions")[name]
+    assert gen.source().count("len(") == 1  # the shared definition's test, written once
+    values = {"T": True, "F": False, "U": None}
+    for cells in itertools.product("TFU", repeat=4):
+        pregnant, breastfeeding, liver_dominant, extrahepatic = (values[c] for c in cells)
+        facts: dict[str, Any] = {
+            k: v
+            for k, v in {
+                "pregnant": pregnant,
+                "breastfeeding": breastfeeding,
+                "disease.liver_dominant": liver_dominant,
+                "disease.extrahepatic_metastases": None
+                if extrahepatic is None
+                else (["bone"] if extrahepatic else []),
+            }.items()
+            if v is not None
+        }
+        expected = tuple(tuple(n.compile()(facts) for n in nodes) for nodes in groups)
+        assert fn(facts) == expected, cells
 
 
 # ---------------------------------------------------------- what may be written

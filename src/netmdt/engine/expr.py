@@ -341,7 +341,7 @@ class DefRef:
         return "(" + self.definition.expr.sql(dialect) + ")"
 
     def py(self, gen: PyGen) -> str:
-        return "(" + gen.expr(self.definition.expr) + ")"
+        return gen.definition(self.definition)
 
     def py_mask(self, gen: PyGen) -> str:
         return self.definition.expr.py_mask(gen)

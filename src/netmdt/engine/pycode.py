@@ -28,13 +28,15 @@ import itertools
 import linecache
 import math
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from netmdt.engine.expr import definitions_used
 from netmdt.engine.schema import all_fields
 
 if TYPE_CHECKING:
-    from netmdt.engine.expr import Evaluator, Masker, Node, Tracer
+    from netmdt.engine.expr import Definition, Evaluator, Masker, Node, Tracer
 
 _PATH = re.compile(r"^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)*$")
 _counter = itertools.count()
@@ -56,6 +58,10 @@ class PyGen:
         self.atoms: dict[str, tuple[str, str]] = {}
         # the masks (``masker``) that read nothing of the case: their value, by name
         self.constant_masks: dict[str, int] = {}
+        # definitions (by ``id()``) the function being written computes once, at the top,
+        # as locals (``share``), and their locals' names
+        self._shared: frozenset[int] = frozenset()
+        self._defs: dict[int, str] = {}
 
     # -- pieces of expressions ------------------------------------------------
 
@@ -125,12 +131,26 @@ class PyGen:
     def expr(self, node: Node) -> str:
         return node.py(self)
 
+    def definition(self, definition: Definition) -> str:
+        """A definition's value: a local computed once at the top of the function when
+        it is shared there (``statuses_of_all``), else its expression in place."""
+        key = id(definition)
+        if key not in self._shared:
+            return "(" + self.expr(definition.expr) + ")"
+        name = self._defs.get(key)
+        if name is None:
+            # its own shared definitions and field locals are registered first, so they
+            # come before it at the top of the function
+            name = self._defs[key] = self.local(self.expr(definition.expr))
+        return name
+
     # -- functions --------------------------------------------------------------
 
     def function(self, body: Callable[[], str]) -> str:
         """A function of the facts returning what ``body()`` writes; returns its name."""
         self._reads = {}
         self._locals = {}
+        self._defs = {}
         returned = body()
         name = f"_f{len(self._functions)}"
         # facts.get once in a local when it reads several fields (none: a constant)
@@ -178,7 +198,10 @@ class PyGen:
         )
 
     def statuses_of_all(self, groups: Sequence[Sequence[Node]]) -> str:
-        """One function returning, per group of nodes, the tuple of their values."""
+        """One function returning, per group of nodes, the tuple of their values. A
+        definition used more than once among them is computed once, at the top (every
+        node's source is total and free of side effects, so computing it ahead of a
+        short-circuit changes no value; the differential tests hold it)."""
 
         def body() -> str:
             rows = [
@@ -187,7 +210,12 @@ class PyGen:
             ]
             return "(" + "".join(f"\n        {row}" for row in rows) + "\n    )"
 
-        return self.function(body)
+        uses = Counter(id(d) for nodes in groups for n in nodes for d in definitions_used(n))
+        self._shared = frozenset(key for key, count in uses.items() if count > 1)
+        try:
+            return self.function(body)
+        finally:
+            self._shared = frozenset()
 
     def truths(self, nodes: Sequence[Node | None]) -> str:
         """One function returning, per node, whether its value is true (``True`` where
