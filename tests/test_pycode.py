@@ -95,6 +95,15 @@ def mask_differences(facts: dict[str, Any]) -> tuple[list[str], int]:
     return found, checked
 
 
+def _gated(option: Any, values: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The summary's statuses of an option: where an ``applies_to`` criterion is false,
+    those criteria's values and None for the others; else every value."""
+    gate = [c.group == "applies_to" for c in option.criteria]
+    if not any(g and v is False for g, v in zip(gate, values, strict=True)):
+        return values
+    return tuple(v if g else None for g, v in zip(gate, values, strict=True))
+
+
 def differences(case: Case) -> list[str]:
     """Every place where generated Python and the reference closures disagree on a case."""
     facts = facts_of(case)
@@ -102,7 +111,9 @@ def differences(case: Case) -> list[str]:
     reference.pop("derived", None)  # the cached Derived object itself, never a rule's fact
     found = [] if facts == reference else ["facts_of"]
     assert KB.statuses is not None and REFERENCE.statuses is None
+    assert KB.summary_statuses is not None and REFERENCE.summary_statuses is None
     all_at_once = KB.statuses(facts)
+    for_summary = KB.summary_statuses(facts)
     plans = {plan.option.id: plan for plan in _plans(KB)}
     for option in KB.options.values():
         ref = REFERENCE.options[option.id]
@@ -112,6 +123,8 @@ def differences(case: Case) -> list[str]:
             found.append(f"{option.id}: statuses")
         if not _same(all_at_once[list(KB.options).index(option.id)], expected):
             found.append(f"{option.id}: the knowledge base's statuses")
+        if not _same(for_summary[list(KB.options).index(option.id)], _gated(option, expected)):
+            found.append(f"{option.id}: the summary's statuses")
         if not _same(tuple(e(facts) for e in option.evaluators), expected):
             found.append(f"{option.id}: criteria")
         if not _same(tuple(ref.statuses(facts)), expected):
@@ -299,6 +312,32 @@ def test_a_definition_used_by_several_criteria_is_computed_once_in_the_statuses(
         }
         expected = tuple(tuple(n.compile()(facts) for n in nodes) for nodes in groups)
         assert fn(facts) == expected, cells
+
+
+def test_a_gated_row_evaluates_the_rest_only_where_no_gate_is_false() -> None:
+    """``statuses_of_all`` with gates (the summary's statuses, gated on ``applies_to``):
+    over the whole truth table of two gates and a third field, where a gate is false the
+    row is the gates' values and None elsewhere, else every value; a row without gates
+    is unchanged."""
+    scope = _Scope({})
+    gated = [
+        parse("pregnant == true", scope),
+        parse("breastfeeding != false or pregnant == true", scope),
+        parse("disease.liver_dominant == true", scope),
+    ]
+    plain = [parse("pregnant == false", scope)]
+    gen = PyGen()
+    name = gen.statuses_of_all([gated, plain], [[0, 2], []])
+    fn = gen.build("gated")[name]
+    seen = set()
+    for cells in itertools.product("TFU", repeat=3):
+        facts = {f: VALUE[c] for f, c in zip(FIELDS, cells, strict=True) if c != "U"}
+        values = tuple(n.compile()(facts) for n in gated)
+        short = values[0] is False or values[2] is False
+        seen.add(short)
+        expected = (values[0], None, values[2]) if short else values
+        assert fn(facts) == (expected, (plain[0].compile()(facts),)), cells
+    assert seen == {True, False}
 
 
 # ---------------------------------------------------------- what may be written

@@ -563,8 +563,15 @@ def _explained(option: Option, values: tuple[bool | None, ...], kb: KnowledgeBas
     )
 
 
-def _all_statuses(kb: KnowledgeBase, facts: Mapping[str, Any]) -> Iterable[tuple[bool | None, ...]]:
-    """Every option's criterion statuses, in one call where the knowledge base has it."""
+def _all_statuses(
+    kb: KnowledgeBase, facts: Mapping[str, Any], summary: bool = False
+) -> Iterable[tuple[bool | None, ...]]:
+    """Every option's criterion statuses, in one call where the knowledge base has it.
+    For the summary, an option that does not apply may have only its ``applies_to``
+    criteria evaluated (``KnowledgeBase.summary_statuses``): the others are None, and
+    its summary is the same."""
+    if summary and kb.summary_statuses is not None:
+        return kb.summary_statuses(facts)
     if kb.statuses is not None:
         return kb.statuses(facts)
     found = []
@@ -630,7 +637,7 @@ def _summaries(
     out = []
     missing: list[str] = []
     prrt = False
-    for plan, values in zip(_plans(kb), _all_statuses(kb, facts), strict=True):
+    for plan, values in zip(_plans(kb), _all_statuses(kb, facts, summary=True), strict=True):
         core = plan.cores.get(values) or plan.core(values)
         found = core.by_system.get(system)
         if found is None:

@@ -197,7 +197,9 @@ class PyGen:
             lambda: "(" + "".join(f"\n        {self.expr(n)}," for n in nodes) + "\n    )"
         )
 
-    def statuses_of_all(self, groups: Sequence[Sequence[Node]]) -> str:
+    def statuses_of_all(
+        self, groups: Sequence[Sequence[Node]], gates: Sequence[Sequence[int]] = ()
+    ) -> str:
         """One function returning, per group of nodes, the tuple of their values. A
         definition used more than once among them is computed once, at the top (every
         node's source is total and free of side effects, so computing it ahead of a
@@ -205,8 +207,7 @@ class PyGen:
 
         def body() -> str:
             rows = [
-                "(" + "".join(f"\n            {self.expr(n)}," for n in nodes) + "\n        ),"
-                for nodes in groups
+                self._row(nodes, gates[i] if gates else ()) + "," for i, nodes in enumerate(groups)
             ]
             return "(" + "".join(f"\n        {row}" for row in rows) + "\n    )"
 
@@ -216,6 +217,35 @@ class PyGen:
             return self.function(body)
         finally:
             self._shared = frozenset()
+
+    def _row(self, nodes: Sequence[Node], gate: Sequence[int]) -> str:
+        """The tuple of the nodes' values; with a gate (positions), where one of the gate's
+        nodes is false, the tuple of the gate's values alone, None elsewhere (the other
+        nodes are not evaluated)."""
+        if not gate:
+            return "(" + "".join(f"\n            {self.expr(n)}," for n in nodes) + "\n        )"
+        names = {i: self.temp() for i in gate}
+        assigned = [f"({names[i]} := {self.expr(nodes[i])})" for i in gate]
+        # every gate evaluated: the short tuple holds them all
+        test = (
+            f"{assigned[0]} is False"
+            if len(assigned) == 1
+            else "False in (" + ", ".join(assigned) + ",)"
+        )
+        short = (
+            "("
+            + "".join(f"{names[i]}, " if i in names else "None, " for i in range(len(nodes)))
+            + ")"
+        )
+        full = (
+            "("
+            + "".join(
+                f"\n            {names[i] if i in names else self.expr(n)},"
+                for i, n in enumerate(nodes)
+            )
+            + "\n        )"
+        )
+        return f"({short} if {test} else {full})"
 
     def truths(self, nodes: Sequence[Node | None]) -> str:
         """One function returning, per node, whether its value is true (``True`` where

@@ -19,13 +19,23 @@ from netmdt.engine.logic import Tri
 from netmdt.engine.pycode import PyGen
 from netmdt.kb.model import Criterion, Option
 
+Statuses = Callable[[Facts], tuple[tuple[Tri, ...], ...]]
 
-def compile_statuses(options: list[Option]) -> Callable[[Facts], tuple[tuple[Tri, ...], ...]]:
-    """Every option's statuses in one generated function (each field read once)."""
+
+def compile_statuses(options: list[Option]) -> tuple[Statuses, Statuses]:
+    """Every option's statuses in one generated function (each field read once); and the
+    same for the summary view, gated on ``applies_to``: for an option that does not apply
+    (one of its ``applies_to`` criteria false), only those criteria are evaluated and the
+    others are None. The summary needs nothing else of such an option: its verdict,
+    deciding reason (the first ``applies_to`` criterion unmet), missing facts (none),
+    pending checks (none) and funding follow from those alone."""
     gen = PyGen()
-    name = gen.statuses_of_all([[c.expr for c in o.criteria] for o in options])
-    fn: Callable[[Facts], tuple[tuple[Tri, ...], ...]] = gen.build("knowledge base")[name]
-    return fn
+    groups = [[c.expr for c in o.criteria] for o in options]
+    full = gen.statuses_of_all(groups)
+    gates = [[i for i, c in enumerate(o.criteria) if c.group == "applies_to"] for o in options]
+    summary = gen.statuses_of_all(groups, gates)
+    fns = gen.build("knowledge base")
+    return fns[full], fns[summary]
 
 
 def _with_generated(

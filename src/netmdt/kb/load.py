@@ -700,6 +700,9 @@ def check_kb(
     content = fingerprint(ck.raw)
     parameters = ck.parameter_records()
     local = {p.id: p.value for p in parameters.values() if p.local}
+    statuses, summary_statuses = (
+        (None, None) if reference else compile_statuses(list(options.values()))
+    )
     kb = KnowledgeBase(
         meta.version,
         meta.title,
@@ -715,7 +718,8 @@ def check_kb(
         windows["labs_weeks"],
         dict(scope.definitions),
         ck.raw,
-        None if reference else compile_statuses(list(options.values())),
+        statuses=statuses,
+        summary_statuses=summary_statuses,
         trials=trials,
         parameters=parameters,
         content_fingerprint=content,

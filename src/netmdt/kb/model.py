@@ -177,6 +177,11 @@ class KnowledgeBase:
     statuses: Callable[[Facts], tuple[tuple[Tri, ...], ...]] | None = field(
         repr=False, default=None
     )
+    # the same for the summary view: an option that does not apply has only its
+    # ``applies_to`` criteria evaluated, the others None (netmdt.kb.compiled)
+    summary_statuses: Callable[[Facts], tuple[tuple[Tri, ...], ...]] | None = field(
+        repr=False, default=None
+    )
     # the trial cards (knowledge/trials/, netmdt.trials.load.Trial), by id
     trials: dict[str, Any] = field(repr=False, default_factory=dict)
     # our centre and the trials opened here (netmdt.trials.match.Local); None: nothing
