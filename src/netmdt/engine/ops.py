@@ -778,6 +778,28 @@ class ProgressedOn(_TreatmentFn):
             return True
         return None if any(o in (None, "unknown") for o in outcomes) else False
 
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        """As ``apply``, from two sets made once at the top of an eager function
+        (``PyGen.eager``): the therapies the disease progressed on, and those whose
+        outcome is not recorded. Elsewhere, ``apply`` where the history is known."""
+        if not gen.eager:
+            return super().py(args, gen)
+        therapies = gen.const("frozenset", sorted(_therapies(args)))
+        entries = gen.field(TREATMENTS)
+        progression, unknown = gen.literal("progression"), gen.literal("unknown")
+        progressed = gen.local(
+            f"None if {entries} is None else frozenset([e.therapy for e in {entries} "
+            f"if e.outcome == {progression}])"
+        )
+        open_ = gen.local(
+            f"None if {entries} is None else frozenset([e.therapy for e in {entries} "
+            f"if e.outcome is None or e.outcome == {unknown}])"
+        )
+        return (
+            f"(None if {progressed} is None else True if not {progressed}.isdisjoint("
+            f"{therapies}) else None if not {open_}.isdisjoint({therapies}) else False)"
+        )
+
     def sql(self, args: list[Node], dialect: str) -> str:
         if dialect == "postgres":
             progressed = self._pg_exists(args, "t->>'outcome' = 'progression'")
@@ -807,6 +829,19 @@ class Ongoing(_TreatmentFn):
             e.therapy in therapies and (e.end is None or (today is not None and e.end >= today))
             for e in entries
         )
+
+    def py(self, args: list[Node], gen: PyGen) -> str:
+        """As ``apply``, from the set of therapies not ended by the assessment date, made
+        once at the top of an eager function (``PyGen.eager``); elsewhere ``apply``."""
+        if not gen.eager:
+            return super().py(args, gen)
+        therapies = gen.const("frozenset", sorted(_therapies(args)))
+        entries, today = gen.field(TREATMENTS), gen.field("assessed_on")
+        current = gen.local(
+            f"None if {entries} is None else frozenset([e.therapy for e in {entries} "
+            f"if e.end is None or ({today} is not None and e.end >= {today})])"
+        )
+        return f"(None if {current} is None else not {current}.isdisjoint({therapies}))"
 
     def py_unknown(self, args: list[Node], gen: PyGen) -> str | None:
         return f"{gen.field(TREATMENTS)} is None"  # else true or false

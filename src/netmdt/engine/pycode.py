@@ -62,6 +62,11 @@ class PyGen:
         # as locals (``share``), and their locals' names
         self._shared: frozenset[int] = frozenset()
         self._defs: dict[int, str] = {}
+        # whether the function being written evaluates every node anyway (the statuses of
+        # a whole knowledge base or of every trial card), so that values computed once at
+        # its top for several nodes pay off (``ops.ProgressedOn``, ``ops.Ongoing``); a
+        # single rule's function stays lazy
+        self.eager = False
 
     # -- pieces of expressions ------------------------------------------------
 
@@ -213,10 +218,11 @@ class PyGen:
 
         uses = Counter(id(d) for nodes in groups for n in nodes for d in definitions_used(n))
         self._shared = frozenset(key for key, count in uses.items() if count > 1)
+        self.eager = True
         try:
             return self.function(body)
         finally:
-            self._shared = frozenset()
+            self._shared, self.eager = frozenset(), False
 
     def _row(self, nodes: Sequence[Node], gate: Sequence[int]) -> str:
         """The tuple of the nodes' values; with a gate (positions), where one of the gate's
