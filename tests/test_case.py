@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from netmdt import Case, CaseFileError, CaseValidationError, load_case, parse_case
+from netmdt import Case, CaseFileError, CaseValidationError, assess, load_case, parse_case
 from netmdt.case.derived import karnofsky_to_ecog, ki67_grade, mitotic_grade
 
 DAY = "2026-11-27"
@@ -218,6 +218,23 @@ def test_effective_grade_is_the_highest_and_warns_on_disagreement() -> None:
     )
     agreeing = parse_case({"tumour": {"grade": "G2", "ki67_percent": 8}})
     assert (agreeing.derived.effective_grade, agreeing.derived.warnings) == ("G2", ())
+
+
+@pytest.mark.parametrize("deep", [False, True])
+def test_a_copy_with_other_facts_derives_its_own(deep: bool) -> None:
+    """``Case.model_copy`` (update) never keeps the derived facts of the case it copies:
+    a grade raised in the copy raises its effective grade and the engine's verdicts."""
+    case = parse_case({"assessed_on": DAY, "tumour": {"type": "net", "grade": "G1"}})
+    assert case.derived.effective_grade == "G1"  # derived (and kept) before the copy
+    assert case.tumour is not None
+    tumour = case.tumour.model_copy(update={"grade": "G3"})
+    copied = case.model_copy(update={"tumour": tumour}, deep=deep)
+    fresh = parse_case({"assessed_on": DAY, "tumour": {"type": "net", "grade": "G3"}})
+    assert copied.derived == fresh.derived and copied.derived.effective_grade == "G3"
+    assert case.derived.effective_grade == "G1"
+    assert assess(copied) == assess(fresh)
+    # a copy without updates keeps the same facts, and derives the same
+    assert case.model_copy(deep=deep).derived == case.derived
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,7 @@ Field names follow the case-format contract (``shared/spec/case-format.md``, v1)
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -80,6 +80,15 @@ class Case(BaseModel):
         if found is None:
             found = self.__dict__.setdefault("derived", derive(self))
         return found
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Case:
+        """As pydantic's, without this case's derived facts: pydantic copies the instance
+        ``__dict__``, where ``derived`` keeps them, so a copy with other facts would keep
+        facts derived from the old ones (a grade changed, the old effective grade). The
+        copy derives its own on first use."""
+        copied = super().model_copy(update=update, deep=deep)
+        copied.__dict__.pop("derived", None)
+        return copied
 
 
 def iter_dates(case: Case) -> Iterator[tuple[str, date]]:
