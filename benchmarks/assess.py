@@ -3,7 +3,8 @@
 Takes ``--n`` varied, valid cases (``--source synth``: netmdt's synthetic cohort, the
 default; ``thresholds``: this module's seeded generator, values at every threshold),
 checks that every one validates, then times per case (``time.perf_counter_ns``), all in
-the same run, rounds interleaved:
+the same run, rounds interleaved (and the order of the measures rotated from one round to
+the next):
 
 * ``Case.model_validate(d)``: the yardstick;
 * the baseline: the engine as it was before issue 16 (``benchmarks/baseline.py``: the
@@ -531,9 +532,10 @@ def report(
     print(f"  knowledge base    {_kb_label(kb)}")
     print(f"                    {len(kb.options)} options, {criteria} criteria")
     print("  timing            time.perf_counter_ns per call; GC on, fixtures gc.freeze()d;")
-    print(f"                    {args.rounds} rounds, each case's best time ({WARM_UP} cases")
-    print("                    first, not timed); and each case's first assessment, by an")
-    print(f"                    engine that has seen {args.seen:,} other cases (seed {-args.seed})")
+    print(f"                    {args.rounds} rounds (order rotated), each case's best")
+    print(f"                    ({WARM_UP} cases first, not timed); and each case's first")
+    print("                    assessment, by an engine that has seen")
+    print(f"                    {args.seen:,} other cases (seed {-args.seed})")
     print(f"  load average      {_load(load[0])} before, {_load(load[1])} after (os.getloadavg)")
     print()
     base = percentile(sorted(timings[VALIDATE]), 0.5)
@@ -724,8 +726,12 @@ def main(argv: Sequence[str] | None = None) -> int:
                 m.call(case)
 
     rounds: dict[str, list[list[int]]] = {m.label: [] for m in timed}
-    for _ in range(args.rounds):
-        for m in timed:  # interleaved, so that the machine's load falls on all alike
+    for r in range(args.rounds):
+        # Interleaved, so that the machine's load falls on all alike; and rotated, so that
+        # no measure always runs after the same one: here a measure run right after
+        # another engine's ran 20-25% slower than the same code run first (the heap the
+        # previous one left), whichever engine it was.
+        for m in timed[r % len(timed) :] + timed[: r % len(timed)]:
             rounds[m.label].append(time_round(cases, m))
     # Each case's best time over the rounds: this virtual machine's timing noise (other
     # tenants, frequency changes) only ever adds time (the approach of pyperf's "min").
