@@ -59,7 +59,7 @@ class PyGen:
         # the masks (``masker``) that read nothing of the case: their value, by name
         self.constant_masks: dict[str, int] = {}
         # definitions (by ``id()``) the function being written computes once, at the top,
-        # as locals (``share``), and their locals' names
+        # as locals (``definition``), and their locals' names
         self._shared: frozenset[int] = frozenset()
         self._defs: dict[int, str] = {}
         # whether the function being written evaluates every node anyway (the statuses of

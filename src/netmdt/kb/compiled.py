@@ -12,17 +12,13 @@ benchmark's baseline run the same knowledge base both ways.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 
-from netmdt.engine.expr import Facts, Masker, Tracer
-from netmdt.engine.logic import Tri
+from netmdt.engine.expr import Masker, Tracer
 from netmdt.engine.pycode import PyGen
-from netmdt.kb.model import Criterion, Option
-
-Statuses = Callable[[Facts], tuple[tuple[Tri, ...], ...]]
+from netmdt.kb.model import AllStatuses, Criterion, Option
 
 
-def compile_statuses(options: list[Option]) -> tuple[Statuses, Statuses]:
+def compile_statuses(options: list[Option]) -> tuple[AllStatuses, AllStatuses]:
     """Every option's statuses in one generated function (each field read once); and the
     same for the summary view, gated on ``applies_to``: for an option that does not apply
     (one of its ``applies_to`` criteria false), only those criteria are evaluated and the

@@ -12,6 +12,8 @@ from netmdt.kb.refs import References
 
 # Every criterion of an option at once, in procedure order (``Option.criteria``).
 Statuses = Callable[[Facts], tuple[Tri, ...]]
+# every option's statuses at once, in the order of the options
+AllStatuses = Callable[[Facts], tuple[tuple[Tri, ...], ...]]
 
 
 @dataclass(frozen=True)
@@ -174,14 +176,10 @@ class KnowledgeBase:
     raw: dict[str, Any] = field(repr=False, default_factory=dict)
     # every option's statuses in one call, in the order of ``options`` (generated Python,
     # each field read once; netmdt.kb.compiled); None: ask each option
-    statuses: Callable[[Facts], tuple[tuple[Tri, ...], ...]] | None = field(
-        repr=False, default=None
-    )
+    statuses: AllStatuses | None = field(repr=False, default=None)
     # the same for the summary view: an option that does not apply has only its
     # ``applies_to`` criteria evaluated, the others None (netmdt.kb.compiled)
-    summary_statuses: Callable[[Facts], tuple[tuple[Tri, ...], ...]] | None = field(
-        repr=False, default=None
-    )
+    summary_statuses: AllStatuses | None = field(repr=False, default=None)
     # the trial cards (knowledge/trials/, netmdt.trials.load.Trial), by id
     trials: dict[str, Any] = field(repr=False, default_factory=dict)
     # our centre and the trials opened here (netmdt.trials.match.Local); None: nothing
