@@ -295,9 +295,8 @@ def test_a_definition_used_by_several_criteria_is_computed_once_in_the_statuses(
     name = gen.statuses_of_all(groups)
     fn = gen.build("shared definitions")[name]
     assert gen.source().count("len(") == 1  # the shared definition's test, written once
-    values = {"T": True, "F": False, "U": None}
     for cells in itertools.product("TFU", repeat=4):
-        pregnant, breastfeeding, liver_dominant, extrahepatic = (values[c] for c in cells)
+        pregnant, breastfeeding, liver_dominant, extrahepatic = (VALUE[c] for c in cells)
         facts: dict[str, Any] = {
             k: v
             for k, v in {
