@@ -225,3 +225,38 @@ def test_yaml_anchors_and_aliases_are_refused(kb_copy: Path) -> None:
     path.write_text("- &a {id: x}\n- *a\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
     first = problems(kb_copy)[0]  # then every use of a definition fails too
     assert first.startswith("definitions.yaml: not valid YAML: YAML anchors and aliases"), first
+
+
+def test_checks_are_listed_by_what_their_failure_means(kb_copy: Path) -> None:
+    """The deciding reason of a verdict is the first failed check: a check that defers
+    listed before one that contraindicates would be named as the reason for a
+    contraindicated verdict (netmdt.engine.assess._DECIDING). The bundled knowledge base
+    keeps the order; moving a deferring Lu-177 check first breaks it."""
+
+    def move_first_deferring_check_to_the_front(d: dict) -> None:
+        checks = d["before_treatment"]
+        i = next(i for i, c in enumerate(checks) if c.get("if_false") is None)
+        checks.insert(0, checks.pop(i))
+
+    edit(kb_copy, "options/prrt_lu177_dotatate.yaml", move_first_deferring_check_to_the_front)
+    first = yaml.safe_load((kb_copy / "options/prrt_lu177_dotatate.yaml").read_text())[
+        "before_treatment"
+    ][0]
+    assert problems(kb_copy) == [
+        f"options/prrt_lu177_dotatate.yaml.before_treatment[0]({first['id']}).if_false: "
+        f"not_recommended check listed before pregnancy_excluded (contraindicated): list the "
+        "checks that contraindicate first, then those that defer (not_recommended), then "
+        "those that downgrade (consider)  [if_false]"
+    ]
+
+
+def test_a_downgrading_check_comes_after_the_deferring_ones(kb_copy: Path) -> None:
+    def move_consider_check_to_the_front(d: dict) -> None:
+        checks = d["before_treatment"]
+        i = next(i for i, c in enumerate(checks) if c.get("if_false") == "consider")
+        checks.insert(0, checks.pop(i))
+
+    edit(kb_copy, "options/chemotherapy.yaml", move_consider_check_to_the_front)
+    found = problems(kb_copy)
+    assert len(found) == 1 and found[0].endswith("  [if_false]"), found
+    assert "consider check listed before" in found[0], found

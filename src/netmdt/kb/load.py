@@ -68,6 +68,10 @@ OPTION_IDS: tuple[str, ...] = tuple(get_args(OptionId))
 # test show the rule's message on a copy of the knowledge base (tests/test_kb.py).
 REQUIRE_GROUP_REASON = True
 
+# What a failed ``before_treatment`` check means, in the order the checks are listed
+# (``_Loader.check_order``).
+IF_FALSE_ORDER = ("contraindicated", "not_recommended", "consider")
+
 
 def default_kb_path() -> Path:
     return Path(str(resources.files("netmdt") / "knowledge"))
@@ -458,6 +462,26 @@ class _Checker:
             if_false=spec.if_false or "not_recommended",
         )
 
+    def check_order(self, checks: tuple[Criterion, ...], where: str) -> None:
+        """``before_treatment`` checks in the order of what their failure means: those that
+        contraindicate, then those that defer, then those that downgrade to consider. The
+        reason that decides a verdict is the first failed check (``_DECIDING`` in
+        ``netmdt.engine.assess``, and ``summarize`` of a stored assessment, whose reasons
+        do not say what a failure means), so a failed check listed before one that
+        means more would be named as the reason for a verdict it did not make."""
+        rank = IF_FALSE_ORDER.index
+        for i, c in enumerate(checks):
+            later = [x for x in checks[i + 1 :] if rank(x.if_false) < rank(c.if_false)]
+            if later:
+                self.problem(
+                    f"{where}[{i}]({c.id}).if_false",
+                    f"{c.if_false} check listed before {later[0].id} ({later[0].if_false}): "
+                    "list the checks that contraindicate first, then those that defer "
+                    "(not_recommended), then those that downgrade (consider)",
+                    "if_false",
+                )
+                return
+
     def warning(
         self, spec: WarningSpec, scope: _Scope, ctx: _Context, where: str
     ) -> OptionWarning | None:
@@ -566,6 +590,7 @@ class _Checker:
                 if crit is not None:
                     compiled.append(crit)
             groups[group] = tuple(compiled)
+        self.check_order(groups["before_treatment"], f"{name}.before_treatment")
         warnings = []
         for i, w in enumerate(spec.warnings):
             all_ids.append(w.id)
