@@ -69,8 +69,9 @@ OPTION_IDS: tuple[str, ...] = tuple(get_args(OptionId))
 REQUIRE_GROUP_REASON = True
 
 # What a failed ``before_treatment`` check means, in the order the checks are listed
-# (``_Loader.check_order``).
+# (``_Checker.check_order``).
 IF_FALSE_ORDER = ("contraindicated", "not_recommended", "consider")
+DEFAULT_IF_FALSE = "not_recommended"  # a check that says nothing defers
 
 
 def default_kb_path() -> Path:
@@ -459,23 +460,29 @@ class _Checker:
             if spec.if_not_met is None
             else self.render(spec.if_not_met, where + ".if_not_met"),
             spec.group_reason,
-            if_false=spec.if_false or "not_recommended",
+            if_false=spec.if_false or DEFAULT_IF_FALSE,
         )
 
-    def check_order(self, checks: tuple[Criterion, ...], where: str) -> None:
+    def check_order(self, checks: list[CriterionSpec], where: str) -> None:
         """``before_treatment`` checks in the order of what their failure means: those that
         contraindicate, then those that defer, then those that downgrade to consider. The
         reason that decides a verdict is the first failed check (``_DECIDING`` in
         ``netmdt.engine.assess``, and ``summarize`` of a stored assessment, whose reasons
         do not say what a failure means), so a failed check listed before one that
         means more would be named as the reason for a verdict it did not make."""
-        rank = IF_FALSE_ORDER.index
+
+        def meaning(c: CriterionSpec) -> str:
+            return c.if_false or DEFAULT_IF_FALSE
+
         for i, c in enumerate(checks):
-            later = [x for x in checks[i + 1 :] if rank(x.if_false) < rank(c.if_false)]
-            if later:
+            rank = IF_FALSE_ORDER.index(meaning(c))
+            first = next(
+                (x for x in checks[i + 1 :] if IF_FALSE_ORDER.index(meaning(x)) < rank), None
+            )
+            if first is not None:
                 self.problem(
                     f"{where}[{i}]({c.id}).if_false",
-                    f"{c.if_false} check listed before {later[0].id} ({later[0].if_false}): "
+                    f"{meaning(c)} check listed before {first.id} ({meaning(first)}): "
                     "list the checks that contraindicate first, then those that defer "
                     "(not_recommended), then those that downgrade (consider)",
                     "if_false",
@@ -590,7 +597,7 @@ class _Checker:
                 if crit is not None:
                     compiled.append(crit)
             groups[group] = tuple(compiled)
-        self.check_order(groups["before_treatment"], f"{name}.before_treatment")
+        self.check_order(spec.before_treatment, f"{name}.before_treatment")
         warnings = []
         for i, w in enumerate(spec.warnings):
             all_ids.append(w.id)
