@@ -3,10 +3,16 @@ centre is eligible, and says which; the summary view agrees; reference = generat
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
+import pytest
+from typer.testing import CliRunner
+
 from netmdt.case import Case
+from netmdt.cli import app
 from netmdt.engine.assess import assess, assess_summary, summarize
 from netmdt.kb import KnowledgeBase
 from netmdt.trials.local import localised
@@ -71,6 +77,35 @@ def test_the_summary_view_agrees(trial_kb: KnowledgeBase) -> None:
     kb = localised(trial_kb, HERE)
     for c in (case(30), case(None), case(60)):
         assert assess_summary(c, kb) == summarize(assess(c, kb))
+
+
+@pytest.mark.parametrize("view", ["full", "summary"])
+def test_assess_with_the_centres_database_opens_the_trials_the_web_app_opens(
+    trial_kb_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, view: str
+) -> None:
+    """``netmdt assess --db`` reads the trials open at our centre from the settings the web
+    app reads (NETMDT_TRIALS_CENTRE, NETMDT_TRIALS_OPEN_HERE), so the two agree on
+    ``clinical_trial``; without --db the knowledge base opens none here."""
+    path = tmp_path / "case.json"
+    path.write_text(case(30).model_dump_json(exclude_none=True))
+    url = f"sqlite:///{tmp_path / 'centre.db'}"
+    runner = CliRunner()
+    assert runner.invoke(app, ["registry", "status", "--db", url]).exit_code == 0  # creates it
+
+    def verdict(*extra: str) -> str:
+        args = ["assess", str(path), "--kb", str(trial_kb_path), "-f", "json", "--view", view]
+        r = runner.invoke(app, [*args, *extra])
+        assert r.exit_code == 0, r.output
+        options = json.loads(r.stdout)["options"]
+        verdict: str = next(o["verdict"] for o in options if o["option"] == "clinical_trial")
+        return verdict
+
+    assert (verdict("--db", url), verdict()) == ("consider", "consider")
+    monkeypatch.setenv("NETMDT_TRIALS_CENTRE", "Royal Free Hospital")
+    assert (verdict("--db", url), verdict()) == ("recommended", "consider")
+    monkeypatch.delenv("NETMDT_TRIALS_CENTRE")
+    monkeypatch.setenv("NETMDT_TRIALS_OPEN_HERE", "t_compose")
+    assert verdict("--db", url) == "recommended"
 
 
 def test_reference_and_generated_engines_agree(

@@ -570,9 +570,16 @@ def install(kb_app: typer.Typer) -> None:
 
 
 def centre(url: str, kb: KnowledgeBase) -> tuple[KnowledgeBase, Callable[[Assessment], Assessment]]:
-    """For ``netmdt assess --db``: the centre's knowledge base (the active release's local
-    settings, when ``kb`` is the bundled one) and a function giving an assessment the
-    centre's reviews. Read once: the assessments of one run share them."""
+    """For ``netmdt assess --db`` and ``netmdt screen --db``: the centre's knowledge base
+    (the active release's local settings, when ``kb`` is the bundled one; the trials open
+    at our centre, from ``NETMDT_TRIALS_CENTRE`` and ``NETMDT_TRIALS_OPEN_HERE`` as the
+    web app reads them) and a function giving an assessment the centre's reviews. Read
+    once: the assessments of one run share them."""
+    from netmdt.config import Settings
+    from netmdt.trials.local import local_from_settings, localised
+
+    settings = Settings()
+    kb = localised(kb, local_from_settings(settings.trials_centre, settings.trials_open_here))
     with _db(url) as session:
         centre_kb = gov.centre_kb(session, kb)
         states = gov.item_states(session, centre_kb)
