@@ -3,8 +3,8 @@
 Takes ``--n`` varied, valid cases (``--source synth``: netmdt's synthetic cohort, the
 default; ``thresholds``: this module's seeded generator, values at every threshold),
 checks that every one validates, then times per case (``time.perf_counter_ns``), all in
-the same run, rounds interleaved (and the order of the measures rotated from one round to
-the next):
+the same run, rounds interleaved, the order of the measures balanced over the rounds
+(``balanced_orders``: each measure runs once right after each other one):
 
 * ``Case.model_validate(d)``: the yardstick;
 * the baseline: the engine as it was before issue 16 (``benchmarks/baseline.py``: the
@@ -471,6 +471,27 @@ def time_round(cases: list[dict[str, Any]], measure: Measure) -> list[int]:
     return times
 
 
+def balanced_orders(n: int) -> list[list[int]]:
+    """Orders of ``n`` measures (indices) balanced for what ran just before (a Williams
+    design): over the orders, each measure runs first once and right after each other
+    measure equally often: once for an even ``n`` (``n`` orders), twice for an odd one
+    (``2n`` orders, the second half the first reversed). A plain rotation keeps the cyclic
+    order, so that one measure always follows the same other one (before 2026-12-03 the
+    summary view always ran right after the full view)."""
+    first = [0]
+    low, high = 1, n - 1
+    while len(first) < n:
+        first.append(low)
+        low += 1
+        if len(first) < n:
+            first.append(high)
+            high -= 1
+    orders = [[(i + r) % n for i in first] for r in range(n)]
+    if n % 2:
+        orders += [order[::-1] for order in orders]
+    return orders
+
+
 def _us(ns: float) -> str:
     return f"{ns / 1000:,.1f}"
 
@@ -532,7 +553,7 @@ def report(
     print(f"  knowledge base    {_kb_label(kb)}")
     print(f"                    {len(kb.options)} options, {criteria} criteria")
     print("  timing            time.perf_counter_ns per call; GC on, fixtures gc.freeze()d;")
-    print(f"                    {args.rounds} rounds (order rotated), each case's best")
+    print(f"                    {args.rounds} rounds (order balanced), each case's best")
     print(f"                    ({WARM_UP} cases first, not timed); and each case's first")
     print("                    assessment, by an engine that has seen")
     print(f"                    {args.seen:,} other cases (seed {-args.seed})")
@@ -684,7 +705,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--profile", action="store_true", help="also run cProfile over the assess loop"
     )
     parser.add_argument(
-        "--rounds", type=int, default=3, help="timed rounds; each case's best is reported"
+        "--rounds",
+        type=int,
+        default=4,
+        help="timed rounds (default 4: one balanced set of orders); each case's best is reported",
     )
     parser.add_argument(
         "--seen",
@@ -726,13 +750,14 @@ def main(argv: Sequence[str] | None = None) -> int:
                 m.call(case)
 
     rounds: dict[str, list[list[int]]] = {m.label: [] for m in timed}
+    orders = balanced_orders(len(timed))
     for r in range(args.rounds):
-        # Interleaved, so that the machine's load falls on all alike; and rotated, so that
-        # no measure always runs after the same one: here a measure run right after
-        # another engine's ran 20-25% slower than the same code run first (the heap the
-        # previous one left), whichever engine it was.
-        for m in timed[r % len(timed) :] + timed[: r % len(timed)]:
-            rounds[m.label].append(time_round(cases, m))
+        # Interleaved, so that the machine's load falls on all alike; and in balanced
+        # orders, so that no measure always runs after the same one: here a measure run
+        # right after another engine's ran 20-25% slower than the same code run first (the
+        # heap the previous one left), whichever engine it was.
+        for i in orders[r % len(orders)]:
+            rounds[timed[i].label].append(time_round(cases, timed[i]))
     # Each case's best time over the rounds: this virtual machine's timing noise (other
     # tenants, frequency changes) only ever adds time (the approach of pyperf's "min").
     timings = {
