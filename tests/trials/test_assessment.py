@@ -97,8 +97,8 @@ def test_assess_with_the_centres_database_opens_the_trials_the_web_app_opens(
         r = runner.invoke(app, [*args, *extra])
         assert r.exit_code == 0, r.output
         options = json.loads(r.stdout)["options"]
-        verdict: str = next(o["verdict"] for o in options if o["option"] == "clinical_trial")
-        return verdict
+        found: str = next(o["verdict"] for o in options if o["option"] == "clinical_trial")
+        return found
 
     assert (verdict("--db", url), verdict()) == ("consider", "consider")
     monkeypatch.setenv("NETMDT_TRIALS_CENTRE", "Royal Free Hospital")

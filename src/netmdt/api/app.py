@@ -38,14 +38,9 @@ log = logging.getLogger("netmdt.http")
 STATIC = Path(__file__).parent.parent / "web" / "static"
 
 
-def _localised(kb: KnowledgeBase, settings: Settings) -> KnowledgeBase:
-    """The knowledge base with our centre's trial settings (docs/trials.md)."""
-    from netmdt.trials.local import local_from_settings, localised
-
-    return localised(kb, local_from_settings(settings.trials_centre, settings.trials_open_here))
-
-
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
+    from netmdt.trials.local import localised_by_settings  # the trials package imports the engine
+
     settings = settings or Settings()
     engine = make_engine(settings.database_url)
     if settings.migrate_on_start:
@@ -65,7 +60,7 @@ def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = N
         settings=settings,
         engine=engine,
         sessions=session_factory(engine),
-        base_kb=_localised(kb or load_kb(), settings),
+        base_kb=localised_by_settings(kb or load_kb(), settings),  # docs/trials.md
         tokens=TokenCache(settings.token_cache_seconds),
         checks=PasswordChecks(settings.password_hash_workers, settings.password_hash_queue),
     )

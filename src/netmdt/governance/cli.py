@@ -576,10 +576,9 @@ def centre(url: str, kb: KnowledgeBase) -> tuple[KnowledgeBase, Callable[[Assess
     web app reads them) and a function giving an assessment the centre's reviews. Read
     once: the assessments of one run share them."""
     from netmdt.config import Settings
-    from netmdt.trials.local import local_from_settings, localised
+    from netmdt.trials.local import localised_by_settings
 
-    settings = Settings()
-    kb = localised(kb, local_from_settings(settings.trials_centre, settings.trials_open_here))
+    kb = localised_by_settings(kb, Settings())
     with _db(url) as session:
         centre_kb = gov.centre_kb(session, kb)
         states = gov.item_states(session, centre_kb)

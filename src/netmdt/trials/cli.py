@@ -57,8 +57,7 @@ def _local(centre: list[str] | None, open_here: list[str] | None) -> Local:
     from netmdt.config import Settings
     from netmdt.trials.local import local_from_settings
 
-    settings = Settings()
-    base = local_from_settings(settings.trials_centre, settings.trials_open_here)
+    base = local_from_settings(Settings())
     return Local(
         tuple(centre) if centre else base.centre,
         frozenset(open_here) if open_here else base.open_here,
