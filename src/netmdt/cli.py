@@ -31,7 +31,7 @@ from netmdt.assessment import (
 from netmdt.case import Case, load_case, parse_case_json
 from netmdt.cli_text import cited, missing_text, plain_paths, short_citations, trial_lines
 from netmdt.engine.assess import assess, assess_summary
-from netmdt.errors import CaseFileError, CohortError, NetmdtError
+from netmdt.errors import CaseFileError, CohortError, NetmdtError, SettingsError
 from netmdt.fhir.cli import fhir_app
 from netmdt.governance.cli import install as install_governance
 from netmdt.kb import KnowledgeBase, check_kb, load_kb
@@ -639,7 +639,13 @@ def kb_schema() -> None:
 
 
 def main() -> None:
-    app(prog_name="netmdt")
+    try:
+        app(prog_name="netmdt")
+    except SettingsError as error:  # from any command that reads the settings
+        for line in str(error).splitlines():
+            err.print(line, markup=False, soft_wrap=True)
+        err.print("The NETMDT_* settings and what each allows are listed in docs/web.md.")
+        sys.exit(2)
 
 
 if __name__ == "__main__":

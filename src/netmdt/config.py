@@ -1,20 +1,28 @@
 """Settings of the netmdt service, read from ``NETMDT_*`` environment variables.
 
-Every setting is documented in ``docs/web.md`` (a test keeps the two in step).
+Every setting is documented in ``docs/web.md`` (a test keeps the two in step). Read them
+with ``load_settings``: a variable that is not valid is a ``SettingsError`` naming it.
 """
 
 from __future__ import annotations
 
+import re
+import typing
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsError as _SourceError
+
+from netmdt.errors import Problem, SettingsError
+
+ENV_PREFIX = "NETMDT_"
 
 
 class Settings(BaseSettings):
     """The service's settings; ``NETMDT_DATABASE_URL`` matters most."""
 
-    model_config = SettingsConfigDict(env_prefix="NETMDT_", extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore", frozen=True)
 
     database_url: str = Field(
         default="sqlite:///netmdt.db",
@@ -152,3 +160,25 @@ class Settings(BaseSettings):
         description="The named contact printed on the patient summary (e.g. the NET clinical "
         "nurse specialist's name, role and telephone number).",
     )
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; ``SettingsError`` lists every variable that is
+    not valid, by name, with what it allows (not its value, which may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        raise SettingsError([_problem(e["loc"], e["msg"]) for e in error.errors()]) from None
+    except _SourceError as error:  # a list setting whose value is not JSON
+        found = re.search(r'field "(\w+)"', str(error))
+        name = found.group(1) if found else ""
+        raise SettingsError([_problem((name,), "is not valid JSON", json=True)]) from None
+
+
+def _problem(loc: tuple[int | str, ...], message: str, json: bool = False) -> Problem:
+    name = str(loc[0]) if loc else ""
+    field = Settings.model_fields.get(name)
+    if json and field is not None and typing.get_origin(field.annotation) is list:
+        message += ': give a JSON list of strings, e.g. ["first", "second"]'
+    where = ENV_PREFIX + name.upper() + "".join(f"[{part}]" for part in loc[1:])
+    return Problem(where, message)

@@ -10,6 +10,8 @@ The hierarchy::
     ├── CohortError              a cohort screen cannot run (bad filter, option or output)
     ├── FhirError                FHIR input cannot be imported (every problem listed, each
     │                            naming the resource type, id and element)
+    ├── SettingsError            a NETMDT_* environment variable is not valid (each named,
+    │                            with what it allows; never its value)
     └── StoreError               a stored record cannot be read or written
         ├── NotFoundError        no such record
         ├── ConflictError        an edit based on a stale version, or a duplicate (HTTP 409)
@@ -96,3 +98,8 @@ class RecordValidationError(_ProblemsError, StoreError):
 
 class FhirError(_ProblemsError):
     """FHIR input cannot be imported; ``problems`` name the resource type, id and element."""
+
+
+class SettingsError(_ProblemsError):
+    """A ``NETMDT_*`` environment variable is not valid; ``problems`` name each variable
+    and say what it allows (never its value: it may be a secret)."""

@@ -18,7 +18,7 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from netmdt.config import Settings
+from netmdt.config import load_settings
 from netmdt.errors import ConflictError, NotFoundError, RecordValidationError
 from netmdt.store import tables as t
 
@@ -50,7 +50,7 @@ def serve(
     from netmdt.api import create_app
     from netmdt.api.logs import configure, log_config
 
-    settings = Settings()
+    settings = load_settings()
     configure()  # third-party loggers quiet; nothing that identifies a patient (api/logs.py)
     app = create_app(settings)
     if demo:
@@ -91,7 +91,7 @@ def serve(
 def _sessions() -> sessionmaker[Session]:
     from netmdt.store.db import make_engine, migrate, session_factory
 
-    engine = make_engine(Settings().database_url)
+    engine = make_engine(load_settings().database_url)
     migrate(engine)
     return session_factory(engine)
 
@@ -229,7 +229,7 @@ def token_create(
     """Print a new API token for a user (shown once; only its hash is stored)."""
     from netmdt.api.security import create_token
 
-    settings = Settings()
+    settings = load_settings()
     expires_at = _expiry(expires, settings.token_expiry_days)
     with _sessions()() as db:
         user = db.scalar(select(t.User).where(t.User.name == name, t.User.active.is_(True)))
@@ -321,7 +321,7 @@ def db_upgrade(
     """Apply the migrations (as the database owner); --grant: the app's restricted role."""
     from netmdt.store.db import grant_app_role, make_engine, migrate
 
-    engine = make_engine(Settings().database_url)
+    engine = make_engine(load_settings().database_url)
     try:
         migrate(engine)
         if grant and engine.dialect.name != "postgresql":

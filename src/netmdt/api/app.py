@@ -28,7 +28,7 @@ from netmdt.api.routes import router as api_router
 from netmdt.api.security import LoginGate, PasswordChecks, TokenCache
 from netmdt.assessment import Assessment
 from netmdt.cdshooks import CardEvent, CdsConfig, FeedbackEvent, create_cds_router
-from netmdt.config import Settings
+from netmdt.config import Settings, load_settings
 from netmdt.errors import ConflictError, NotFoundError, Problem, RecordValidationError
 from netmdt.kb import KnowledgeBase, load_kb
 from netmdt.store.db import make_engine, migrate, session_factory
@@ -41,7 +41,7 @@ STATIC = Path(__file__).parent.parent / "web" / "static"
 def create_app(settings: Settings | None = None, *, kb: KnowledgeBase | None = None) -> FastAPI:
     from netmdt.trials.local import localised_by_settings  # the trials package imports the engine
 
-    settings = settings or Settings()
+    settings = settings or load_settings()
     engine = make_engine(settings.database_url)
     if settings.migrate_on_start:
         migrate(engine)

@@ -62,10 +62,10 @@ class Fmt(StrEnum):
 @contextmanager
 def _db(url: str | None) -> Iterator[Session]:
     """A session on the database, errors as the CLI contract (exit 2, one line each)."""
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
     from netmdt.store.db import make_engine, migrate, session_factory
 
-    engine = make_engine(url or Settings().database_url)
+    engine = make_engine(url or load_settings().database_url)
     try:
         migrate(engine)
         with session_factory(engine)() as db:
@@ -575,10 +575,10 @@ def centre(url: str, kb: KnowledgeBase) -> tuple[KnowledgeBase, Callable[[Assess
     at our centre, from ``NETMDT_TRIALS_CENTRE`` and ``NETMDT_TRIALS_OPEN_HERE`` as the
     web app reads them) and a function giving an assessment the centre's reviews. Read
     once: the assessments of one run share them."""
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
     from netmdt.trials.local import localised_by_settings
 
-    kb = localised_by_settings(kb, Settings())
+    kb = localised_by_settings(kb, load_settings())
     with _db(url) as session:
         centre_kb = gov.centre_kb(session, kb)
         states = gov.item_states(session, centre_kb)

@@ -17,7 +17,7 @@ def minutes(
     out: Annotated[Path, typer.Option("--out", help="The file to write: .pdf, or .html")],
 ) -> None:
     """Write a meeting's minutes (attendance, quoracy, each case's outcome and actions)."""
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
     from netmdt.errors import NotFoundError
     from netmdt.kb import load_kb
     from netmdt.meeting import render as docs
@@ -25,7 +25,7 @@ def minutes(
     from netmdt.store.db import make_engine, migrate, session_factory
     from netmdt.store.services import Actor
 
-    settings = Settings()
+    settings = load_settings()
     engine = make_engine(settings.database_url)
     migrate(engine)
     actor = Actor("netmdt-cli", frozenset())

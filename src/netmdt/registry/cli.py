@@ -42,10 +42,10 @@ class ExportFormat(StrEnum):
 
 
 def _sessions(url: str | None) -> sessionmaker[Session]:
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
     from netmdt.store.db import make_engine, migrate, session_factory
 
-    engine = make_engine(url or Settings().database_url)
+    engine = make_engine(url or load_settings().database_url)
     migrate(engine)
     return session_factory(engine)
 

@@ -32,10 +32,10 @@ SurveyOption = Annotated[str, typer.Option("--survey", help="Survey id.")]
 
 @contextmanager
 def _db(url: str | None) -> Iterator[Session]:
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
     from netmdt.store.db import make_engine, migrate, session_factory
 
-    engine = make_engine(url or Settings().database_url)
+    engine = make_engine(url or load_settings().database_url)
     migrate(engine)
     try:
         with session_factory(engine)() as db:
@@ -48,9 +48,9 @@ def _db(url: str | None) -> Iterator[Session]:
 
 
 def _base_url() -> str:
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
 
-    return Settings().base_url
+    return load_settings().base_url
 
 
 @survey_app.command("export")

@@ -54,10 +54,10 @@ def _kb(path: Path | None) -> KnowledgeBase:
 
 
 def _local(centre: list[str] | None, open_here: list[str] | None) -> Local:
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
     from netmdt.trials.local import local_from_settings
 
-    base = local_from_settings(Settings())
+    base = local_from_settings(load_settings())
     return Local(
         tuple(centre) if centre else base.centre,
         frozenset(open_here) if open_here else base.open_here,
@@ -326,11 +326,11 @@ def refresh_cmd(
 
 
 def _audit_changes(changes: list[Any]) -> None:
-    from netmdt.config import Settings
+    from netmdt.config import load_settings
     from netmdt.store.db import make_engine, migrate, session_factory
     from netmdt.store.services import audit
 
-    engine = make_engine(Settings().database_url)
+    engine = make_engine(load_settings().database_url)
     migrate(engine)
     with session_factory(engine)() as db, db.begin():
         for c in changes:

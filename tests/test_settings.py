@@ -1,0 +1,125 @@
+"""``NETMDT_*`` settings that are not valid: a clear error naming each variable, from the
+library (``load_settings``), the app factory and every command, never a traceback and
+never the value (it may be a secret)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import netmdt
+from netmdt.api.app import create_app
+from netmdt.config import Settings, load_settings
+from netmdt.errors import SettingsError
+
+EXAMPLE = Path(netmdt.__file__).parent / "examples" / "si-net-liver-metastases.yaml"
+FOOTER = "The NETMDT_* settings and what each allows are listed in docs/web.md."
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
+    for name in os.environ:
+        if name.startswith("NETMDT_"):
+            monkeypatch.delenv(name)
+    return monkeypatch
+
+
+def _problems(error: SettingsError) -> list[tuple[str, str]]:
+    return [(p.where, p.message) for p in error.problems]
+
+
+def test_every_invalid_variable_is_named_with_what_it_allows(
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    clean_env.setenv("NETMDT_SESSION_HOURS", "-1")
+    clean_env.setenv("NETMDT_DEFAULT_HEALTH_SYSTEM", "nhs_mars")
+    clean_env.setenv("NETMDT_HTTPS", "perhaps")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert _problems(caught.value) == [
+        ("NETMDT_HTTPS", "Input should be a valid boolean, unable to interpret input"),
+        ("NETMDT_SESSION_HOURS", "Input should be greater than 0"),
+        (
+            "NETMDT_DEFAULT_HEALTH_SYSTEM",
+            "Input should be 'nhs_england', 'nhs_scotland', 'nhs_wales' or 'other'",
+        ),
+    ]
+
+
+def test_a_list_that_is_not_json_says_how_to_write_one(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("NETMDT_ALLOWED_HOSTS", "mdt.example.nhs.uk")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert _problems(caught.value) == [
+        (
+            "NETMDT_ALLOWED_HOSTS",
+            'is not valid JSON: give a JSON list of strings, e.g. ["first", "second"]',
+        )
+    ]
+
+
+def test_an_item_of_a_list_is_named_by_its_index(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("NETMDT_CORS_ORIGINS", '["https://ehr.example", 7]')
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert _problems(caught.value) == [("NETMDT_CORS_ORIGINS[1]", "Input should be a valid string")]
+
+
+def test_the_value_is_never_repeated(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("NETMDT_TOKEN_EXPIRY_DAYS", "hunter2-secret")
+    with pytest.raises(SettingsError) as caught:
+        load_settings()
+    assert "hunter2" not in str(caught.value)
+    assert [p.where for p in caught.value.problems] == ["NETMDT_TOKEN_EXPIRY_DAYS"]
+
+
+def test_valid_settings_load_as_before(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("NETMDT_SESSION_HOURS", "8")
+    clean_env.setenv("NETMDT_ALLOWED_HOSTS", '["mdt.example.nhs.uk"]')
+    assert load_settings() == Settings(session_hours=8, allowed_hosts=["mdt.example.nhs.uk"])
+
+
+def test_the_app_factory_raises_the_clear_error(clean_env: pytest.MonkeyPatch) -> None:
+    clean_env.setenv("NETMDT_MAX_BODY_BYTES", "10")
+    with pytest.raises(SettingsError) as caught:
+        create_app()
+    assert _problems(caught.value) == [
+        ("NETMDT_MAX_BODY_BYTES", "Input should be greater than or equal to 1024")
+    ]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["serve", "--port", "0"],
+        ["trials", "list"],
+        ["db", "upgrade"],
+        ["assess", str(EXAMPLE), "--db", "{db}"],
+    ],
+    ids=["serve", "trials list", "db upgrade", "assess --db"],
+)
+def test_commands_exit_2_with_the_error_not_a_traceback(command: list[str], tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NETMDT_")}
+    env["NETMDT_SESSION_HOURS"] = "none"
+    env["NETMDT_DATABASE_URL"] = f"sqlite:///{tmp_path / 'netmdt.db'}"
+    args = [a.replace("{db}", env["NETMDT_DATABASE_URL"]) for a in command]
+    done = subprocess.run(
+        [sys.executable, "-m", "netmdt", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert (done.returncode, done.stderr.splitlines(), done.stdout) == (
+        2,
+        [
+            "NETMDT_SESSION_HOURS: Input should be a valid number, unable to parse string "
+            "as a number",
+            FOOTER,
+        ],
+        "",
+    )
