@@ -32,41 +32,50 @@ def _problems(error: SettingsError) -> list[tuple[str, str]]:
     return [(p.where, p.message) for p in error.problems]
 
 
-def test_every_invalid_variable_is_named_with_what_it_allows(
-    clean_env: pytest.MonkeyPatch,
-) -> None:
-    clean_env.setenv("NETMDT_SESSION_HOURS", "-1")
-    clean_env.setenv("NETMDT_DEFAULT_HEALTH_SYSTEM", "nhs_mars")
-    clean_env.setenv("NETMDT_HTTPS", "perhaps")
-    with pytest.raises(SettingsError) as caught:
-        load_settings()
-    assert _problems(caught.value) == [
-        ("NETMDT_HTTPS", "Input should be a valid boolean, unable to interpret input"),
-        ("NETMDT_SESSION_HOURS", "Input should be greater than 0"),
-        (
-            "NETMDT_DEFAULT_HEALTH_SYSTEM",
-            "Input should be 'nhs_england', 'nhs_scotland', 'nhs_wales' or 'other'",
+@pytest.mark.parametrize(
+    ("env", "problems"),
+    [
+        pytest.param(
+            {
+                "NETMDT_SESSION_HOURS": "-1",
+                "NETMDT_DEFAULT_HEALTH_SYSTEM": "nhs_mars",
+                "NETMDT_HTTPS": "perhaps",
+            },
+            [
+                ("NETMDT_HTTPS", "Input should be a valid boolean, unable to interpret input"),
+                ("NETMDT_SESSION_HOURS", "Input should be greater than 0"),
+                (
+                    "NETMDT_DEFAULT_HEALTH_SYSTEM",
+                    "Input should be 'nhs_england', 'nhs_scotland', 'nhs_wales' or 'other'",
+                ),
+            ],
+            id="every invalid variable, with what it allows",
         ),
-    ]
-
-
-def test_a_list_that_is_not_json_says_how_to_write_one(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("NETMDT_ALLOWED_HOSTS", "mdt.example.nhs.uk")
+        pytest.param(
+            {"NETMDT_ALLOWED_HOSTS": "mdt.example.nhs.uk"},
+            [
+                (
+                    "NETMDT_ALLOWED_HOSTS",
+                    'is not valid JSON: give a JSON list of strings, e.g. ["first", "second"]',
+                )
+            ],
+            id="a list that is not JSON says how to write one",
+        ),
+        pytest.param(
+            {"NETMDT_CORS_ORIGINS": '["https://ehr.example", 7]'},
+            [("NETMDT_CORS_ORIGINS[1]", "Input should be a valid string")],
+            id="an item of a list is named by its index",
+        ),
+    ],
+)
+def test_each_invalid_variable_is_named(
+    clean_env: pytest.MonkeyPatch, env: dict[str, str], problems: list[tuple[str, str]]
+) -> None:
+    for name, value in env.items():
+        clean_env.setenv(name, value)
     with pytest.raises(SettingsError) as caught:
         load_settings()
-    assert _problems(caught.value) == [
-        (
-            "NETMDT_ALLOWED_HOSTS",
-            'is not valid JSON: give a JSON list of strings, e.g. ["first", "second"]',
-        )
-    ]
-
-
-def test_an_item_of_a_list_is_named_by_its_index(clean_env: pytest.MonkeyPatch) -> None:
-    clean_env.setenv("NETMDT_CORS_ORIGINS", '["https://ehr.example", 7]')
-    with pytest.raises(SettingsError) as caught:
-        load_settings()
-    assert _problems(caught.value) == [("NETMDT_CORS_ORIGINS[1]", "Input should be a valid string")]
+    assert _problems(caught.value) == problems
 
 
 def test_the_value_is_never_repeated(clean_env: pytest.MonkeyPatch) -> None:
