@@ -13,6 +13,8 @@ from netmdt.store.services import case_of
 from tests.test_cdshooks import EHR, JWKS, SI_NET, hook_body, token
 from tests.webapp import Harness, make_harness
 
+ROOT = Path(__file__).resolve().parent.parent
+
 
 def cds_app(tmp_path: Path) -> Harness:
     issuers = tmp_path / "issuers.json"
@@ -125,6 +127,46 @@ def test_screen_db_screens_the_stored_cases_like_the_engine(web: Harness, tmp_pa
     assert got == expected
     events = [(e["actor"], e["action"], e["record_type"], e["detail"]) for e in web.audit()]
     assert events[0] == ("netmdt-cli", "export", "cohort", {"count": 2})
+
+
+def test_screen_db_and_assess_db_carry_the_centres_registry_status(
+    web: Harness, tmp_path: Path
+) -> None:
+    """Both read the centre's state as the web app has it: here the PRRT registry opened
+    at the centre (the knowledge base's own status is on_hold)."""
+    import csv
+
+    import yaml
+    from typer.testing import CliRunner
+
+    from netmdt.cli import app
+
+    scenario = ROOT / "tests/scenarios/core-03-thymic-net-lu177-consider-registry-on-hold.yaml"
+    facts = {k: v for k, v in yaml.safe_load(scenario.read_text())["case"].items() if k != "id"}
+    facts["age_years"] = 64  # the harness patient's age on the case's date
+    web.case(web.patient()["id"], json.loads(json.dumps(facts, default=str)))
+    url = web.app.state.netmdt.engine.url.render_as_string(hide_password=False)
+    runner = CliRunner()
+    opened = runner.invoke(app, ["registry", "status", "--set", "open", "--db", url])
+    assert opened.exit_code == 0, opened.output
+    out = tmp_path / "results.csv"
+    screened = runner.invoke(app, ["screen", "--db", url, "--out", str(out)])
+    assert screened.exit_code == 0, screened.output
+    with out.open() as f:
+        by_screen = {
+            r["option"]: (r["funding_pathway"], r["registry_status"] or None)
+            for r in csv.DictReader(f)
+        }
+    case_file = tmp_path / "case.json"
+    case_file.write_text(json.dumps(facts, default=str))
+    assessed = runner.invoke(app, ["assess", str(case_file), "--db", url, "--format", "json"])
+    assert assessed.exit_code == 0, assessed.output
+    by_assess = {
+        o["option"]: (o["funding"]["pathway"], o["funding"]["registry_status"])
+        for o in json.loads(assessed.stdout)["options"]
+    }
+    assert by_screen == by_assess
+    assert by_screen["prrt_lu177_dotatate"] == ("audit_registry", "open")
 
 
 def test_kb_diff_db_finds_whose_stored_verdicts_change(sqlite_web: Harness, tmp_path: Path) -> None:

@@ -123,6 +123,7 @@ def test_commands_exit_2_with_the_error_not_a_traceback(command: list[str], tmp_
         text=True,
         timeout=120,
     )
+    assert not (tmp_path / "netmdt.db").exists()  # the settings are read first
     assert (done.returncode, done.stderr.splitlines(), done.stdout) == (
         2,
         [

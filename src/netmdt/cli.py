@@ -157,9 +157,8 @@ def assess_cmd(
     governed = None
     if db is not None:
         from netmdt.governance.cli import centre
-        from netmdt.registry.cli import centre_kb_from
 
-        knowledge, governed = centre(db, centre_kb_from(db, knowledge))
+        knowledge, governed = centre(db, knowledge)
     many = len(cases) > 1 or "-" in cases
     fmt = format or (Format.jsonl if many else Format.text)
     if view is ViewName.summary and (fmt is Format.fhir or explain):

@@ -570,16 +570,20 @@ def install(kb_app: typer.Typer) -> None:
 
 
 def centre(url: str, kb: KnowledgeBase) -> tuple[KnowledgeBase, Callable[[Assessment], Assessment]]:
-    """For ``netmdt assess --db`` and ``netmdt screen --db``: the centre's knowledge base
-    (the active release's local settings, when ``kb`` is the bundled one; the trials open
-    at our centre, from ``NETMDT_TRIALS_CENTRE`` and ``NETMDT_TRIALS_OPEN_HERE`` as the
-    web app reads them) and a function giving an assessment the centre's reviews. Read
+    """For ``netmdt assess --db`` and ``netmdt screen --db``: the centre's knowledge base,
+    as the web app has it (the PRRT registry's status; the trials open at our centre,
+    from ``NETMDT_TRIALS_CENTRE`` and ``NETMDT_TRIALS_OPEN_HERE``; the active release's
+    local settings, when ``kb`` is the bundled one) and a function giving an assessment
+    the centre's reviews. The settings are read before the database is opened. Read
     once: the assessments of one run share them."""
     from netmdt.config import load_settings
+    from netmdt.registry.status import centre_kb as with_registry_status
+    from netmdt.registry.status import current_status
     from netmdt.trials.local import localised_by_settings
 
-    kb = localised_by_settings(kb, load_settings())
+    settings = load_settings()
     with _db(url) as session:
+        kb = localised_by_settings(with_registry_status(kb, current_status(session)), settings)
         centre_kb = gov.centre_kb(session, kb)
         states = gov.item_states(session, centre_kb)
         by = gov.settings_set_by(session)

@@ -5,6 +5,8 @@ pooling and the overdue list. The database is ``--db`` or NETMDT_DATABASE_URL (a
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -12,10 +14,9 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from netmdt.errors import NetmdtError
-from netmdt.kb import KnowledgeBase
 from netmdt.registry.schemas import RecordOut
 
 registry_app = typer.Typer(
@@ -41,25 +42,17 @@ class ExportFormat(StrEnum):
     parquet = "parquet"
 
 
-def _sessions(url: str | None) -> sessionmaker[Session]:
+@contextmanager
+def _session(url: str | None) -> Iterator[Session]:
     from netmdt.config import load_settings
-    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.db import opened
 
-    engine = make_engine(url or load_settings().database_url)
-    migrate(engine)
-    return session_factory(engine)
+    with opened(url or load_settings().database_url) as db:
+        yield db
 
 
 def _actor() -> str:
     return f"cli:{getpass.getuser()}"
-
-
-def centre_kb_from(url: str, kb: KnowledgeBase) -> KnowledgeBase:
-    """``kb`` with the centre settings stored in the database at ``url`` applied."""
-    from netmdt.registry.status import centre_kb, current_status
-
-    with _sessions(url)() as db:
-        return centre_kb(kb, current_status(db))
 
 
 @registry_app.command("status")
@@ -73,7 +66,7 @@ def status_cmd(
     from netmdt.registry.status import current_status, history, set_status
     from netmdt.store.services import audit
 
-    with _sessions(db)() as session:
+    with _session(db) as session:
         if set_to is not None:
             set_status(session, _actor(), set_to.value)
         else:
@@ -95,7 +88,7 @@ def report_cmd(
     """The audit report (PDF with --out, else a text summary)."""
     from netmdt.registry.report import report_data, report_pdf
 
-    with _sessions(db)() as session:
+    with _session(db) as session:
         data = report_data(session, _actor(), date.today())
     if out is not None:
         out.write_bytes(report_pdf(data))
@@ -123,7 +116,7 @@ def export_cmd(
     from netmdt.registry.service import list_enrolments
     from netmdt.store.services import audit
 
-    with _sessions(db)() as session:
+    with _session(db) as session:
         records = list_enrolments(session, _actor())
         audit(
             session, _actor(), "export", "registry", None, format=format.value, count=len(records)
@@ -189,6 +182,6 @@ def overdue_cmd(db: DbOption = None) -> None:
     """Post-cycle bloods, restaging scans and follow-up contacts that are overdue."""
     from netmdt.registry.service import overdue
 
-    with _sessions(db)() as session:
+    with _session(db) as session:
         for item in overdue(session, _actor(), date.today()):
             print(f"R{item['enrolment']}: {item['what']} (due {item['due']})")

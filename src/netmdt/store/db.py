@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +51,19 @@ def migrate(engine: Engine) -> None:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def opened(url: str) -> Iterator[Session]:
+    """A session on the database at ``url``, migrated first, for a command's one use: the
+    engine and its pooled connections are closed on the way out."""
+    engine = make_engine(url)
+    try:
+        migrate(engine)
+        with session_factory(engine)() as db:
+            yield db
+    finally:
+        engine.dispose()
 
 
 def grant_app_role(engine: Engine, role: str) -> None:

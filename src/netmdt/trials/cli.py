@@ -327,12 +327,10 @@ def refresh_cmd(
 
 def _audit_changes(changes: list[Any]) -> None:
     from netmdt.config import load_settings
-    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.db import opened
     from netmdt.store.services import audit
 
-    engine = make_engine(load_settings().database_url)
-    migrate(engine)
-    with session_factory(engine)() as db, db.begin():
+    with opened(load_settings().database_url) as db, db.begin():
         for c in changes:
             audit(
                 db,
