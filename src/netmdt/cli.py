@@ -433,15 +433,12 @@ def _stored_cases(url: str | None) -> Iterator[Path | None]:
     from alembic.util.exc import CommandError
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
-    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.db import opened
     from netmdt.store.services import stored_cohort
 
     try:
-        engine = make_engine(url)
-        migrate(engine)
-        with session_factory(engine)() as session:
+        with opened(url) as session:
             cases = stored_cohort(session, "netmdt-cli")
-        engine.dispose()
     # The message never shows the URL: it may hold a password.
     except (ArgumentError, SQLAlchemyError, CommandError, ValueError) as exc:
         raise CohortError(f"--db: cannot read the database ({type(exc).__name__})") from None

@@ -63,12 +63,10 @@ class Fmt(StrEnum):
 def _db(url: str | None) -> Iterator[Session]:
     """A session on the database, errors as the CLI contract (exit 2, one line each)."""
     from netmdt.config import load_settings
-    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.db import opened
 
-    engine = make_engine(url or load_settings().database_url)
     try:
-        migrate(engine)
-        with session_factory(engine)() as db:
+        with opened(url or load_settings().database_url) as db:
             yield db
     except RecordValidationError as error:
         for problem in error.problems:
@@ -77,8 +75,6 @@ def _db(url: str | None) -> Iterator[Session]:
     except NetmdtError as error:
         err.print(f"error: {error}", markup=False)
         raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
 
 
 def _state_json(w: gov.WorkItem | gov.ItemState) -> dict[str, Any]:

@@ -22,21 +22,17 @@ def minutes(
     from netmdt.kb import load_kb
     from netmdt.meeting import render as docs
     from netmdt.meeting.web import minutes_args
-    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.db import opened
     from netmdt.store.services import Actor
 
     settings = load_settings()
-    engine = make_engine(settings.database_url)
-    migrate(engine)
     actor = Actor("netmdt-cli", frozenset())
     try:
-        with session_factory(engine)() as db:
+        with opened(settings.database_url) as db:
             args = minutes_args(db, settings, load_kb(), actor, meeting_id)
     except NotFoundError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
     if out.suffix == ".pdf":
         out.write_bytes(docs.pdf(docs.minutes_html, *args))
     else:

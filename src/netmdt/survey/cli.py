@@ -33,18 +33,14 @@ SurveyOption = Annotated[str, typer.Option("--survey", help="Survey id.")]
 @contextmanager
 def _db(url: str | None) -> Iterator[Session]:
     from netmdt.config import load_settings
-    from netmdt.store.db import make_engine, migrate, session_factory
+    from netmdt.store.db import opened
 
-    engine = make_engine(url or load_settings().database_url)
-    migrate(engine)
     try:
-        with session_factory(engine)() as db:
+        with opened(url or load_settings().database_url) as db:
             yield db
     except (NetmdtError, KeyError) as error:
         err.print(f"error: {error}")
         raise typer.Exit(2) from None
-    finally:
-        engine.dispose()
 
 
 def _base_url() -> str:
