@@ -22,7 +22,7 @@ FOOTER = "The NETMDT_* settings and what each allows are listed in docs/web.md."
 
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
-    for name in os.environ:
+    for name in list(os.environ):  # a copy: deleting while iterating fails
         if name.startswith("NETMDT_"):
             monkeypatch.delenv(name)
     return monkeypatch

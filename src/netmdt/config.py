@@ -164,21 +164,22 @@ class Settings(BaseSettings):
 
 def load_settings() -> Settings:
     """The settings from the environment; ``SettingsError`` lists every variable that is
-    not valid, by name, with what it allows (not its value, which may be a secret)."""
+    not valid, by name, with what it allows (not its value, which may be a secret). A
+    list that is not JSON is reported alone: pydantic-settings stops reading there."""
     try:
         return Settings()
     except ValidationError as error:
         raise SettingsError([_problem(e["loc"], e["msg"]) for e in error.errors()]) from None
     except _SourceError as error:  # a list setting whose value is not JSON
-        found = re.search(r'field "(\w+)"', str(error))
-        name = found.group(1) if found else ""
-        raise SettingsError([_problem((name,), "is not valid JSON", json=True)]) from None
+        found = re.search(r'field "(\w+)"', str(error))  # the only place it names the field
+        name = found.group(1) if found else "*"
+        raise SettingsError([_problem((name,), "is not valid JSON", not_json=True)]) from None
 
 
-def _problem(loc: tuple[int | str, ...], message: str, json: bool = False) -> Problem:
-    name = str(loc[0]) if loc else ""
+def _problem(loc: tuple[int | str, ...], message: str, not_json: bool = False) -> Problem:
+    name = str(loc[0]) if loc else "*"
     field = Settings.model_fields.get(name)
-    if json and field is not None and typing.get_origin(field.annotation) is list:
+    if not_json and field is not None and typing.get_origin(field.annotation) is list:
         message += ': give a JSON list of strings, e.g. ["first", "second"]'
     where = ENV_PREFIX + name.upper() + "".join(f"[{part}]" for part in loc[1:])
     return Problem(where, message)

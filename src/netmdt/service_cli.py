@@ -16,11 +16,11 @@ from typing import Annotated
 import typer
 from rich.console import Console
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from netmdt.config import load_settings
 from netmdt.errors import ConflictError, NotFoundError, RecordValidationError
 from netmdt.store import tables as t
+from netmdt.store.db import opened
 
 user_app = typer.Typer(help="Manage the web app's users.", no_args_is_help=True)
 token_app = typer.Typer(help="Manage API tokens.", no_args_is_help=True)
@@ -88,14 +88,6 @@ def serve(
     )
 
 
-@contextmanager
-def _session() -> Iterator[Session]:
-    from netmdt.store.db import opened
-
-    with opened(load_settings().database_url) as db:
-        yield db
-
-
 def _read_password() -> str:
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
@@ -122,7 +114,7 @@ def user_add(
 
     try:
         data = user_input(name, role, _read_password())
-        with _session() as db:
+        with opened() as db:
             add_user(db, "netmdt-cli", data)
     except RecordValidationError as error:
         for problem in error.problems:
@@ -151,7 +143,7 @@ def _cli_errors() -> Iterator[None]:
 @user_app.command("list")
 def user_list() -> None:
     """List the users: name, roles, active or not."""
-    with _session() as db:
+    with opened() as db:
         for user in db.scalars(select(t.User).order_by(t.User.name)):
             state = "active" if user.active else "deactivated"
             print(f"{user.name}\t{','.join(user.roles)}\t{state}")
@@ -162,7 +154,7 @@ def user_deactivate(name: Annotated[str, typer.Argument(help="The user to deacti
     """Deactivate a user at once: logins refused, sessions ended, every token revoked."""
     from netmdt.store import accounts
 
-    with _cli_errors(), _session() as db:
+    with _cli_errors(), opened() as db:
         accounts.deactivate_user(db, "netmdt-cli", accounts.user_named(db, name))
     err.print(f"User {name} deactivated: sessions ended, API tokens revoked.")
 
@@ -172,7 +164,7 @@ def user_activate(name: Annotated[str, typer.Argument(help="The user to reactiva
     """Let a deactivated user log in again (revoked tokens stay revoked)."""
     from netmdt.store import accounts
 
-    with _cli_errors(), _session() as db:
+    with _cli_errors(), opened() as db:
         accounts.activate_user(db, "netmdt-cli", accounts.user_named(db, name))
     err.print(f"User {name} reactivated.")
 
@@ -184,7 +176,7 @@ def user_password(name: Annotated[str, typer.Argument(help="The user.")]) -> Non
 
     with _cli_errors():
         password = _read_password()
-        with _session() as db:
+        with opened() as db:
             accounts.set_password(db, "netmdt-cli", accounts.user_named(db, name), password)
     err.print(f"Password of {name} changed; their sessions have ended.")
 
@@ -231,7 +223,7 @@ def token_create(
 
     settings = load_settings()
     expires_at = _expiry(expires, settings.token_expiry_days)
-    with _session() as db:
+    with opened() as db:
         user = db.scalar(select(t.User).where(t.User.name == name, t.User.active.is_(True)))
         if user is None:
             err.print(f"error: no active user called {name!r}")
@@ -255,7 +247,7 @@ def token_list(
     """List API tokens: id, user, created, expires, last used, status (never the token)."""
     from netmdt.store import accounts
 
-    with _cli_errors(), _session() as db:
+    with _cli_errors(), opened() as db:
         tokens = accounts.list_tokens(db, "netmdt-cli", user)
     print("id\tuser\tcreated\texpires\tlast_used\tstatus")
     for tk in tokens:
@@ -289,7 +281,7 @@ def token_revoke(
     if not tokens and not user:
         err.print("error: name token ids, tokens, or --user NAME")
         raise typer.Exit(2)
-    with _cli_errors(), _session() as db:
+    with _cli_errors(), opened() as db:
         ids: list[int] = []
         for item in tokens or []:
             if item.startswith(TOKEN_PREFIX):

@@ -62,11 +62,10 @@ class Fmt(StrEnum):
 @contextmanager
 def _db(url: str | None) -> Iterator[Session]:
     """A session on the database, errors as the CLI contract (exit 2, one line each)."""
-    from netmdt.config import load_settings
     from netmdt.store.db import opened
 
     try:
-        with opened(url or load_settings().database_url) as db:
+        with opened(url) as db:
             yield db
     except RecordValidationError as error:
         for problem in error.problems:

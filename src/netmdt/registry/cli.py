@@ -5,8 +5,6 @@ pooling and the overdue list. The database is ``--db`` or NETMDT_DATABASE_URL (a
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date
 from enum import StrEnum
 from pathlib import Path
@@ -14,10 +12,10 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from netmdt.errors import NetmdtError
 from netmdt.registry.schemas import RecordOut
+from netmdt.store.db import opened
 
 registry_app = typer.Typer(
     help="The prospective PRRT audit registry: status, report, export, overdue.",
@@ -42,15 +40,6 @@ class ExportFormat(StrEnum):
     parquet = "parquet"
 
 
-@contextmanager
-def _session(url: str | None) -> Iterator[Session]:
-    from netmdt.config import load_settings
-    from netmdt.store.db import opened
-
-    with opened(url or load_settings().database_url) as db:
-        yield db
-
-
 def _actor() -> str:
     return f"cli:{getpass.getuser()}"
 
@@ -66,7 +55,7 @@ def status_cmd(
     from netmdt.registry.status import current_status, history, set_status
     from netmdt.store.services import audit
 
-    with _session(db) as session:
+    with opened(db) as session:
         if set_to is not None:
             set_status(session, _actor(), set_to.value)
         else:
@@ -88,7 +77,7 @@ def report_cmd(
     """The audit report (PDF with --out, else a text summary)."""
     from netmdt.registry.report import report_data, report_pdf
 
-    with _session(db) as session:
+    with opened(db) as session:
         data = report_data(session, _actor(), date.today())
     if out is not None:
         out.write_bytes(report_pdf(data))
@@ -116,7 +105,7 @@ def export_cmd(
     from netmdt.registry.service import list_enrolments
     from netmdt.store.services import audit
 
-    with _session(db) as session:
+    with opened(db) as session:
         records = list_enrolments(session, _actor())
         audit(
             session, _actor(), "export", "registry", None, format=format.value, count=len(records)
@@ -182,6 +171,6 @@ def overdue_cmd(db: DbOption = None) -> None:
     """Post-cycle bloods, restaging scans and follow-up contacts that are overdue."""
     from netmdt.registry.service import overdue
 
-    with _session(db) as session:
+    with opened(db) as session:
         for item in overdue(session, _actor(), date.today()):
             print(f"R{item['enrolment']}: {item['what']} (due {item['due']})")

@@ -8,8 +8,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -41,7 +39,11 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (idempotent)."""
+    """Bring the schema to the newest migration (idempotent). Alembic is imported here, so
+    that importing this module (every command does) costs no more than SQLAlchemy."""
+    from alembic import command
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     with engine.begin() as connection:
@@ -54,10 +56,13 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 @contextmanager
-def opened(url: str) -> Iterator[Session]:
-    """A session on the database at ``url``, migrated first, for a command's one use: the
-    engine and its pooled connections are closed on the way out."""
-    engine = make_engine(url)
+def opened(url: str | None = None) -> Iterator[Session]:
+    """A session on the database at ``url`` (None: ``NETMDT_DATABASE_URL``), migrated
+    first, for a command's one use: the engine and its pooled connections are closed on
+    the way out."""
+    from netmdt.config import load_settings
+
+    engine = make_engine(url or load_settings().database_url)
     try:
         migrate(engine)
         with session_factory(engine)() as db:

@@ -32,11 +32,10 @@ SurveyOption = Annotated[str, typer.Option("--survey", help="Survey id.")]
 
 @contextmanager
 def _db(url: str | None) -> Iterator[Session]:
-    from netmdt.config import load_settings
     from netmdt.store.db import opened
 
     try:
-        with opened(url or load_settings().database_url) as db:
+        with opened(url) as db:
             yield db
     except (NetmdtError, KeyError) as error:
         err.print(f"error: {error}")

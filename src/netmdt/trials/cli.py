@@ -326,11 +326,10 @@ def refresh_cmd(
 
 
 def _audit_changes(changes: list[Any]) -> None:
-    from netmdt.config import load_settings
     from netmdt.store.db import opened
     from netmdt.store.services import audit
 
-    with opened(load_settings().database_url) as db, db.begin():
+    with opened() as db, db.begin():
         for c in changes:
             audit(
                 db,
